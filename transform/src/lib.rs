@@ -1,0 +1,47 @@
+//! Turns source documents into tidy [`Observation`]s.
+//!
+//! The crate knows nothing of HTTP or of the warehouse: it takes bytes and a document's name and
+//! returns observations with provenance down to sheet and cell, plus the problems it met, each
+//! located. Region labels in all their real spellings resolve through [`RegionDictionary`].
+
+mod cell;
+mod error;
+mod observation;
+mod period;
+pub mod region;
+pub mod rosstat;
+
+pub use cell::{parse_cell_text, CellValue};
+pub use error::{Location, ParseProblem, TransformError};
+pub use observation::{Observation, Provenance, Status};
+pub use period::{Period, PeriodType};
+pub use region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
+pub use rosstat::{parse_workbook, ParsedDocument, TableSummary};
+
+/// A1-style reference for a zero-based (row, column) pair, e.g. `(7, 1)` -> `B8`.
+pub fn a1(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut c = col + 1;
+    while c > 0 {
+        let rem = ((c - 1) % 26) as u8;
+        letters.push(b'A' + rem);
+        c = (c - 1) / 26;
+    }
+    letters.reverse();
+    format!("{}{}", String::from_utf8_lossy(&letters), row + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::a1;
+
+    #[test]
+    fn a1_references() {
+        assert_eq!(a1(0, 0), "A1");
+        assert_eq!(a1(7, 1), "B8");
+        assert_eq!(a1(9, 25), "Z10");
+        assert_eq!(a1(0, 26), "AA1");
+        assert_eq!(a1(0, 701), "ZZ1");
+        assert_eq!(a1(0, 702), "AAA1");
+    }
+}

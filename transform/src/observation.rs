@@ -1,0 +1,62 @@
+use serde::{Deserialize, Serialize};
+
+use crate::period::Period;
+
+/// Why a grid cell has the value it has, or why it has none. Every non-empty cell of a data grid becomes
+/// an observation with one of these; missing cells are kept, never dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A plain figure.
+    Ok,
+    /// `…`, `...`: data not available or not published.
+    NotAvailable,
+    /// `-`, `–`, `—`: no such activity, or zero as Rosstat writes it.
+    NoActivity,
+    /// `x`: not applicable (e.g. confidential or meaningless for the region).
+    NotApplicable,
+    /// `в 5,8 р.`: the value is a ratio in times, not in the table's unit (an index table's 580 %).
+    RatioTimes,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::NotAvailable => "not_available",
+            Status::NoActivity => "no_activity",
+            Status::NotApplicable => "not_applicable",
+            Status::RatioTimes => "ratio_times",
+        }
+    }
+}
+
+/// Where a figure came from, down to the cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// sha256 of the archived document (hex), filled by the caller that knows the archive.
+    pub document_sha256: String,
+    pub sheet: String,
+    /// A1 reference of the value cell.
+    pub cell: String,
+    pub table_code: String,
+    pub table_title: String,
+}
+
+/// One figure: a tidy row of the warehouse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Stable indicator id. The parser sets a table-derived id (`rosstat:10.2`); the pipeline maps it
+    /// to the configured indicator.
+    pub indicator: String,
+    pub region_code: String,
+    /// The label as printed, for audits of the resolver.
+    pub region_label: String,
+    pub period: Period,
+    pub value: Option<f64>,
+    pub unit: String,
+    pub status: Status,
+    /// Footnote texts that apply to this figure (from marks on the value, its row or the table title).
+    pub footnotes: Vec<String>,
+    pub provenance: Provenance,
+}

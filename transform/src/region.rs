@@ -1,0 +1,276 @@
+//! The region dictionary and the resolver from printed labels to codes.
+//!
+//! Codes are EMISS's `s_OKATO` codes (`643`, `030`..`042`, 11-digit OKATO), so that Rosstat workbooks
+//! and EMISS SDMX land on the same keys. Rows that are not regions keep explicit `NR_*` codes.
+
+use std::collections::HashMap;
+
+use crate::error::TransformError;
+use crate::period::strip_footnote_mark;
+
+const DICTIONARY_TSV: &str = include_str!("../data/regions.tsv");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionKind {
+    Country,
+    /// Russia without the subjects added in 2022, as published from 2023.
+    CountryPart,
+    FederalDistrict,
+    Subject,
+    /// A part of a complex subject (Arkhangelsk oblast without Nenets AO) or a former subject.
+    SubjectPart,
+    EconomicRegion,
+    /// A row that is not a territory (`Не распределено по субъектам Российской Федерации`).
+    NonRegion,
+}
+
+impl RegionKind {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "country" => Self::Country,
+            "country_part" => Self::CountryPart,
+            "federal_district" => Self::FederalDistrict,
+            "subject" => Self::Subject,
+            "subject_part" => Self::SubjectPart,
+            "economic_region" => Self::EconomicRegion,
+            "non_region" => Self::NonRegion,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Country => "country",
+            Self::CountryPart => "country_part",
+            Self::FederalDistrict => "federal_district",
+            Self::Subject => "subject",
+            Self::SubjectPart => "subject_part",
+            Self::EconomicRegion => "economic_region",
+            Self::NonRegion => "non_region",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RegionEntry {
+    pub code: String,
+    pub kind: RegionKind,
+    pub parent: Option<String>,
+    pub iso: Option<String>,
+    pub oktmo: Option<String>,
+    pub name: String,
+    pub aliases: Vec<String>,
+}
+
+/// What a printed label is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Resolution<'a> {
+    Region(&'a RegionEntry),
+    /// A structural row such as «в том числе:» that carries no figures of its own.
+    Marker,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegionDictionary {
+    entries: Vec<RegionEntry>,
+    by_code: HashMap<String, usize>,
+    by_label: HashMap<String, usize>,
+}
+
+impl RegionDictionary {
+    /// The dictionary shipped with regstat.
+    pub fn builtin() -> &'static RegionDictionary {
+        static DICT: std::sync::OnceLock<RegionDictionary> = std::sync::OnceLock::new();
+        DICT.get_or_init(|| Self::from_tsv(DICTIONARY_TSV).expect("the shipped region dictionary is valid"))
+    }
+
+    pub fn from_tsv(text: &str) -> Result<Self, TransformError> {
+        let mut entries = Vec::new();
+        let mut header_seen = false;
+        for (index, line) in text.lines().enumerate() {
+            let line_no = index + 1;
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            if !header_seen {
+                header_seen = true;
+                continue;
+            }
+            let fields: Vec<&str> = line.split('\t').collect();
+            if fields.len() != 7 {
+                return Err(TransformError::Dictionary { line: line_no, reason: format!("expected 7 tab-separated fields, found {}", fields.len()) });
+            }
+            let kind = RegionKind::parse(fields[1]).ok_or_else(|| TransformError::Dictionary {
+                line: line_no,
+                reason: format!("unknown kind {:?}", fields[1]),
+            })?;
+            let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+            entries.push(RegionEntry {
+                code: fields[0].to_string(),
+                kind,
+                parent: opt(fields[2]),
+                iso: opt(fields[3]),
+                oktmo: opt(fields[4]),
+                name: fields[5].to_string(),
+                aliases: fields[6].split('|').filter(|a| !a.is_empty()).map(str::to_string).collect(),
+            });
+        }
+        let mut by_code = HashMap::new();
+        let mut by_label: HashMap<String, usize> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            if by_code.insert(e.code.clone(), i).is_some() {
+                return Err(TransformError::Dictionary { line: 0, reason: format!("code {} appears twice", e.code) });
+            }
+            for label in std::iter::once(&e.name).chain(&e.aliases) {
+                let key = normalize_label(label);
+                if let Some(&other) = by_label.get(&key) {
+                    if other != i {
+                        return Err(TransformError::Dictionary {
+                            line: 0,
+                            reason: format!("label {label:?} names both {} and {}", entries[other].code, e.code),
+                        });
+                    }
+                }
+                by_label.insert(key, i);
+            }
+        }
+        // Names carrying a qualifier in parentheses, «Ненецкий автономный округ (Архангельская область)»,
+        // are also printed without it; the explicit names above win any clash.
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(open) = e.name.find(" (") {
+                if e.kind != RegionKind::FederalDistrict {
+                    by_label.entry(normalize_label(&e.name[..open])).or_insert(i);
+                }
+            }
+        }
+        Ok(Self { entries, by_code, by_label })
+    }
+
+    pub fn entries(&self) -> &[RegionEntry] {
+        &self.entries
+    }
+
+    pub fn get(&self, code: &str) -> Option<&RegionEntry> {
+        self.by_code.get(code).map(|&i| &self.entries[i])
+    }
+
+    /// Resolves a label as printed in a table. `None` means unknown: the caller reports it with its
+    /// location; labels are never guessed.
+    pub fn resolve(&self, label: &str) -> Option<Resolution<'_>> {
+        let key = normalize_label(label);
+        if is_marker(&key) {
+            return Some(Resolution::Marker);
+        }
+        if let Some(&i) = self.by_label.get(&key) {
+            return Some(Resolution::Region(&self.entries[i]));
+        }
+        // «в т.ч. Ненецкий автономный округ»: a sub-row whose label carries the marker itself.
+        for prefix in ["в том числе ", "в т.ч. ", "в т.ч."] {
+            if let Some(rest) = key.strip_prefix(prefix) {
+                return self.by_label.get(rest.trim()).map(|&i| Resolution::Region(&self.entries[i]));
+            }
+        }
+        None
+    }
+}
+
+fn is_marker(key: &str) -> bool {
+    matches!(key, "в том числе" | "в т.ч." | "в т.ч" | "из них" | "в том числе в органах")
+}
+
+/// Folds the spellings Rosstat prints into one key: footnote marks off, Latin look-alike letters in
+/// Cyrillic words made Cyrillic, case and `ё` folded, dash variants and the spaces around them unified,
+/// runs of white space and line breaks collapsed, old abbreviations expanded, `г.` before a city dropped.
+pub fn normalize_label(label: &str) -> String {
+    let (label, _) = strip_footnote_mark(label.trim());
+    let has_cyrillic = label.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c));
+    let mut s = String::with_capacity(label.len());
+    for c in label.chars() {
+        let c = if has_cyrillic { latin_lookalike_to_cyrillic(c) } else { c };
+        match c {
+            '–' | '—' | '‑' | '−' | '‒' => s.push('-'),
+            '\u{a0}' | '\n' | '\r' | '\t' => s.push(' '),
+            'ё' | 'Ё' => s.push('е'),
+            c => s.extend(c.to_lowercase()),
+        }
+    }
+    let mut collapsed = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed = collapsed.replace(" -", "-").replace("- ", "-");
+    for (from, to) in [
+        ("авт.округ", "автономный округ"),
+        ("авт. округ", "автономный округ"),
+        ("авт.область", "автономная область"),
+        ("авт. область", "автономная область"),
+        ("а.о.", "автономный округ"),
+    ] {
+        collapsed = collapsed.replace(from, to);
+    }
+    if let Some(stem) = collapsed.strip_suffix(" обл.").or_else(|| collapsed.strip_suffix(" обл")) {
+        collapsed = format!("{stem} область");
+    }
+    let trimmed = collapsed.trim_end_matches([':', '.', ' ']).trim();
+    let city = trimmed
+        .strip_prefix("г. ")
+        .or_else(|| trimmed.strip_prefix("г."))
+        .or_else(|| trimmed.strip_prefix("город "))
+        .unwrap_or(trimmed);
+    city.trim().to_string()
+}
+
+fn latin_lookalike_to_cyrillic(c: char) -> char {
+    match c {
+        'a' => 'а', 'c' => 'с', 'e' => 'е', 'o' => 'о', 'p' => 'р', 'x' => 'х', 'y' => 'у', 'k' => 'к',
+        'A' => 'А', 'B' => 'В', 'C' => 'С', 'E' => 'Е', 'H' => 'Н', 'K' => 'К', 'M' => 'М', 'O' => 'О',
+        'P' => 'Р', 'T' => 'Т', 'X' => 'Х', 'Y' => 'У',
+        c => c,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(label: &str) -> Option<String> {
+        match RegionDictionary::builtin().resolve(label)? {
+            Resolution::Region(e) => Some(e.code.clone()),
+            Resolution::Marker => Some("marker".into()),
+        }
+    }
+
+    #[test]
+    fn shipped_dictionary_loads_without_clashes() {
+        let d = RegionDictionary::builtin();
+        assert!(d.entries().iter().filter(|e| e.kind == RegionKind::Subject).count() >= 85);
+        assert_eq!(d.get("42000000000").unwrap().iso.as_deref(), Some("RU-LIP"));
+    }
+
+    #[test]
+    fn real_spellings_resolve() {
+        let cases = [
+            ("Российская Федерация1)", "643"),
+            ("Центральный\nфедеральный округ", "030"),
+            ("Липецкая область", "42000000000"),
+            ("Бpянская область", "15000000000"), // Latin p
+            ("Республика Северная    Осетия –Алания ", "90000000000"),
+            ("Ханты-Мансийский авт.округ - Югра", "71100000000"),
+            ("\nХанты-Мансийский \nавтономный округ-Югра", "71100000000"),
+            ("Еврейская авт.область", "99000000000"),
+            ("г.Москва", "45000000000"),
+            ("г. Севастополь2)", "67000000000"),
+            ("Кемеровская область - Кузбасс", "32000000000"),
+            ("Архангельская область    без автономного округа", "11001000000"),
+            ("Тюменская область без автономных      округов", "71001000000"),
+            ("Ненецкий автономный округ", "11100000000"),
+            ("Не распределено по субъектам Российской Федерации", "NR_UNALLOCATED"),
+            ("на федеральном уровне", "NR_FEDERAL_LEVEL"),
+            ("          в том числе:", "marker"),
+            ("в т.ч. Ненецкий автономный округ", "11100000000"),
+            ("Южный федеральный округ", "040"),
+        ];
+        for (label, expected) in cases {
+            assert_eq!(code(label).as_deref(), Some(expected), "label {label:?}");
+        }
+        assert_eq!(code("Атлантида"), None);
+    }
+}

@@ -1,0 +1,397 @@
+//! The Rosstat workbook layout: the «Регионы России» appendix (a contents sheet plus one sheet per
+//! table) and standalone mediabank tables.
+//!
+//! A table sheet reads top to bottom: title rows (a code such as `10.2.` and a title, maybe under a
+//! parent code's title), a unit line in parentheses, a header row of periods, then rows with a region
+//! label in column A and figures under the periods, then footnotes after a separator line. A sheet may
+//! stack several such blocks. The parser walks the rows once as a small state machine.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use calamine::{Data, Reader};
+
+use crate::cell::parse_cell_text;
+use crate::error::{Location, ParseProblem, TransformError};
+use crate::observation::{Observation, Provenance, Status};
+use crate::period::{strip_footnote_mark, Period};
+use crate::region::{RegionDictionary, Resolution};
+use crate::a1;
+
+/// What one workbook yielded.
+#[derive(Debug, Default)]
+pub struct ParsedDocument {
+    pub observations: Vec<Observation>,
+    pub tables: Vec<TableSummary>,
+    pub problems: Vec<ParseProblem>,
+}
+
+/// Per table: how many non-empty grid cells it had and what became of them, so that a reconciliation
+/// (`grid_cells == values + statuses + rejected`) shows nothing was dropped.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TableSummary {
+    pub sheet: String,
+    pub code: String,
+    pub title: String,
+    pub unit: String,
+    pub grid_cells: usize,
+    pub values: usize,
+    pub statuses: usize,
+    pub rejected: usize,
+}
+
+/// Parses every table of a workbook (.xlsx or legacy .xls). Problems inside the workbook (an unknown
+/// label, an unreadable cell) are returned beside the observations; only an unreadable file is an error.
+pub fn parse_workbook(file: &str, bytes: &[u8], regions: &RegionDictionary) -> Result<ParsedDocument, TransformError> {
+    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| TransformError::Workbook { file: file.to_string(), reason: e.to_string() })?;
+    let mut doc = ParsedDocument::default();
+    for sheet in workbook.sheet_names() {
+        let range = workbook
+            .worksheet_range(&sheet)
+            .map_err(|e| TransformError::Workbook { file: file.to_string(), reason: format!("sheet '{sheet}': {e}") })?;
+        SheetParser { file, sheet: &sheet, regions, doc: &mut doc }.parse(&range)?;
+    }
+    Ok(doc)
+}
+
+struct SheetParser<'a> {
+    file: &'a str,
+    sheet: &'a str,
+    regions: &'a RegionDictionary,
+    doc: &'a mut ParsedDocument,
+}
+
+/// A block being read: its title lines, then its header, then its rows.
+#[derive(Default)]
+struct Block {
+    /// Title lines seen since the last block, with the table code each carried.
+    titles: Vec<(Option<String>, String)>,
+    unit: Option<String>,
+    table_marks: Vec<u32>,
+    /// Column -> period, once the header row is read.
+    header: BTreeMap<u32, Period>,
+    summary: Option<usize>,
+    data_rows: usize,
+}
+
+/// An observation waiting for the sheet's footnotes, which come last.
+struct Pending {
+    observation: Observation,
+    marks: Vec<u32>,
+}
+
+impl SheetParser<'_> {
+    fn location(&self, row: u32, col: u32) -> Location {
+        Location { file: self.file.to_string(), sheet: Some(self.sheet.to_string()), cell: Some(a1(row, col)) }
+    }
+
+    fn problem(&mut self, row: u32, col: u32, expected: &str, found: String) {
+        let location = self.location(row, col);
+        self.doc.problems.push(ParseProblem { location, expected: expected.to_string(), found });
+    }
+
+    fn parse(mut self, range: &calamine::Range<Data>) -> Result<(), TransformError> {
+        let Some((row0, col0)) = range.start() else { return Ok(()) };
+        let mut block = Block::default();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut footnotes: BTreeMap<u32, String> = BTreeMap::new();
+        let mut in_footnotes = false;
+
+        for (r, cells) in range.rows().enumerate() {
+            let row = row0 + r as u32;
+            let cell_at = |c: u32| cells.get(c.checked_sub(col0)? as usize);
+            let first = cell_at(0).and_then(text_of);
+            let has_data_cells = cells.iter().enumerate().any(|(i, c)| col0 + i as u32 > 0 && !is_empty(c));
+
+            if let Some(label) = first.as_deref() {
+                if is_separator(label) {
+                    in_footnotes = true;
+                    continue;
+                }
+                // Some sheets (12.6.) start their footnotes with no separator line.
+                if !in_footnotes && !has_data_cells && !block.header.is_empty() && footnote_line(label).is_some() {
+                    in_footnotes = true;
+                }
+                if in_footnotes {
+                    if let Some((n, text)) = footnote_line(label) {
+                        footnotes.insert(n, text);
+                    } else if let Some(last) = footnotes.values_mut().last() {
+                        last.push(' ');
+                        last.push_str(label.trim());
+                    }
+                    continue;
+                }
+            }
+
+            // A header row: periods in the columns right of A.
+            let periods = header_periods(cells, col0);
+            let label_is_region = first.as_deref().and_then(|l| self.regions.resolve(l)).is_some();
+            if periods.len() >= 2 && !label_is_region {
+                if block.data_rows > 0 || block.header.is_empty() && block.summary.is_some() {
+                    block = Block { titles: std::mem::take(&mut block.titles), ..Block::default() };
+                }
+                block.header = periods;
+                continue;
+            }
+
+            let Some(label) = first else { continue };
+            if block.header.is_empty() || (block.data_rows > 0 && !has_data_cells && title_code(&label).is_some()) {
+                // Still above the grid (or a new stacked block starts): title and unit lines.
+                if block.data_rows > 0 {
+                    block = Block::default();
+                }
+                self.read_title_line(&mut block, &label);
+                continue;
+            }
+
+            // A data row.
+            let summary = self.summary_for(&mut block);
+            block.data_rows += 1;
+            let (clean_label, row_marks) = strip_footnote_mark(&label);
+            let region = match self.regions.resolve(&label) {
+                Some(Resolution::Region(entry)) => Some(entry),
+                Some(Resolution::Marker) => None,
+                None if block.data_rows == 1 && is_total_label(&label) => self.regions.get("643"),
+                None => {
+                    let values = count_grid_cells(cells, col0);
+                    self.doc.tables[summary].grid_cells += values;
+                    self.doc.tables[summary].rejected += values;
+                    self.problem(row, 0, "a region name known to the dictionary", label.clone());
+                    continue;
+                }
+            };
+            for (i, cell) in cells.iter().enumerate() {
+                let col = col0 + i as u32;
+                if col == 0 || is_empty(cell) {
+                    continue;
+                }
+                self.doc.tables[summary].grid_cells += 1;
+                let Some(&period) = block.header.get(&col) else {
+                    self.doc.tables[summary].rejected += 1;
+                    self.problem(row, col, "a figure under a period in the header row", display(cell));
+                    continue;
+                };
+                let Some(region) = region else {
+                    self.doc.tables[summary].rejected += 1;
+                    self.problem(row, col, "no figures on a «в том числе» row", display(cell));
+                    continue;
+                };
+                let parsed = match cell {
+                    Data::Float(v) => Some((Some(*v), Status::Ok, Vec::new())),
+                    Data::Int(v) => Some((Some(*v as f64), Status::Ok, Vec::new())),
+                    Data::String(s) => parse_cell_text(s).map(|c| (c.value, c.status, c.footnote_marks)),
+                    _ => None,
+                };
+                let Some((value, status, cell_marks)) = parsed else {
+                    self.doc.tables[summary].rejected += 1;
+                    self.problem(row, col, "a number, a missing marker (…, -, x) or a ratio (в 5,8 р.)", display(cell));
+                    continue;
+                };
+                let table = &mut self.doc.tables[summary];
+                if status == Status::Ok || status == Status::RatioTimes {
+                    table.values += 1;
+                } else {
+                    table.statuses += 1;
+                }
+                let marks = [block.table_marks.as_slice(), &row_marks, &cell_marks].concat();
+                pending.push(Pending {
+                    observation: Observation {
+                        indicator: format!("rosstat:{}", table.code),
+                        region_code: region.code.clone(),
+                        region_label: clean_label.split_whitespace().collect::<Vec<_>>().join(" "),
+                        period,
+                        value,
+                        unit: table.unit.clone(),
+                        status,
+                        footnotes: Vec::new(),
+                        provenance: Provenance {
+                            document_sha256: String::new(),
+                            sheet: self.sheet.to_string(),
+                            cell: a1(row, col),
+                            table_code: table.code.clone(),
+                            table_title: table.title.clone(),
+                        },
+                    },
+                    marks,
+                });
+            }
+        }
+
+        if block.header.is_empty() && block.summary.is_none() && looks_like_table_sheet(self.sheet) {
+            let location = Location { file: self.file.to_string(), sheet: Some(self.sheet.to_string()), cell: None };
+            return Err(TransformError::Layout { location, expected: "a header row of periods (years such as 2005 or 1998г.)".into() });
+        }
+        for Pending { mut observation, marks } in pending {
+            let mut seen = Vec::new();
+            for m in marks {
+                if !seen.contains(&m) {
+                    seen.push(m);
+                    let text = footnotes.get(&m).map(|t| format!("{m}) {t}")).unwrap_or_else(|| format!("{m})"));
+                    observation.footnotes.push(text);
+                }
+            }
+            self.doc.observations.push(observation);
+        }
+        Ok(())
+    }
+
+    fn read_title_line(&self, block: &mut Block, label: &str) {
+        let line = label.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(unit) = line.strip_prefix('(').and_then(|l| l.strip_suffix(')')) {
+            block.unit = Some(unit.split(';').map(str::trim).collect::<Vec<_>>().join("; "));
+            return;
+        }
+        let code = title_code(&line);
+        let text = match code {
+            Some(_) => line.trim_start_matches(|ch: char| ch.is_ascii_digit() || ch == '.').trim().to_string(),
+            None => line,
+        };
+        block.titles.push((code, text));
+    }
+
+    /// The summary row for the block's table, created at its first data row from the title lines.
+    fn summary_for(&mut self, block: &mut Block) -> usize {
+        if let Some(i) = block.summary {
+            return i;
+        }
+        let sheet_code = self.sheet.trim().trim_end_matches('.').to_string();
+        // The deepest code line is the table's own; a parent code line (12.2. over 12.2.1.) adds context.
+        let own = block.titles.iter().rposition(|(c, _)| c.is_some());
+        let (code, title) = match own {
+            Some(i) => {
+                let (code, text) = block.titles[i].clone();
+                let code = code.unwrap_or_default();
+                let parent = block.titles[..i]
+                    .iter()
+                    .rev()
+                    // A section line («10. ИНВЕСТИЦИИ») is no parent: only a table code with a dot is.
+                    .find(|(c, _)| c.as_deref().is_some_and(|p| p.contains('.') && code.starts_with(&format!("{p}."))));
+                let text = match parent {
+                    Some((_, p)) => format!("{}. {}", p.trim_end_matches('.'), text),
+                    None => text,
+                };
+                (code, text)
+            }
+            // Standalone tables carry no code: the title is the longest text line, the code the sheet's.
+            None => {
+                let title = block.titles.iter().map(|(_, t)| t.clone()).filter(|t| !t.starts_with("Обновлено")).max_by_key(|t| t.len()).unwrap_or_default();
+                (sheet_code, title)
+            }
+        };
+        let (title, marks) = {
+            let (t, m) = strip_footnote_mark(&title);
+            (t.trim().to_string(), m)
+        };
+        block.table_marks = marks;
+        self.doc.tables.push(TableSummary {
+            sheet: self.sheet.to_string(),
+            code,
+            title,
+            unit: block.unit.clone().unwrap_or_default(),
+            grid_cells: 0,
+            values: 0,
+            statuses: 0,
+            rejected: 0,
+        });
+        let i = self.doc.tables.len() - 1;
+        block.summary = Some(i);
+        i
+    }
+}
+
+fn count_grid_cells(cells: &[Data], col0: u32) -> usize {
+    cells.iter().enumerate().filter(|(i, c)| col0 + *i as u32 > 0 && !is_empty(c)).count()
+}
+
+/// `10.2. ИНВЕСТИЦИИ ...` -> `Some("10.2")`.
+fn title_code(line: &str) -> Option<String> {
+    let code: String = line.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let rest = &line.trim()[code.len()..];
+    let valid = code.contains('.') && code.starts_with(|c: char| c.is_ascii_digit()) && rest.starts_with(char::is_whitespace);
+    valid.then(|| code.trim_end_matches('.').to_string())
+}
+
+fn looks_like_table_sheet(name: &str) -> bool {
+    title_code(&format!("{} x", name.trim())).is_some()
+}
+
+/// The first data row of some tables is labelled with the indicator instead of «Российская Федерация»
+/// (GRP: «Валовой региональный продукт по субъектам Российской Федерации ... – всего»).
+fn is_total_label(label: &str) -> bool {
+    let l = label.to_lowercase();
+    l.contains("всего") || l.contains("российской федерации")
+}
+
+fn is_separator(label: &str) -> bool {
+    let t = label.trim();
+    t.chars().count() >= 3 && t.chars().all(|c| matches!(c, '_' | '¾' | '—' | '-' | '–'))
+}
+
+/// `1) Данные ...` -> `(1, "Данные ...")`.
+fn footnote_line(label: &str) -> Option<(u32, String)> {
+    let t = label.trim();
+    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    let rest = t[digits.len()..].strip_prefix(')')?;
+    Some((digits.parse().ok()?, rest.split_whitespace().collect::<Vec<_>>().join(" ")))
+}
+
+/// The periods of a header row by column. A typo between two years (`2008, 20009, 2010` in 12.10.)
+/// is read as the year between them, since the sequence leaves no doubt.
+fn header_periods(cells: &[Data], col0: u32) -> BTreeMap<u32, Period> {
+    let mut periods: BTreeMap<u32, Period> = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let col = col0 + i as u32;
+            (col > 0).then(|| header_period(c).map(|p| (col, p))).flatten()
+        })
+        .collect();
+    if periods.len() >= 2 {
+        for (i, c) in cells.iter().enumerate() {
+            let col = col0 + i as u32;
+            if col == 0 || is_empty(c) || periods.contains_key(&col) {
+                continue;
+            }
+            let before = col.checked_sub(1).and_then(|b| periods.get(&b));
+            if let (Some(Period::Year(a)), Some(Period::Year(b))) = (before, periods.get(&(col + 1))) {
+                if b - a == 2 {
+                    tracing::warn!(column = col, found = %display(c), year = a + 1, "header cell read as the year between its neighbours");
+                    periods.insert(col, Period::Year(a + 1));
+                }
+            }
+        }
+    }
+    periods
+}
+
+fn header_period(cell: &Data) -> Option<Period> {
+    match cell {
+        Data::Float(v) => Period::from_header_number(*v),
+        Data::Int(v) => Period::from_header_number(*v as f64),
+        Data::String(s) => Period::from_header_text(s),
+        _ => None,
+    }
+}
+
+fn is_empty(cell: &Data) -> bool {
+    match cell {
+        Data::Empty => true,
+        Data::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+fn text_of(cell: &Data) -> Option<String> {
+    match cell {
+        Data::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn display(cell: &Data) -> String {
+    match cell {
+        Data::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,65 @@
+//! The parser against the real Rosstat workbooks in ../shared/corpus/rosstat.
+
+use std::path::PathBuf;
+
+use regstat_transform::{parse_workbook, Period, RegionDictionary, Status};
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/rosstat")
+}
+
+fn parse(name: &str) -> regstat_transform::ParsedDocument {
+    let path = corpus_dir().join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parse_workbook(name, &bytes, RegionDictionary::builtin()).expect("workbook parses")
+}
+
+#[test]
+fn investment_per_capita_lipetsk_2005_traces_to_its_cell() {
+    let doc = parse("Раздел 10 - Инвестиции.xlsx");
+    let obs = doc
+        .observations
+        .iter()
+        .find(|o| o.provenance.table_code == "10.2" && o.region_code == "42000000000" && o.period == Period::Year(2005))
+        .expect("Lipetsk 2005 in 10.2");
+    assert_eq!(obs.value, Some(25339.0));
+    assert_eq!(obs.provenance.sheet, "10.2.");
+    assert_eq!(obs.provenance.cell, "G18");
+    assert_eq!(obs.unit, "в фактически действовавших ценах; рублей");
+    assert_eq!(obs.provenance.table_title, "ИНВЕСТИЦИИ В ОСНОВНОЙ КАПИТАЛ на душу населения");
+    // The title's footnote mark 1) applies to every figure of the table.
+    assert!(obs.footnotes.iter().any(|f| f.starts_with("1) Данные за 2011-2021")), "{:?}", obs.footnotes);
+}
+
+#[test]
+fn compendium_sections_parse_with_every_cell_accounted_for() {
+    for name in [
+        "Раздел 2 - Труд.xlsx",
+        "Раздел 8 - Валовой региональный продукт.xlsx",
+        "Раздел 10 - Инвестиции.xlsx",
+        "Раздел 12 - Промышленное производство.xlsx",
+    ] {
+        let doc = parse(name);
+        assert!(doc.problems.is_empty(), "{name}: {:#?}", &doc.problems[..doc.problems.len().min(10)]);
+        assert!(!doc.tables.is_empty(), "{name}: no tables");
+        for t in &doc.tables {
+            assert!(t.grid_cells > 0, "{name} {}: empty grid", t.code);
+            assert_eq!(t.grid_cells, t.values + t.statuses + t.rejected, "{name} {}", t.code);
+        }
+        let n: usize = doc.tables.iter().map(|t| t.values + t.statuses).sum();
+        assert_eq!(n, doc.observations.len(), "{name}");
+    }
+}
+
+#[test]
+fn grp_total_row_labelled_with_the_indicator_is_russia() {
+    let doc = parse("Раздел 8 - Валовой региональный продукт.xlsx");
+    let russia_2000 = doc
+        .observations
+        .iter()
+        .find(|o| o.provenance.table_code == "8.1" && o.region_code == "643" && o.period == Period::Year(2000))
+        .expect("Russia 2000 in 8.1");
+    assert_eq!(russia_2000.provenance.cell, "B7");
+    assert!((russia_2000.value.unwrap() - 5_753_671.6).abs() < 1e-6);
+    assert!(doc.observations.iter().all(|o| o.status == Status::Ok || o.value.is_none() || o.status == Status::RatioTimes));
+}
