@@ -1,1 +1,75 @@
+//! regstat's configuration: one TOML file declaring sources, indicators, clusters and outputs.
+//!
+//! Loading is two steps, as in ripgrep's flags: the raw file is deserialized into [`Config`], then
+//! [`Config::validate`] checks what serde cannot (cron expressions, URLs, references between sections,
+//! region codes) and names the key and line of every problem, all of them at once.
 
+mod locate;
+mod model;
+
+use std::path::{Path, PathBuf};
+
+pub use model::*;
+
+/// One problem in a config file, with the dotted key and the line it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub key: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}: {}", self.key, self.message),
+            None => write!(f, "{}: {}", self.key, self.message),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid { path: PathBuf, issues: Vec<ConfigIssue> },
+}
+
+impl Config {
+    /// Reads, parses and validates a config file. Relative output paths are resolved against the
+    /// file's directory, so a config means the same wherever the daemon is started.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let mut config = Config::parse(&text).map_err(|issues| ConfigError::Invalid { path: path.to_path_buf(), issues })?;
+        if let Some(dir) = path.parent() {
+            config.outputs.resolve_against(dir);
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; every problem found is returned, each located.
+    pub fn parse(text: &str) -> Result<Config, Vec<ConfigIssue>> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| locate::line_of(text, s.start));
+            let message = e.message().to_string();
+            let key = locate::key_at(text, e.span().map(|s| s.start)).unwrap_or_else(|| "(file)".into());
+            vec![ConfigIssue { key, line, message }]
+        })?;
+        let issues = config.validate();
+        if issues.is_empty() {
+            return Ok(config);
+        }
+        let doc = toml_edit::Document::parse(text).ok();
+        Err(issues
+            .into_iter()
+            .map(|(key, message)| {
+                let line = doc.as_ref().and_then(|d| locate::line_of_key(d, text, &key));
+                ConfigIssue { key, line, message }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,268 @@
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub outputs: Outputs,
+    #[serde(default)]
+    pub http: HttpSettings,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub indicators: Vec<IndicatorConfig>,
+    #[serde(default)]
+    pub clusters: Vec<ClusterConfig>,
+}
+
+/// Where regstat keeps what it makes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outputs {
+    /// The DuckDB warehouse file analysts open.
+    pub warehouse: PathBuf,
+    /// Content-addressed archive of every fetched document.
+    pub archive: PathBuf,
+    /// Directory of published Parquet/CSV files and manifest.json.
+    pub publish: PathBuf,
+}
+
+impl Outputs {
+    pub(crate) fn resolve_against(&mut self, dir: &Path) {
+        for p in [&mut self.warehouse, &mut self.archive, &mut self.publish] {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+    }
+}
+
+/// HTTP client settings shared by all sources.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Sent on every request. fedstat.ru refuses common library user agents.
+    pub user_agent: String,
+    pub timeout_secs: u64,
+    /// PEM bundle of extra root certificates, for hosts certified by the Russian Trusted Root CA
+    /// (rosstat.gov.ru, gks.ru). Verification itself can never be turned off.
+    pub extra_ca_bundle: Option<PathBuf>,
+    pub proxy: Option<String>,
+    /// Attempts per request on connection errors, 5xx and 429.
+    pub retries: u32,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64) regstat/0.1".into(),
+            timeout_secs: 60,
+            extra_ca_bundle: None,
+            proxy: None,
+            retries: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// One workbook (or archive of workbooks) at a fixed URL, e.g. a rosstat.gov.ru mediabank file.
+    Workbook,
+    /// An HTML page listing documents (regional office sites): every matching link is fetched.
+    DocumentList,
+}
+
+/// One source: where to fetch, when, and how to read what comes back.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub id: String,
+    pub kind: SourceKind,
+    pub url: String,
+    /// Cron expression; five fields (minute first) or six/seven (seconds first).
+    pub schedule: String,
+    /// For `document_list`: CSS selector of the document links.
+    #[serde(default = "default_link_selector")]
+    pub link_selector: String,
+    /// For `document_list`: only links whose path ends with one of these (case-insensitive).
+    #[serde(default = "default_extensions")]
+    pub extensions: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn default_link_selector() -> String {
+    "div.document-list__item-link > a[href]".into()
+}
+
+fn default_extensions() -> Vec<String> {
+    vec![".xlsx".into(), ".xls".into()]
+}
+
+impl SourceConfig {
+    /// The parsed schedule. Five-field expressions get a leading `0` seconds field.
+    pub fn cron_schedule(&self) -> Result<cron::Schedule, String> {
+        parse_cron(&self.schedule)
+    }
+}
+
+pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
+    let fields = expr.split_whitespace().count();
+    let full = if fields == 5 { format!("0 {expr}") } else { expr.to_string() };
+    cron::Schedule::from_str(&full).map_err(|e| format!("not a cron expression ({e}): {expr:?}"))
+}
+
+/// An indicator: one identity whatever table or source publishes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorConfig {
+    /// Stable id used in the warehouse (`investment_per_capita`).
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    /// Rosstat table codes that publish it (`10.2` in the 2023 appendix).
+    #[serde(default)]
+    pub rosstat_tables: Vec<String>,
+}
+
+/// An industrial cluster and its evaluation design.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub id: String,
+    pub name: String,
+    /// Region codes (s_OKATO) of the treated regions.
+    pub treated: Vec<String>,
+    /// First treated year.
+    pub treatment_start: i32,
+    /// Indicator ids to evaluate.
+    pub indicators: Vec<String>,
+    /// Region codes of the control pool.
+    pub control: Vec<String>,
+    /// Years that form the "before" cell of the 2x2; by default every year before `treatment_start`.
+    #[serde(default)]
+    pub pre_years: Vec<i32>,
+    /// Years that form the "after" cell; by default every year from `treatment_start` on.
+    #[serde(default)]
+    pub post_years: Vec<i32>,
+    /// Estimate on logs (effects read as approximate percentage changes), as the Lipetsk study did.
+    #[serde(default = "yes")]
+    pub log_outcome: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Config {
+    /// Checks what deserialization cannot. Returns (dotted key, message) pairs.
+    pub fn validate(&self) -> Vec<(String, String)> {
+        let mut issues = Vec::new();
+        let regions = regstat_transform::RegionDictionary::builtin();
+        let mut ids = HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let key = |field: &str| format!("sources[{i}].{field}");
+            if !is_identifier(&s.id) {
+                issues.push((key("id"), format!("expected letters, digits, '-' or '_', found {:?}", s.id)));
+            }
+            if !ids.insert(s.id.as_str()) {
+                issues.push((key("id"), format!("source id {:?} is used twice", s.id)));
+            }
+            match url::Url::parse(&s.url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                Ok(u) => issues.push((key("url"), format!("expected an http or https URL, found scheme {:?}", u.scheme()))),
+                Err(e) => issues.push((key("url"), format!("not a URL ({e}): {:?}", s.url))),
+            }
+            if let Err(e) = s.cron_schedule() {
+                issues.push((key("schedule"), e));
+            }
+            if s.kind == SourceKind::DocumentList {
+                if let Err(e) = scraper_like_selector_check(&s.link_selector) {
+                    issues.push((key("link_selector"), e));
+                }
+            }
+        }
+        let mut indicator_ids = HashSet::new();
+        for (i, ind) in self.indicators.iter().enumerate() {
+            if !is_identifier(&ind.id) {
+                issues.push((format!("indicators[{i}].id"), format!("expected letters, digits, '-' or '_', found {:?}", ind.id)));
+            }
+            if !indicator_ids.insert(ind.id.as_str()) {
+                issues.push((format!("indicators[{i}].id"), format!("indicator id {:?} is used twice", ind.id)));
+            }
+        }
+        let mut tables = std::collections::HashMap::new();
+        for (i, ind) in self.indicators.iter().enumerate() {
+            for (j, t) in ind.rosstat_tables.iter().enumerate() {
+                if let Some(other) = tables.insert(t.trim_end_matches('.'), &ind.id) {
+                    issues.push((format!("indicators[{i}].rosstat_tables[{j}]"), format!("table {t} already belongs to indicator {other:?}")));
+                }
+            }
+        }
+        let mut cluster_ids = HashSet::new();
+        for (i, c) in self.clusters.iter().enumerate() {
+            let key = |field: &str| format!("clusters[{i}].{field}");
+            if !cluster_ids.insert(c.id.as_str()) {
+                issues.push((key("id"), format!("cluster id {:?} is used twice", c.id)));
+            }
+            if c.treated.is_empty() {
+                issues.push((key("treated"), "expected at least one treated region code".into()));
+            }
+            if c.control.is_empty() {
+                issues.push((key("control"), "expected at least one control region code".into()));
+            }
+            for (field, codes) in [("treated", &c.treated), ("control", &c.control)] {
+                for (j, code) in codes.iter().enumerate() {
+                    if regions.get(code).is_none() {
+                        issues.push((format!("clusters[{i}].{field}[{j}]"), format!("unknown region code {code:?} (expected an s_OKATO code such as \"42000000000\")")));
+                    } else if field == "control" && c.treated.contains(code) {
+                        issues.push((format!("clusters[{i}].control[{j}]"), format!("region {code} is both treated and control")));
+                    }
+                }
+            }
+            for (j, ind) in c.indicators.iter().enumerate() {
+                if !indicator_ids.contains(ind.as_str()) {
+                    issues.push((format!("clusters[{i}].indicators[{j}]"), format!("no indicator with id {ind:?} in [[indicators]]")));
+                }
+            }
+            for (j, y) in c.pre_years.iter().enumerate() {
+                if *y >= c.treatment_start {
+                    issues.push((format!("clusters[{i}].pre_years[{j}]"), format!("pre-treatment year {y} is not before treatment_start {}", c.treatment_start)));
+                }
+            }
+            for (j, y) in c.post_years.iter().enumerate() {
+                if *y < c.treatment_start {
+                    issues.push((format!("clusters[{i}].post_years[{j}]"), format!("post-treatment year {y} is before treatment_start {}", c.treatment_start)));
+                }
+            }
+        }
+        issues
+    }
+
+    /// The configured indicator a Rosstat table code publishes, if any.
+    pub fn indicator_for_table(&self, table_code: &str) -> Option<&IndicatorConfig> {
+        let code = table_code.trim_end_matches('.');
+        self.indicators.iter().find(|i| i.rosstat_tables.iter().any(|t| t.trim_end_matches('.') == code))
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A light check of a CSS selector's shape; the ingest crate compiles it for real.
+fn scraper_like_selector_check(selector: &str) -> Result<(), String> {
+    if selector.trim().is_empty() {
+        return Err("expected a CSS selector, found an empty string".into());
+    }
+    let balanced = selector.matches('[').count() == selector.matches(']').count();
+    if !balanced {
+        return Err(format!("unbalanced brackets in CSS selector {selector:?}"));
+    }
+    Ok(())
+}

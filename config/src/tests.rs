@@ -1,0 +1,66 @@
+use super::*;
+
+const GOOD: &str = r#"
+[outputs]
+warehouse = "data/warehouse.duckdb"
+archive = "data/archive"
+publish = "data/publish"
+
+[[sources]]
+id = "investment"
+kind = "workbook"
+url = "https://rosstat.gov.ru/storage/mediabank/invest.xlsx"
+schedule = "0 6 * * Mon"
+
+[[indicators]]
+id = "investment_per_capita"
+name = "Инвестиции в основной капитал на душу населения"
+unit = "рублей"
+rosstat_tables = ["10.2"]
+
+[[clusters]]
+id = "lipetsk"
+name = "Долина машиностроения"
+treated = ["42000000000"]
+treatment_start = 2012
+indicators = ["investment_per_capita"]
+control = ["14000000000", "20000000000"]
+"#;
+
+#[test]
+fn a_good_config_parses() {
+    let c = Config::parse(GOOD).expect("valid");
+    assert_eq!(c.sources[0].kind, SourceKind::Workbook);
+    assert!(c.sources[0].cron_schedule().is_ok());
+    assert_eq!(c.indicator_for_table("10.2.").unwrap().id, "investment_per_capita");
+    assert!(c.clusters[0].log_outcome);
+}
+
+#[test]
+fn every_semantic_error_is_named_with_key_and_line() {
+    let bad = GOOD
+        .replace("0 6 * * Mon", "every monday")
+        .replace("\"20000000000\"]", "\"99999\"]")
+        .replace("indicators = [\"investment_per_capita\"]", "indicators = [\"grp\"]");
+    let issues = Config::parse(&bad).unwrap_err();
+    let find = |key: &str| issues.iter().find(|i| i.key == key).unwrap_or_else(|| panic!("no issue for {key}: {issues:?}"));
+    assert_eq!(find("sources[0].schedule").line, Some(11));
+    assert!(find("sources[0].schedule").message.contains("every monday"));
+    assert_eq!(find("clusters[0].control[1]").line, Some(25));
+    assert!(find("clusters[0].control[1]").message.contains("99999"));
+    assert_eq!(find("clusters[0].indicators[0]").line, Some(24));
+    assert_eq!(issues.len(), 3, "{issues:?}");
+}
+
+#[test]
+fn syntax_and_type_errors_carry_their_line() {
+    let bad = GOOD.replace("treatment_start = 2012", "treatment_start = \"2012\"");
+    let issues = Config::parse(&bad).unwrap_err();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].line, Some(23), "{issues:?}");
+    assert_eq!(issues[0].key, "clusters[0]");
+    let unknown = GOOD.replace("kind = \"workbook\"", "kind = \"ftp\"");
+    let issues = Config::parse(&unknown).unwrap_err();
+    assert_eq!(issues[0].line, Some(9), "{issues:?}");
+    assert!(issues[0].message.contains("ftp"), "{issues:?}");
+}
