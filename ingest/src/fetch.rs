@@ -1,0 +1,156 @@
+//! The HTTP client and its policies.
+
+use std::time::Duration;
+
+use regstat_config::HttpSettings;
+use reqwest::header::{HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+use reqwest::StatusCode;
+
+use crate::archive::ArchivedDocument;
+use crate::error::IngestError;
+
+/// A successful response with its body.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub url: String,
+    pub status: u16,
+    pub bytes: Vec<u8>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum FetchOutcome {
+    /// 304: the server says the previous document still stands.
+    NotModified,
+    Fetched(Fetched),
+}
+
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    attempts: u32,
+    backoff: Duration,
+}
+
+impl Fetcher {
+    pub fn new(settings: &HttpSettings) -> Result<Self, IngestError> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(&settings.user_agent)
+            .timeout(Duration::from_secs(settings.timeout_secs))
+            .connect_timeout(Duration::from_secs(settings.timeout_secs.min(30)))
+            .https_only(false);
+        if let Some(path) = &settings.extra_ca_bundle {
+            let pem = std::fs::read(path)
+                .map_err(|e| IngestError::Client(format!("extra CA bundle {}: {e}", path.display())))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| IngestError::Client(format!("extra CA bundle {}: {e}", path.display())))?;
+            if certs.is_empty() {
+                return Err(IngestError::Client(format!("extra CA bundle {}: no PEM certificates in it", path.display())));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if let Some(proxy) = &settings.proxy {
+            let proxy = reqwest::Proxy::all(proxy).map_err(|e| IngestError::Client(format!("proxy {proxy:?}: {e}")))?;
+            builder = builder.proxy(proxy);
+        }
+        let client = builder.build().map_err(|e| IngestError::Client(e.to_string()))?;
+        Ok(Self { client, attempts: settings.retries.max(1), backoff: Duration::from_millis(500) })
+    }
+
+    /// Sets the first retry delay (doubled on each further attempt); tests make it short.
+    pub fn with_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// GET with conditional headers from the previous fetch of the URL, retrying connection errors,
+    /// timeouts, 5xx and 429 with exponential backoff (and Retry-After when the server sends one).
+    pub async fn get(&self, url: &str, previous: Option<&ArchivedDocument>) -> Result<FetchOutcome, IngestError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self.client.get(url);
+            if let Some(prev) = previous {
+                if let Some(etag) = &prev.etag {
+                    request = request.header(IF_NONE_MATCH, etag);
+                }
+                if let Some(lm) = &prev.last_modified {
+                    request = request.header(IF_MODIFIED_SINCE, lm);
+                }
+            }
+            let retry_in = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    if status == StatusCode::NOT_MODIFIED {
+                        return Ok(FetchOutcome::NotModified);
+                    }
+                    if status.is_success() {
+                        let headers = response.headers().clone();
+                        match response.bytes().await {
+                            Ok(body) => return Ok(FetchOutcome::Fetched(fetched(url, status, &headers, body.to_vec()))),
+                            Err(e) if attempt < self.attempts => {
+                                tracing::warn!(url, attempt, error = %e, "body read failed; retrying");
+                                self.delay(attempt, None)
+                            }
+                            Err(e) => return Err(IngestError::Http { url: url.into(), reason: format!("reading the body: {e}") }),
+                        }
+                    } else if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) && attempt < self.attempts {
+                        let retry_after = response
+                            .headers()
+                            .get(RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .map(|s| Duration::from_secs(s.min(300)));
+                        tracing::warn!(url, attempt, status = status.as_u16(), "server error; retrying");
+                        self.delay(attempt, retry_after)
+                    } else {
+                        return Err(IngestError::Status { url: url.into(), status: status.as_u16() });
+                    }
+                }
+                Err(e) if (e.is_connect() || e.is_timeout() || e.is_request()) && attempt < self.attempts => {
+                    tracing::warn!(url, attempt, error = %e, "request failed; retrying");
+                    self.delay(attempt, None)
+                }
+                Err(e) => return Err(IngestError::Http { url: url.into(), reason: error_chain(&e) }),
+            };
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(d) = retry_after {
+            return d;
+        }
+        let base = self.backoff * 2u32.saturating_pow(attempt - 1);
+        // Up to 25 % jitter so that many daemons do not retry in step.
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        base + base.mul_f64((nanos % 1000) as f64 / 4000.0)
+    }
+}
+
+fn fetched(url: &str, status: StatusCode, headers: &HeaderMap, bytes: Vec<u8>) -> Fetched {
+    let header = |name| headers.get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_string);
+    Fetched {
+        url: url.to_string(),
+        status: status.as_u16(),
+        bytes,
+        etag: header(ETAG),
+        last_modified: header(LAST_MODIFIED),
+        content_type: header(reqwest::header::CONTENT_TYPE),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
