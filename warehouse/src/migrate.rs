@@ -1,0 +1,25 @@
+//! Versioned schema migrations. Each runs in its own transaction with its version row, so a
+//! warehouse is always at exactly one version.
+
+use crate::error::{Context, WarehouseError};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/001_initial.sql"))];
+
+pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migration (version BIGINT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")
+        .context("creating schema_migration")?;
+    let current = current_version(conn)?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn.transaction().context("beginning a migration")?;
+        tx.execute_batch(sql).context(&format!("migration {version}"))?;
+        tx.execute("INSERT INTO schema_migration VALUES (?, now())", [version]).context("recording a migration")?;
+        tx.commit().context(&format!("committing migration {version}"))?;
+        tracing::info!(version, "warehouse migrated");
+    }
+    Ok(())
+}
+
+pub(crate) fn current_version(conn: &duckdb::Connection) -> Result<i64, WarehouseError> {
+    conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migration", [], |r| r.get(0))
+        .context("reading the schema version")
+}

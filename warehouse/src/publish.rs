@@ -1,0 +1,121 @@
+//! Published files: Parquet and CSV of the latest observations, the estimates and the documents, with
+//! a manifest. Files are written to a staging directory and renamed into place, the manifest last, so
+//! a reader never sees a partial file and a manifest always describes files that exist.
+
+use std::path::Path;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Context, WarehouseError};
+use crate::Warehouse;
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct ManifestColumn {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct ManifestFile {
+    /// Relative to the publish directory.
+    pub path: String,
+    pub format: String,
+    pub rows: u64,
+    pub sha256: String,
+    pub columns: Vec<ManifestColumn>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Manifest {
+    pub generated_at: String,
+    pub run_id: Option<i64>,
+    pub warehouse_schema_version: i64,
+    pub files: Vec<ManifestFile>,
+}
+
+/// What is published: a name and the query that makes it.
+const DATASETS: &[(&str, &str)] = &[
+    (
+        "observations",
+        "SELECT o.indicator_id, i.name AS indicator_name, o.region_code, r.name AS region_name, r.iso AS region_iso,
+                o.period, o.period_type, o.year, o.value, o.unit, o.status, o.footnotes,
+                o.document_sha256, d.url AS document_url, d.file_name AS document_file, o.sheet, o.cell,
+                o.table_code, o.table_title, o.region_label, o.vintage
+         FROM observation_latest o
+         LEFT JOIN indicator i ON i.id = o.indicator_id
+         LEFT JOIN region r ON r.code = o.region_code
+         LEFT JOIN source_document d ON d.sha256 = o.document_sha256
+         ORDER BY o.indicator_id, o.region_code, o.period",
+    ),
+    (
+        "estimates",
+        "SELECT e.*, c.name AS cluster_name FROM estimate e LEFT JOIN cluster c ON c.id = e.cluster_id
+         WHERE e.run_id = (SELECT max(run_id) FROM estimate)
+         ORDER BY cluster_id, indicator_id, method, term",
+    ),
+    (
+        "documents",
+        "SELECT sha256, source_id, url, file_name, fetched_at, http_status, etag, last_modified, bytes,
+                load_status, error, observations, run_id FROM source_document ORDER BY fetched_at, url",
+    ),
+];
+
+impl Warehouse {
+    /// Writes the published files and `manifest.json` into `dir`.
+    pub fn publish(&self, dir: &Path, run_id: Option<i64>) -> Result<Manifest, WarehouseError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| WarehouseError::Io { path, source }
+        };
+        let staging = dir.join(".staging");
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        }
+        std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+
+        let mut files = Vec::new();
+        for (name, query) in DATASETS {
+            let columns = self.describe(query)?;
+            let rows: i64 = self.conn.query_row(&format!("SELECT count(*) FROM ({query})"), [], |r| r.get(0)).context(&format!("counting {name}"))?;
+            for (format, options) in [("parquet", "FORMAT parquet, COMPRESSION zstd"), ("csv", "FORMAT csv, HEADER true")] {
+                let file = format!("{name}.{format}");
+                let target = staging.join(&file);
+                let copy = format!("COPY ({query}) TO '{}' ({options})", target.display().to_string().replace('\'', "''"));
+                self.conn.execute_batch(&copy).context(&format!("writing {file}"))?;
+                let bytes = std::fs::read(&target).map_err(io(&target))?;
+                files.push(ManifestFile {
+                    path: file,
+                    format: format.to_string(),
+                    rows: rows as u64,
+                    sha256: hex::encode(Sha256::digest(&bytes)),
+                    columns: columns.clone(),
+                });
+            }
+        }
+        for f in &files {
+            let from = staging.join(&f.path);
+            std::fs::rename(&from, dir.join(&f.path)).map_err(io(&from))?;
+        }
+        let manifest = Manifest {
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            run_id,
+            warehouse_schema_version: self.schema_version()?,
+            files,
+        };
+        let tmp = staging.join("manifest.json");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&manifest).expect("manifest serializes")).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, dir.join("manifest.json")).map_err(io(&tmp))?;
+        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        Ok(manifest)
+    }
+
+    fn describe(&self, query: &str) -> Result<Vec<ManifestColumn>, WarehouseError> {
+        let mut stmt = self.conn.prepare(&format!("DESCRIBE {query}")).context("describing a dataset")?;
+        let rows = stmt
+            .query_map([], |r| Ok(ManifestColumn { name: r.get(0)?, data_type: r.get(1)? }))
+            .context("describing a dataset")?;
+        rows.collect::<Result<_, _>>().context("describing a dataset")
+    }
+}

@@ -1,0 +1,222 @@
+//! Runs, reference tables, panels for the estimators, and estimates.
+
+use chrono::NaiveDateTime;
+use duckdb::params;
+use regstat_transform::RegionDictionary;
+
+use crate::error::{Context, WarehouseError};
+use crate::Warehouse;
+
+#[derive(Debug, Clone)]
+pub struct IndicatorRow {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub rosstat_tables: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterRow {
+    pub id: String,
+    pub name: String,
+    pub treated: Vec<String>,
+    pub control: Vec<String>,
+    pub treatment_start: i32,
+    pub indicators: Vec<String>,
+}
+
+/// One yearly figure of a region, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelPoint {
+    pub region_code: String,
+    pub year: i32,
+    pub value: f64,
+    pub document_sha256: String,
+    pub sheet: String,
+    pub cell: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EstimateRow {
+    pub run_id: i64,
+    pub cluster_id: String,
+    pub indicator_id: String,
+    pub method: String,
+    pub term: String,
+    pub estimate: f64,
+    pub std_error: f64,
+    pub t_stat: f64,
+    pub p_value: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub df: f64,
+    pub n_obs: usize,
+    pub n_treated: usize,
+    pub n_control: usize,
+    pub pre_years: Vec<i32>,
+    pub post_years: Vec<i32>,
+    pub log_outcome: bool,
+    pub vcov: String,
+    pub means_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+    pub status: String,
+    pub documents: Option<i64>,
+    pub observations: Option<i64>,
+    pub failures: Option<i64>,
+    pub summary: Option<String>,
+}
+
+fn join<T: ToString>(items: &[T]) -> String {
+    items.iter().map(T::to_string).collect::<Vec<_>>().join(",")
+}
+
+impl Warehouse {
+    pub fn begin_run(&self) -> Result<i64, WarehouseError> {
+        let run_id: i64 = self
+            .conn
+            .query_row("SELECT coalesce(max(run_id), 0) + 1 FROM run", [], |r| r.get(0))
+            .context("numbering a run")?;
+        self.conn
+            .execute("INSERT INTO run (run_id, started_at, status) VALUES (?, now(), 'running')", [run_id])
+            .context("starting a run")?;
+        Ok(run_id)
+    }
+
+    pub fn finish_run(&self, run_id: i64, failed: bool, documents: usize, observations: usize, failures: usize, summary: &str) -> Result<(), WarehouseError> {
+        self.conn
+            .execute(
+                "UPDATE run SET finished_at = now(), status = ?, documents = ?, observations = ?, failures = ?, summary = ? WHERE run_id = ?",
+                params![if failed { "failed" } else { "succeeded" }, documents as i64, observations as i64, failures as i64, summary, run_id],
+            )
+            .context("finishing a run")?;
+        Ok(())
+    }
+
+    pub fn runs(&self) -> Result<Vec<RunSummary>, WarehouseError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id, started_at, finished_at, status, documents, observations, failures, summary FROM run ORDER BY run_id")
+            .context("listing runs")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RunSummary {
+                    run_id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    finished_at: r.get(2)?,
+                    status: r.get(3)?,
+                    documents: r.get(4)?,
+                    observations: r.get(5)?,
+                    failures: r.get(6)?,
+                    summary: r.get(7)?,
+                })
+            })
+            .context("listing runs")?;
+        rows.collect::<Result<_, _>>().context("reading runs")
+    }
+
+    /// Replaces the reference tables (regions, indicators, clusters) with the current dictionary and
+    /// config, in one transaction.
+    pub fn sync_reference(&mut self, regions: &RegionDictionary, indicators: &[IndicatorRow], clusters: &[ClusterRow]) -> Result<(), WarehouseError> {
+        let tx = self.conn.transaction().context("beginning reference sync")?;
+        tx.execute_batch("DELETE FROM region; DELETE FROM indicator; DELETE FROM cluster;").context("clearing reference tables")?;
+        {
+            let mut app = tx.appender("region").context("region appender")?;
+            for e in regions.entries() {
+                app.append_row(params![e.code, e.kind.as_str(), e.parent, e.iso, e.oktmo, e.name]).context("appending a region")?;
+            }
+            app.flush().context("flushing regions")?;
+        }
+        {
+            let mut app = tx.appender("indicator").context("indicator appender")?;
+            for i in indicators {
+                app.append_row(params![i.id, i.name, i.unit, join(&i.rosstat_tables)]).context("appending an indicator")?;
+            }
+            app.flush().context("flushing indicators")?;
+        }
+        {
+            let mut app = tx.appender("cluster").context("cluster appender")?;
+            for c in clusters {
+                app.append_row(params![c.id, c.name, join(&c.treated), join(&c.control), c.treatment_start, join(&c.indicators)])
+                    .context("appending a cluster")?;
+            }
+            app.flush().context("flushing clusters")?;
+        }
+        tx.commit().context("committing reference sync")
+    }
+
+    /// Maps the parser's table-derived indicator ids (`rosstat:10.2`) to configured indicators.
+    pub fn assign_indicator(&self, table_code: &str, indicator_id: &str) -> Result<usize, WarehouseError> {
+        self.conn
+            .execute("UPDATE observation SET indicator_id = ? WHERE table_code = ? AND indicator_id <> ?", params![indicator_id, table_code, indicator_id])
+            .context("assigning an indicator")
+    }
+
+    /// The latest yearly figures of an indicator for the given regions (values only, no statuses).
+    pub fn yearly_panel(&self, indicator_id: &str, regions: &[String]) -> Result<Vec<PanelPoint>, WarehouseError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT region_code, year, value, document_sha256, sheet, cell FROM observation_latest
+                 WHERE indicator_id = ? AND period_type = 'year' AND status = 'ok' AND value IS NOT NULL
+                   AND list_contains(string_split(?, ','), region_code)
+                 ORDER BY region_code, year",
+            )
+            .context("preparing a panel query")?;
+        let rows = stmt
+            .query_map(params![indicator_id, join(regions)], |r| {
+                Ok(PanelPoint {
+                    region_code: r.get(0)?,
+                    year: r.get(1)?,
+                    value: r.get(2)?,
+                    document_sha256: r.get(3)?,
+                    sheet: r.get(4)?,
+                    cell: r.get(5)?,
+                })
+            })
+            .context("querying a panel")?;
+        rows.collect::<Result<_, _>>().context("reading a panel")
+    }
+
+    /// Stores a run's estimates in one transaction.
+    pub fn store_estimates(&mut self, rows: &[EstimateRow]) -> Result<(), WarehouseError> {
+        let tx = self.conn.transaction().context("beginning estimates")?;
+        {
+            let mut app = tx.appender("estimate").context("estimate appender")?;
+            let now = chrono::Utc::now().naive_utc();
+            for e in rows {
+                app.append_row(params![
+                    e.run_id,
+                    e.cluster_id,
+                    e.indicator_id,
+                    e.method,
+                    e.term,
+                    e.estimate,
+                    e.std_error,
+                    e.t_stat,
+                    e.p_value,
+                    e.ci_low,
+                    e.ci_high,
+                    e.df,
+                    e.n_obs as i64,
+                    e.n_treated as i64,
+                    e.n_control as i64,
+                    join(&e.pre_years),
+                    join(&e.post_years),
+                    e.log_outcome,
+                    e.vcov,
+                    e.means_json,
+                    now,
+                ])
+                .context("appending an estimate")?;
+            }
+            app.flush().context("flushing estimates")?;
+        }
+        tx.commit().context("committing estimates")
+    }
+}
