@@ -1,1 +1,41 @@
+//! Difference-in-differences estimators with honest inference.
+//!
+//! [`ols`] is the regression core (iid, HC1 and cluster-robust CR1 variances with fixest's
+//! small-sample conventions); [`did2x2`] is the Lipetsk study's 2x2 estimator (its eq. 7) computed
+//! both from the four cell means and as a regression, with a placebo-in-space test for designs with a
+//! single treated region, where a t statistic alone is not to be trusted.
 
+mod did2x2;
+mod error;
+mod ols;
+
+pub use did2x2::{did2x2, Did2x2, Did2x2Input, PanelObs, Placebo};
+pub use error::EstimateError;
+pub use ols::{ols, OlsFit, Vcov};
+
+/// A coefficient with its inference.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Coefficient {
+    pub term: String,
+    pub estimate: f64,
+    pub se: f64,
+    pub t: f64,
+    pub p: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub df: f64,
+}
+
+impl Coefficient {
+    /// t statistic, two-sided p-value and 95 % interval from a t distribution with `df` degrees of
+    /// freedom.
+    pub fn from_estimate(term: &str, estimate: f64, se: f64, df: f64) -> Self {
+        use statrs::distribution::{ContinuousCDF, StudentsT};
+        let t = estimate / se;
+        let (p, q) = match StudentsT::new(0.0, 1.0, df) {
+            Ok(dist) if se > 0.0 && se.is_finite() => (2.0 * (1.0 - dist.cdf(t.abs())), dist.inverse_cdf(0.975)),
+            _ => (f64::NAN, f64::NAN),
+        };
+        Self { term: term.to_string(), estimate, se, t, p, ci_low: estimate - q * se, ci_high: estimate + q * se, df }
+    }
+}

@@ -1,0 +1,13 @@
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EstimateError {
+    #[error("the design matrix is rank deficient (collinear regressors or too few observations)")]
+    Singular,
+    #[error("no observations for the {0} cell of the 2x2")]
+    EmptyCell(&'static str),
+    #[error("{0} is not positive, so its log is undefined (region {1}, year {2})")]
+    NonPositiveForLog(f64, String, i32),
+    #[error("expected {expected} rows, found {found}")]
+    Dimensions { expected: usize, found: usize },
+    #[error("too few observations: {n} for {k} coefficients")]
+    TooFewObservations { n: usize, k: usize },
+}
