@@ -1,1 +1,204 @@
-fn main() {}
+//! The `regstat` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use regstat::pipeline::RunReport;
+use regstat_config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "regstat",
+    version,
+    about = "Warehouse of Russian regional statistics and DiD estimates of industrial clusters"
+)]
+struct Cli {
+    /// Log as JSON lines (for services) instead of human-readable text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole job offline on built-in sample documents served from 127.0.0.1.
+    Demo {
+        /// Where the warehouse, archive and published files go.
+        #[arg(long, default_value = "regstat-demo")]
+        dir: PathBuf,
+    },
+    /// Run the job once.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Run the job on each source's schedule until SIGINT or SIGTERM.
+    Daemon {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file, naming the key and line of every error.
+    Check { file: PathBuf },
+}
+
+fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("REGSTAT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,regstat=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Demo { dir } => {
+            let outcome = regstat::demo::run_demo(&dir).await.context("demo")?;
+            print_report(&outcome.report, &outcome.config);
+            println!(
+                "\nconfig used: {}",
+                outcome.dir.join("regstat.toml").display()
+            );
+            Ok(exit_code(&outcome.report))
+        }
+        Command::Run { config, source } => {
+            let config = Config::load(&config)?;
+            let report = regstat::pipeline::run_once(&config, source.as_deref()).await?;
+            print_report(&report, &config);
+            Ok(exit_code(&report))
+        }
+        Command::Daemon { config } => {
+            let config = Config::load(&config)?;
+            regstat::daemon::run_daemon(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => match Config::load(&file) {
+            Ok(config) => {
+                println!(
+                    "{}: ok ({} sources, {} indicators, {} clusters)",
+                    file.display(),
+                    config.sources.len(),
+                    config.indicators.len(),
+                    config.clusters.len()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(regstat_config::ConfigError::Invalid { path, issues }) => {
+                for issue in &issues {
+                    eprintln!("{}: {issue}", path.display());
+                }
+                eprintln!("{} error(s)", issues.len());
+                Ok(ExitCode::from(1))
+            }
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+fn exit_code(report: &RunReport) -> ExitCode {
+    if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_report(report: &RunReport, config: &Config) {
+    println!("run {}", report.run_id);
+    println!(
+        "documents: {} fetched ({} new or changed), {} loaded, {} already in the warehouse",
+        report.documents_fetched,
+        report.documents_changed,
+        report.documents_loaded,
+        report.documents_already_loaded
+    );
+    println!("observations loaded: {}", report.observations_loaded);
+    if !report.estimates.is_empty() {
+        println!("\neffects (2x2 DiD, treated x post):");
+        println!(
+            "  {:<26} {:<24} {:>9} {:>9} {:>8} {:>9} {:>10}",
+            "cluster", "indicator", "effect", "s.e.", "p (t)", "p (plac.)", "effect %"
+        );
+        for e in &report.estimates {
+            let r = &e.result;
+            println!(
+                "  {:<26} {:<24} {:>9.4} {:>9.4} {:>8.3} {:>9} {:>10}",
+                e.cluster_id,
+                e.indicator_id,
+                r.effect.estimate,
+                r.effect.se,
+                r.effect.p,
+                r.placebo
+                    .as_ref()
+                    .map(|p| format!("{:.3}", p.p_value))
+                    .unwrap_or_else(|| "-".into()),
+                r.effect_percent
+                    .map(|p| format!("{p:+.1}"))
+                    .unwrap_or_else(|| "-".into()),
+            );
+        }
+        println!(
+            "  (before: {:?}, after: {:?}; {} treated vs {} control regions; s.e. {})",
+            report.estimates[0].pre_years,
+            report.estimates[0].post_years,
+            report.estimates[0].result.n_treated,
+            report.estimates[0].result.n_control,
+            report.estimates[0].result.vcov
+        );
+    }
+    if !report.failures.is_empty() {
+        println!("\nfailures ({}):", report.failures.len());
+        for f in &report.failures {
+            println!("  - {f}");
+        }
+    }
+    println!("\nwarehouse: {}", config.outputs.warehouse.display());
+    println!("archive:   {}", config.outputs.archive.display());
+    if let Some(m) = &report.manifest {
+        println!("published: {}", config.outputs.publish.display());
+        for f in &m.files {
+            println!("  {:<22} {:>7} rows", f.path, f.rows);
+        }
+    }
+    if report.failed() {
+        println!("\nrun {} FAILED: {} problem(s), listed above and in the warehouse's run and source_document tables", report.run_id, report.failures.len());
+    }
+}

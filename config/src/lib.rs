@@ -31,17 +31,29 @@ impl std::fmt::Display for ConfigIssue {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
-    Invalid { path: PathBuf, issues: Vec<ConfigIssue> },
+    Invalid {
+        path: PathBuf,
+        issues: Vec<ConfigIssue>,
+    },
 }
 
 impl Config {
     /// Reads, parses and validates a config file. Relative output paths are resolved against the
     /// file's directory, so a config means the same wherever the daemon is started.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let mut config = Config::parse(&text).map_err(|issues| ConfigError::Invalid { path: path.to_path_buf(), issues })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::parse(&text).map_err(|issues| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            issues,
+        })?;
         if let Some(dir) = path.parent() {
             config.outputs.resolve_against(dir);
         }
@@ -53,7 +65,8 @@ impl Config {
         let config: Config = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| locate::line_of(text, s.start));
             let message = e.message().to_string();
-            let key = locate::key_at(text, e.span().map(|s| s.start)).unwrap_or_else(|| "(file)".into());
+            let key =
+                locate::key_at(text, e.span().map(|s| s.start)).unwrap_or_else(|| "(file)".into());
             vec![ConfigIssue { key, line, message }]
         })?;
         let issues = config.validate();
@@ -64,7 +77,9 @@ impl Config {
         Err(issues
             .into_iter()
             .map(|(key, message)| {
-                let line = doc.as_ref().and_then(|d| locate::line_of_key(d, text, &key));
+                let line = doc
+                    .as_ref()
+                    .and_then(|d| locate::line_of_key(d, text, &key));
                 ConfigIssue { key, line, message }
             })
             .collect())

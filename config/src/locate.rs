@@ -1,7 +1,11 @@
 //! Finding the line of a dotted key (`clusters[0].treated[1]`) in the config text, for error messages.
 
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The line a dotted key path with indices is on, or its nearest existing parent's.
@@ -44,7 +48,9 @@ pub(crate) fn line_of_key(doc: &toml_edit::Document<&str>, text: &str, key: &str
         node = next;
         best = node.span().or(best);
         for i in indices {
-            let Some(next) = node.index(i) else { break 'walk };
+            let Some(next) = node.index(i) else {
+                break 'walk;
+            };
             node = next;
             best = node.span().or(best);
         }

@@ -113,7 +113,11 @@ impl SourceConfig {
 
 pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
     let fields = expr.split_whitespace().count();
-    let full = if fields == 5 { format!("0 {expr}") } else { expr.to_string() };
+    let full = if fields == 5 {
+        format!("0 {expr}")
+    } else {
+        expr.to_string()
+    };
     cron::Schedule::from_str(&full).map_err(|e| format!("not a cron expression ({e}): {expr:?}"))
 }
 
@@ -168,14 +172,23 @@ impl Config {
         for (i, s) in self.sources.iter().enumerate() {
             let key = |field: &str| format!("sources[{i}].{field}");
             if !is_identifier(&s.id) {
-                issues.push((key("id"), format!("expected letters, digits, '-' or '_', found {:?}", s.id)));
+                issues.push((
+                    key("id"),
+                    format!("expected letters, digits, '-' or '_', found {:?}", s.id),
+                ));
             }
             if !ids.insert(s.id.as_str()) {
                 issues.push((key("id"), format!("source id {:?} is used twice", s.id)));
             }
             match url::Url::parse(&s.url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                Ok(u) => issues.push((key("url"), format!("expected an http or https URL, found scheme {:?}", u.scheme()))),
+                Ok(u) => issues.push((
+                    key("url"),
+                    format!(
+                        "expected an http or https URL, found scheme {:?}",
+                        u.scheme()
+                    ),
+                )),
                 Err(e) => issues.push((key("url"), format!("not a URL ({e}): {:?}", s.url))),
             }
             if let Err(e) = s.cron_schedule() {
@@ -190,17 +203,26 @@ impl Config {
         let mut indicator_ids = HashSet::new();
         for (i, ind) in self.indicators.iter().enumerate() {
             if !is_identifier(&ind.id) {
-                issues.push((format!("indicators[{i}].id"), format!("expected letters, digits, '-' or '_', found {:?}", ind.id)));
+                issues.push((
+                    format!("indicators[{i}].id"),
+                    format!("expected letters, digits, '-' or '_', found {:?}", ind.id),
+                ));
             }
             if !indicator_ids.insert(ind.id.as_str()) {
-                issues.push((format!("indicators[{i}].id"), format!("indicator id {:?} is used twice", ind.id)));
+                issues.push((
+                    format!("indicators[{i}].id"),
+                    format!("indicator id {:?} is used twice", ind.id),
+                ));
             }
         }
         let mut tables = std::collections::HashMap::new();
         for (i, ind) in self.indicators.iter().enumerate() {
             for (j, t) in ind.rosstat_tables.iter().enumerate() {
                 if let Some(other) = tables.insert(t.trim_end_matches('.'), &ind.id) {
-                    issues.push((format!("indicators[{i}].rosstat_tables[{j}]"), format!("table {t} already belongs to indicator {other:?}")));
+                    issues.push((
+                        format!("indicators[{i}].rosstat_tables[{j}]"),
+                        format!("table {t} already belongs to indicator {other:?}"),
+                    ));
                 }
             }
         }
@@ -211,33 +233,57 @@ impl Config {
                 issues.push((key("id"), format!("cluster id {:?} is used twice", c.id)));
             }
             if c.treated.is_empty() {
-                issues.push((key("treated"), "expected at least one treated region code".into()));
+                issues.push((
+                    key("treated"),
+                    "expected at least one treated region code".into(),
+                ));
             }
             if c.control.is_empty() {
-                issues.push((key("control"), "expected at least one control region code".into()));
+                issues.push((
+                    key("control"),
+                    "expected at least one control region code".into(),
+                ));
             }
             for (field, codes) in [("treated", &c.treated), ("control", &c.control)] {
                 for (j, code) in codes.iter().enumerate() {
                     if regions.get(code).is_none() {
                         issues.push((format!("clusters[{i}].{field}[{j}]"), format!("unknown region code {code:?} (expected an s_OKATO code such as \"42000000000\")")));
                     } else if field == "control" && c.treated.contains(code) {
-                        issues.push((format!("clusters[{i}].control[{j}]"), format!("region {code} is both treated and control")));
+                        issues.push((
+                            format!("clusters[{i}].control[{j}]"),
+                            format!("region {code} is both treated and control"),
+                        ));
                     }
                 }
             }
             for (j, ind) in c.indicators.iter().enumerate() {
                 if !indicator_ids.contains(ind.as_str()) {
-                    issues.push((format!("clusters[{i}].indicators[{j}]"), format!("no indicator with id {ind:?} in [[indicators]]")));
+                    issues.push((
+                        format!("clusters[{i}].indicators[{j}]"),
+                        format!("no indicator with id {ind:?} in [[indicators]]"),
+                    ));
                 }
             }
             for (j, y) in c.pre_years.iter().enumerate() {
                 if *y >= c.treatment_start {
-                    issues.push((format!("clusters[{i}].pre_years[{j}]"), format!("pre-treatment year {y} is not before treatment_start {}", c.treatment_start)));
+                    issues.push((
+                        format!("clusters[{i}].pre_years[{j}]"),
+                        format!(
+                            "pre-treatment year {y} is not before treatment_start {}",
+                            c.treatment_start
+                        ),
+                    ));
                 }
             }
             for (j, y) in c.post_years.iter().enumerate() {
                 if *y < c.treatment_start {
-                    issues.push((format!("clusters[{i}].post_years[{j}]"), format!("post-treatment year {y} is before treatment_start {}", c.treatment_start)));
+                    issues.push((
+                        format!("clusters[{i}].post_years[{j}]"),
+                        format!(
+                            "post-treatment year {y} is before treatment_start {}",
+                            c.treatment_start
+                        ),
+                    ));
                 }
             }
         }
@@ -247,12 +293,18 @@ impl Config {
     /// The configured indicator a Rosstat table code publishes, if any.
     pub fn indicator_for_table(&self, table_code: &str) -> Option<&IndicatorConfig> {
         let code = table_code.trim_end_matches('.');
-        self.indicators.iter().find(|i| i.rosstat_tables.iter().any(|t| t.trim_end_matches('.') == code))
+        self.indicators.iter().find(|i| {
+            i.rosstat_tables
+                .iter()
+                .any(|t| t.trim_end_matches('.') == code)
+        })
     }
 }
 
 fn is_identifier(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A light check of a CSS selector's shape; the ingest crate compiles it for real.

@@ -32,7 +32,10 @@ fn a_good_config_parses() {
     let c = Config::parse(GOOD).expect("valid");
     assert_eq!(c.sources[0].kind, SourceKind::Workbook);
     assert!(c.sources[0].cron_schedule().is_ok());
-    assert_eq!(c.indicator_for_table("10.2.").unwrap().id, "investment_per_capita");
+    assert_eq!(
+        c.indicator_for_table("10.2.").unwrap().id,
+        "investment_per_capita"
+    );
     assert!(c.clusters[0].log_outcome);
 }
 
@@ -41,9 +44,17 @@ fn every_semantic_error_is_named_with_key_and_line() {
     let bad = GOOD
         .replace("0 6 * * Mon", "every monday")
         .replace("\"20000000000\"]", "\"99999\"]")
-        .replace("indicators = [\"investment_per_capita\"]", "indicators = [\"grp\"]");
+        .replace(
+            "indicators = [\"investment_per_capita\"]",
+            "indicators = [\"grp\"]",
+        );
     let issues = Config::parse(&bad).unwrap_err();
-    let find = |key: &str| issues.iter().find(|i| i.key == key).unwrap_or_else(|| panic!("no issue for {key}: {issues:?}"));
+    let find = |key: &str| {
+        issues
+            .iter()
+            .find(|i| i.key == key)
+            .unwrap_or_else(|| panic!("no issue for {key}: {issues:?}"))
+    };
     assert_eq!(find("sources[0].schedule").line, Some(11));
     assert!(find("sources[0].schedule").message.contains("every monday"));
     assert_eq!(find("clusters[0].control[1]").line, Some(25));

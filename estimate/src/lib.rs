@@ -33,9 +33,20 @@ impl Coefficient {
         use statrs::distribution::{ContinuousCDF, StudentsT};
         let t = estimate / se;
         let (p, q) = match StudentsT::new(0.0, 1.0, df) {
-            Ok(dist) if se > 0.0 && se.is_finite() => (2.0 * (1.0 - dist.cdf(t.abs())), dist.inverse_cdf(0.975)),
+            Ok(dist) if se > 0.0 && se.is_finite() => {
+                (2.0 * (1.0 - dist.cdf(t.abs())), dist.inverse_cdf(0.975))
+            }
             _ => (f64::NAN, f64::NAN),
         };
-        Self { term: term.to_string(), estimate, se, t, p, ci_low: estimate - q * se, ci_high: estimate + q * se, df }
+        Self {
+            term: term.to_string(),
+            estimate,
+            se,
+            t,
+            p,
+            ci_low: estimate - q * se,
+            ci_high: estimate + q * se,
+            df,
+        }
     }
 }

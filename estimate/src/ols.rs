@@ -35,7 +35,10 @@ impl OlsFit {
 pub fn ols(x: &DMatrix<f64>, y: &DVector<f64>, vcov: Vcov) -> Result<OlsFit, EstimateError> {
     let (n, k) = x.shape();
     if y.len() != n {
-        return Err(EstimateError::Dimensions { expected: n, found: y.len() });
+        return Err(EstimateError::Dimensions {
+            expected: n,
+            found: y.len(),
+        });
     }
     if n <= k {
         return Err(EstimateError::TooFewObservations { n, k });
@@ -65,7 +68,10 @@ pub fn ols(x: &DMatrix<f64>, y: &DVector<f64>, vcov: Vcov) -> Result<OlsFit, Est
         }
         Vcov::Cluster(ids) => {
             if ids.len() != n {
-                return Err(EstimateError::Dimensions { expected: n, found: ids.len() });
+                return Err(EstimateError::Dimensions {
+                    expected: n,
+                    found: ids.len(),
+                });
             }
             let g_max = ids.iter().copied().max().unwrap_or(0) + 1;
             let mut scores = DMatrix::<f64>::zeros(g_max, k);
@@ -84,7 +90,14 @@ pub fn ols(x: &DMatrix<f64>, y: &DVector<f64>, vcov: Vcov) -> Result<OlsFit, Est
             (&bread * meat * &bread * adj, g - 1.0)
         }
     };
-    Ok(OlsFit { coef, vcov, residuals, n, k, df })
+    Ok(OlsFit {
+        coef,
+        vcov,
+        residuals,
+        n,
+        k,
+        df,
+    })
 }
 
 #[cfg(test)]

@@ -46,9 +46,12 @@ impl Archive {
     pub fn open(root: &Path) -> Result<Self, IngestError> {
         for sub in ["objects", "urls"] {
             let dir = root.join(sub);
-            std::fs::create_dir_all(&dir).map_err(|source| IngestError::Archive { path: dir, source })?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|source| IngestError::Archive { path: dir, source })?;
         }
-        Ok(Self { root: root.to_path_buf() })
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -60,7 +63,9 @@ impl Archive {
     }
 
     fn url_path(&self, url: &str) -> PathBuf {
-        self.root.join("urls").join(format!("{}.json", sha256_hex(url.as_bytes())))
+        self.root
+            .join("urls")
+            .join(format!("{}.json", sha256_hex(url.as_bytes())))
     }
 
     /// Stores bytes under their hash; returns the hash and whether the object is new.
@@ -91,10 +96,17 @@ impl Archive {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
-    let err = |source| IngestError::Archive { path: path.to_path_buf(), source };
+    let err = |source| IngestError::Archive {
+        path: path.to_path_buf(),
+        source,
+    };
     let dir = path.parent().expect("archive paths have a parent");
     std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().unwrap().to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
     std::fs::write(&tmp, bytes).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)
 }

@@ -7,7 +7,10 @@ pub enum IngestError {
     #[error("{url}: {reason}")]
     Http { url: String, reason: String },
     #[error("archive {path}: {source}")]
-    Archive { path: PathBuf, source: std::io::Error },
+    Archive {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("HTTP client setup: {0}")]
     Client(String),
     #[error("{url}: {reason}")]

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use regstat_config::HttpSettings;
-use reqwest::header::{HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
 use reqwest::StatusCode;
 
 use crate::archive::ArchivedDocument;
@@ -42,23 +44,35 @@ impl Fetcher {
             .connect_timeout(Duration::from_secs(settings.timeout_secs.min(30)))
             .https_only(false);
         if let Some(path) = &settings.extra_ca_bundle {
-            let pem = std::fs::read(path)
-                .map_err(|e| IngestError::Client(format!("extra CA bundle {}: {e}", path.display())))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| IngestError::Client(format!("extra CA bundle {}: {e}", path.display())))?;
+            let pem = std::fs::read(path).map_err(|e| {
+                IngestError::Client(format!("extra CA bundle {}: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                IngestError::Client(format!("extra CA bundle {}: {e}", path.display()))
+            })?;
             if certs.is_empty() {
-                return Err(IngestError::Client(format!("extra CA bundle {}: no PEM certificates in it", path.display())));
+                return Err(IngestError::Client(format!(
+                    "extra CA bundle {}: no PEM certificates in it",
+                    path.display()
+                )));
             }
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
         }
         if let Some(proxy) = &settings.proxy {
-            let proxy = reqwest::Proxy::all(proxy).map_err(|e| IngestError::Client(format!("proxy {proxy:?}: {e}")))?;
+            let proxy = reqwest::Proxy::all(proxy)
+                .map_err(|e| IngestError::Client(format!("proxy {proxy:?}: {e}")))?;
             builder = builder.proxy(proxy);
         }
-        let client = builder.build().map_err(|e| IngestError::Client(e.to_string()))?;
-        Ok(Self { client, attempts: settings.retries.max(1), backoff: Duration::from_millis(500) })
+        let client = builder
+            .build()
+            .map_err(|e| IngestError::Client(e.to_string()))?;
+        Ok(Self {
+            client,
+            attempts: settings.retries.max(1),
+            backoff: Duration::from_millis(500),
+        })
     }
 
     /// Sets the first retry delay (doubled on each further attempt); tests make it short.
@@ -69,7 +83,11 @@ impl Fetcher {
 
     /// GET with conditional headers from the previous fetch of the URL, retrying connection errors,
     /// timeouts, 5xx and 429 with exponential backoff (and Retry-After when the server sends one).
-    pub async fn get(&self, url: &str, previous: Option<&ArchivedDocument>) -> Result<FetchOutcome, IngestError> {
+    pub async fn get(
+        &self,
+        url: &str,
+        previous: Option<&ArchivedDocument>,
+    ) -> Result<FetchOutcome, IngestError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -91,31 +109,61 @@ impl Fetcher {
                     if status.is_success() {
                         let headers = response.headers().clone();
                         match response.bytes().await {
-                            Ok(body) => return Ok(FetchOutcome::Fetched(fetched(url, status, &headers, body.to_vec()))),
+                            Ok(body) => {
+                                return Ok(FetchOutcome::Fetched(fetched(
+                                    url,
+                                    status,
+                                    &headers,
+                                    body.to_vec(),
+                                )))
+                            }
                             Err(e) if attempt < self.attempts => {
                                 tracing::warn!(url, attempt, error = %e, "body read failed; retrying");
                                 self.delay(attempt, None)
                             }
-                            Err(e) => return Err(IngestError::Http { url: url.into(), reason: format!("reading the body: {e}") }),
+                            Err(e) => {
+                                return Err(IngestError::Http {
+                                    url: url.into(),
+                                    reason: format!("reading the body: {e}"),
+                                })
+                            }
                         }
-                    } else if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) && attempt < self.attempts {
+                    } else if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
+                        && attempt < self.attempts
+                    {
                         let retry_after = response
                             .headers()
                             .get(RETRY_AFTER)
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| v.trim().parse::<u64>().ok())
                             .map(|s| Duration::from_secs(s.min(300)));
-                        tracing::warn!(url, attempt, status = status.as_u16(), "server error; retrying");
+                        tracing::warn!(
+                            url,
+                            attempt,
+                            status = status.as_u16(),
+                            "server error; retrying"
+                        );
                         self.delay(attempt, retry_after)
                     } else {
-                        return Err(IngestError::Status { url: url.into(), status: status.as_u16() });
+                        return Err(IngestError::Status {
+                            url: url.into(),
+                            status: status.as_u16(),
+                        });
                     }
                 }
-                Err(e) if (e.is_connect() || e.is_timeout() || e.is_request()) && attempt < self.attempts => {
+                Err(e)
+                    if (e.is_connect() || e.is_timeout() || e.is_request())
+                        && attempt < self.attempts =>
+                {
                     tracing::warn!(url, attempt, error = %e, "request failed; retrying");
                     self.delay(attempt, None)
                 }
-                Err(e) => return Err(IngestError::Http { url: url.into(), reason: error_chain(&e) }),
+                Err(e) => {
+                    return Err(IngestError::Http {
+                        url: url.into(),
+                        reason: error_chain(&e),
+                    })
+                }
             };
             tokio::time::sleep(retry_in).await;
         }
@@ -127,13 +175,21 @@ impl Fetcher {
         }
         let base = self.backoff * 2u32.saturating_pow(attempt - 1);
         // Up to 25 % jitter so that many daemons do not retry in step.
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         base + base.mul_f64((nanos % 1000) as f64 / 4000.0)
     }
 }
 
 fn fetched(url: &str, status: StatusCode, headers: &HeaderMap, bytes: Vec<u8>) -> Fetched {
-    let header = |name| headers.get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_string);
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
     Fetched {
         url: url.to_string(),
         status: status.as_u16(),

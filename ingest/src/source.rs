@@ -25,25 +25,39 @@ pub struct SourceRun {
 impl Source {
     pub fn build(config: &SourceConfig) -> Result<Self, IngestError> {
         let selector = match config.kind {
-            SourceKind::DocumentList => Some(scraper::Selector::parse(&config.link_selector).map_err(|e| IngestError::Page {
-                url: config.url.clone(),
-                reason: format!("link_selector {:?}: {e}", config.link_selector),
-            })?),
+            SourceKind::DocumentList => Some(
+                scraper::Selector::parse(&config.link_selector).map_err(|e| IngestError::Page {
+                    url: config.url.clone(),
+                    reason: format!("link_selector {:?}: {e}", config.link_selector),
+                })?,
+            ),
             SourceKind::Workbook => None,
         };
-        Ok(Self { config: config.clone(), selector })
+        Ok(Self {
+            config: config.clone(),
+            selector,
+        })
     }
 
     /// Fetches what the source publishes. Each document is archived; `true` beside it means its
     /// content changed (or is new) since the last fetch of its URL.
-    pub async fn run(&self, fetcher: &Fetcher, archive: &Archive) -> Result<SourceRun, IngestError> {
+    pub async fn run(
+        &self,
+        fetcher: &Fetcher,
+        archive: &Archive,
+    ) -> Result<SourceRun, IngestError> {
         let mut run = SourceRun::default();
         let urls = match &self.selector {
             None => vec![self.config.url.clone()],
             Some(selector) => {
                 let (page, _) = fetch_document(fetcher, archive, &self.config.url).await?;
                 let html = archive.read(&page.sha256)?;
-                document_links(&self.config.url, &String::from_utf8_lossy(&html), selector, &self.config.extensions)?
+                document_links(
+                    &self.config.url,
+                    &String::from_utf8_lossy(&html),
+                    selector,
+                    &self.config.extensions,
+                )?
             }
         };
         tracing::info!(source = %self.config.id, documents = urls.len(), "fetching");
@@ -61,7 +75,11 @@ impl Source {
 }
 
 /// Fetches one URL into the archive, with conditional GET against its previous fetch.
-async fn fetch_document(fetcher: &Fetcher, archive: &Archive, url: &str) -> Result<(ArchivedDocument, bool), IngestError> {
+async fn fetch_document(
+    fetcher: &Fetcher,
+    archive: &Archive,
+    url: &str,
+) -> Result<(ArchivedDocument, bool), IngestError> {
     let previous = archive.url_state(url).map(|s| s.document);
     let fetched = match fetcher.get(url, previous.as_ref()).await? {
         FetchOutcome::NotModified => {
@@ -88,23 +106,37 @@ async fn fetch_document(fetcher: &Fetcher, archive: &Archive, url: &str) -> Resu
         content_type: fetched.content_type,
         bytes: fetched.bytes.len() as u64,
     };
-    archive.record_url(&UrlState { document: document.clone() })?;
+    archive.record_url(&UrlState {
+        document: document.clone(),
+    })?;
     Ok((document, true))
 }
 
 /// Links on a document-list page, absolute, filtered by extension, in page order without repeats.
-fn document_links(page_url: &str, html: &str, selector: &scraper::Selector, extensions: &[String]) -> Result<Vec<String>, IngestError> {
-    let base = url::Url::parse(page_url).map_err(|e| IngestError::Page { url: page_url.into(), reason: e.to_string() })?;
+fn document_links(
+    page_url: &str,
+    html: &str,
+    selector: &scraper::Selector,
+    extensions: &[String],
+) -> Result<Vec<String>, IngestError> {
+    let base = url::Url::parse(page_url).map_err(|e| IngestError::Page {
+        url: page_url.into(),
+        reason: e.to_string(),
+    })?;
     let doc = scraper::Html::parse_document(html);
     let mut links = Vec::new();
     for a in doc.select(selector) {
-        let Some(href) = a.value().attr("href") else { continue };
+        let Some(href) = a.value().attr("href") else {
+            continue;
+        };
         let Ok(abs) = base.join(href.trim()) else {
             tracing::warn!(page = page_url, href, "unreadable link skipped");
             continue;
         };
         let path = abs.path().to_lowercase();
-        let wanted = extensions.iter().any(|ext| path.ends_with(&ext.to_lowercase()));
+        let wanted = extensions
+            .iter()
+            .any(|ext| path.ends_with(&ext.to_lowercase()));
         if wanted && !links.contains(&abs.to_string()) {
             links.push(abs.to_string());
         }
@@ -117,7 +149,10 @@ fn document_links(page_url: &str, html: &str, selector: &scraper::Selector, exte
 pub fn document_name(url: &str) -> String {
     let last = url::Url::parse(url)
         .ok()
-        .and_then(|u| u.path_segments().and_then(|mut s| s.next_back().map(str::to_string)))
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_string))
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "index.html".to_string());
     percent_decode(&last)
@@ -153,13 +188,28 @@ mod tests {
             <div class="document-list__item-link"><a href="/storage/mediabank/a.xlsx">again</a></div>
             <p><a href="d.xlsx">not in the list</a></p>"#;
         let selector = scraper::Selector::parse("div.document-list__item-link > a[href]").unwrap();
-        let links = document_links("https://48.rosstat.gov.ru/folder/1", html, &selector, &[".xlsx".into(), ".xls".into()]).unwrap();
-        assert_eq!(links, ["https://48.rosstat.gov.ru/storage/mediabank/a.xlsx", "https://other.example/c.XLS"]);
+        let links = document_links(
+            "https://48.rosstat.gov.ru/folder/1",
+            html,
+            &selector,
+            &[".xlsx".into(), ".xls".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            links,
+            [
+                "https://48.rosstat.gov.ru/storage/mediabank/a.xlsx",
+                "https://other.example/c.XLS"
+            ]
+        );
     }
 
     #[test]
     fn names_are_percent_decoded() {
-        assert_eq!(document_name("http://h/storage/%D0%A0%D0%B0%D0%B7%D0%B4%D0%B5%D0%BB%2010.xlsx"), "Раздел 10.xlsx");
+        assert_eq!(
+            document_name("http://h/storage/%D0%A0%D0%B0%D0%B7%D0%B4%D0%B5%D0%BB%2010.xlsx"),
+            "Раздел 10.xlsx"
+        );
         assert_eq!(document_name("http://h/"), "index.html");
         assert_eq!(document_name("http://h/a%2"), "a%2");
     }

@@ -82,25 +82,52 @@ async fn document_list_fetches_archives_retries_and_skips_unchanged() {
     let base = serve(counters.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let archive = Archive::open(dir.path()).unwrap();
-    let fetcher = Fetcher::new(&HttpSettings { retries: 3, ..HttpSettings::default() }).unwrap().with_backoff(Duration::from_millis(10));
+    let fetcher = Fetcher::new(&HttpSettings {
+        retries: 3,
+        ..HttpSettings::default()
+    })
+    .unwrap()
+    .with_backoff(Duration::from_millis(10));
     let source = Source::build(&source(&base)).unwrap();
 
     let first = source.run(&fetcher, &archive).await.unwrap();
     assert_eq!(first.documents.len(), 2);
     assert!(first.documents.iter().all(|(_, changed)| *changed));
-    assert_eq!(counters.flaky.load(Ordering::SeqCst), 3, "two 503s, then success");
+    assert_eq!(
+        counters.flaky.load(Ordering::SeqCst),
+        3,
+        "two 503s, then success"
+    );
     assert_eq!(first.failures.len(), 1, "the 404 link fails alone");
-    assert!(first.failures[0].to_string().contains("missing.xlsx: HTTP 404"), "{}", first.failures[0]);
+    assert!(
+        first.failures[0]
+            .to_string()
+            .contains("missing.xlsx: HTTP 404"),
+        "{}",
+        first.failures[0]
+    );
     let book = &first.documents[0].0;
     assert_eq!(book.file_name, "book.xlsx");
     assert_eq!(book.etag.as_deref(), Some("\"v1\""));
     assert_eq!(archive.read(&book.sha256).unwrap(), b"PK-workbook-bytes");
 
     let second = source.run(&fetcher, &archive).await.unwrap();
-    assert_eq!(counters.not_modified.load(Ordering::SeqCst), 1, "conditional GET answered 304");
-    assert!(second.documents.iter().all(|(_, changed)| !changed), "nothing changed");
-    assert_eq!(second.documents[0].0, *book, "the first fetch's record stands");
+    assert_eq!(
+        counters.not_modified.load(Ordering::SeqCst),
+        1,
+        "conditional GET answered 304"
+    );
+    assert!(
+        second.documents.iter().all(|(_, changed)| !changed),
+        "nothing changed"
+    );
+    assert_eq!(
+        second.documents[0].0, *book,
+        "the first fetch's record stands"
+    );
     // Objects: the page, the book and the flaky document; the second run stored nothing new.
-    let objects = std::fs::read_dir(dir.path().join("objects")).unwrap().count();
+    let objects = std::fs::read_dir(dir.path().join("objects"))
+        .unwrap()
+        .count();
     assert_eq!(objects, 3);
 }

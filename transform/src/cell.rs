@@ -1,5 +1,5 @@
-use crate::period::strip_footnote_mark;
 use crate::observation::Status;
+use crate::period::strip_footnote_mark;
 
 /// What one non-empty data cell holds once read.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +15,13 @@ pub struct CellValue {
 pub fn parse_cell_text(text: &str) -> Option<CellValue> {
     let (body, footnote_marks) = strip_footnote_mark(text.trim());
     let body = body.trim();
-    let missing = |status| Some(CellValue { value: None, status, footnote_marks: footnote_marks.clone() });
+    let missing = |status| {
+        Some(CellValue {
+            value: None,
+            status,
+            footnote_marks: footnote_marks.clone(),
+        })
+    };
     match body {
         "…" | "..." | "…." => return missing(Status::NotAvailable),
         "-" | "–" | "—" => return missing(Status::NoActivity),
@@ -23,11 +29,22 @@ pub fn parse_cell_text(text: &str) -> Option<CellValue> {
         "" => return None,
         _ => {}
     }
-    if let Some(ratio) = body.strip_prefix("в ").and_then(|r| r.trim().strip_suffix("р.")) {
+    if let Some(ratio) = body
+        .strip_prefix("в ")
+        .and_then(|r| r.trim().strip_suffix("р."))
+    {
         let value = parse_number(ratio.trim())?;
-        return Some(CellValue { value: Some(value), status: Status::RatioTimes, footnote_marks });
+        return Some(CellValue {
+            value: Some(value),
+            status: Status::RatioTimes,
+            footnote_marks,
+        });
     }
-    parse_number(body).map(|value| CellValue { value: Some(value), status: Status::Ok, footnote_marks })
+    parse_number(body).map(|value| CellValue {
+        value: Some(value),
+        status: Status::Ok,
+        footnote_marks,
+    })
 }
 
 /// A number written as text: decimal comma or point, spaces (including no-break ones) as thousands
@@ -42,7 +59,11 @@ fn parse_number(text: &str) -> Option<f64> {
             c => c,
         })
         .collect();
-    if cleaned.is_empty() || !cleaned.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+')) {
+    if cleaned.is_empty()
+        || !cleaned
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+'))
+    {
         return None;
     }
     cleaned.parse::<f64>().ok().filter(|v| v.is_finite())
@@ -53,19 +74,41 @@ mod tests {
     use super::*;
 
     fn cell(value: Option<f64>, status: Status, marks: &[u32]) -> Option<CellValue> {
-        Some(CellValue { value, status, footnote_marks: marks.to_vec() })
+        Some(CellValue {
+            value,
+            status,
+            footnote_marks: marks.to_vec(),
+        })
     }
 
     #[test]
     fn rosstat_cell_spellings() {
-        assert_eq!(parse_cell_text("111,51)"), cell(Some(111.5), Status::Ok, &[1]));
-        assert_eq!(parse_cell_text("…4)"), cell(None, Status::NotAvailable, &[4]));
-        assert_eq!(parse_cell_text("..."), cell(None, Status::NotAvailable, &[]));
+        assert_eq!(
+            parse_cell_text("111,51)"),
+            cell(Some(111.5), Status::Ok, &[1])
+        );
+        assert_eq!(
+            parse_cell_text("…4)"),
+            cell(None, Status::NotAvailable, &[4])
+        );
+        assert_eq!(
+            parse_cell_text("..."),
+            cell(None, Status::NotAvailable, &[])
+        );
         assert_eq!(parse_cell_text("–"), cell(None, Status::NoActivity, &[]));
         assert_eq!(parse_cell_text("x"), cell(None, Status::NotApplicable, &[]));
-        assert_eq!(parse_cell_text("в 5,8 р."), cell(Some(5.8), Status::RatioTimes, &[]));
-        assert_eq!(parse_cell_text("в 3.7 р."), cell(Some(3.7), Status::RatioTimes, &[]));
-        assert_eq!(parse_cell_text("1 234,5"), cell(Some(1234.5), Status::Ok, &[]));
+        assert_eq!(
+            parse_cell_text("в 5,8 р."),
+            cell(Some(5.8), Status::RatioTimes, &[])
+        );
+        assert_eq!(
+            parse_cell_text("в 3.7 р."),
+            cell(Some(3.7), Status::RatioTimes, &[])
+        );
+        assert_eq!(
+            parse_cell_text("1 234,5"),
+            cell(Some(1234.5), Status::Ok, &[])
+        );
         assert_eq!(parse_cell_text("−2,5"), cell(Some(-2.5), Status::Ok, &[]));
         assert_eq!(parse_cell_text("н/д"), None);
         assert_eq!(parse_cell_text(""), None);

@@ -32,7 +32,11 @@ pub struct ParseProblem {
 
 impl fmt::Display for ParseProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: expected {}, found {:?}", self.location, self.expected, self.found)
+        write!(
+            f,
+            "{}: expected {}, found {:?}",
+            self.location, self.expected, self.found
+        )
     }
 }
 
@@ -42,7 +46,10 @@ pub enum TransformError {
     #[error("{file}: not a readable workbook: {reason}")]
     Workbook { file: String, reason: String },
     #[error("{location}: expected {expected}")]
-    Layout { location: Location, expected: String },
+    Layout {
+        location: Location,
+        expected: String,
+    },
     #[error("region dictionary line {line}: {reason}")]
     Dictionary { line: usize, reason: String },
 }

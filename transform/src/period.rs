@@ -58,16 +58,22 @@ impl Period {
         let t = text.trim();
         if let Some((y, q)) = t.split_once("-Q") {
             let q: u8 = q.parse().ok()?;
-            return (1..=4).contains(&q).then_some(Period::Quarter(y.parse().ok()?, q));
+            return (1..=4)
+                .contains(&q)
+                .then_some(Period::Quarter(y.parse().ok()?, q));
         }
         match t.split('-').count() {
             1 => t.parse().ok().map(Period::Year),
             2 => {
                 let (y, m) = t.split_once('-')?;
                 let m: u8 = m.parse().ok()?;
-                (1..=12).contains(&m).then_some(Period::Month(y.parse().ok()?, m))
+                (1..=12)
+                    .contains(&m)
+                    .then_some(Period::Month(y.parse().ok()?, m))
             }
-            3 => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().map(Period::Date),
+            3 => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .map(Period::Date),
             _ => None,
         }
     }
@@ -98,7 +104,9 @@ pub(crate) fn strip_footnote_mark(text: &str) -> (&str, Vec<u32>) {
     let mut rest = text.trim_end();
     let mut marks = Vec::new();
     while let Some(before) = rest.strip_suffix(')') {
-        let Some(digit) = before.chars().last().and_then(|c| c.to_digit(10)) else { break };
+        let Some(digit) = before.chars().last().and_then(|c| c.to_digit(10)) else {
+            break;
+        };
         let head = &before[..before.len() - 1];
         let open = head.rfind('(');
         if open.is_some_and(|i| !head[i..].contains(')')) {
@@ -132,7 +140,8 @@ impl Serialize for Period {
 impl<'de> Deserialize<'de> for Period {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Period::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("not a period: {text:?}")))
+        Period::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a period: {text:?}")))
     }
 }
 
@@ -143,7 +152,10 @@ mod tests {
     #[test]
     fn header_years_in_rosstat_spellings() {
         assert_eq!(Period::from_header_text("1998г."), Some(Period::Year(1998)));
-        assert_eq!(Period::from_header_text("2020 г."), Some(Period::Year(2020)));
+        assert_eq!(
+            Period::from_header_text("2020 г."),
+            Some(Period::Year(2020))
+        );
         assert_eq!(Period::from_header_text(" 2005 "), Some(Period::Year(2005)));
         assert_eq!(Period::from_header_text("20151)"), Some(Period::Year(2015)));
         assert_eq!(Period::from_header_text("Всего"), None);
@@ -168,11 +180,20 @@ mod tests {
 
     #[test]
     fn footnote_marks() {
-        assert_eq!(strip_footnote_mark("Российская Федерация1)"), ("Российская Федерация", vec![1]));
+        assert_eq!(
+            strip_footnote_mark("Российская Федерация1)"),
+            ("Российская Федерация", vec![1])
+        );
         assert_eq!(strip_footnote_mark("111,51)"), ("111,5", vec![1]));
         assert_eq!(strip_footnote_mark("…4)"), ("…", vec![4]));
-        assert_eq!(strip_footnote_mark("г. Севастополь2), 3)"), ("г. Севастополь", vec![2, 3]));
-        assert_eq!(strip_footnote_mark("Тюменская область (2005)"), ("Тюменская область (2005)", vec![]));
+        assert_eq!(
+            strip_footnote_mark("г. Севастополь2), 3)"),
+            ("г. Севастополь", vec![2, 3])
+        );
+        assert_eq!(
+            strip_footnote_mark("Тюменская область (2005)"),
+            ("Тюменская область (2005)", vec![])
+        );
         assert_eq!(strip_footnote_mark("plain"), ("plain", vec![]));
     }
 }

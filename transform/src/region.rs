@@ -82,7 +82,9 @@ impl RegionDictionary {
     /// The dictionary shipped with regstat.
     pub fn builtin() -> &'static RegionDictionary {
         static DICT: std::sync::OnceLock<RegionDictionary> = std::sync::OnceLock::new();
-        DICT.get_or_init(|| Self::from_tsv(DICTIONARY_TSV).expect("the shipped region dictionary is valid"))
+        DICT.get_or_init(|| {
+            Self::from_tsv(DICTIONARY_TSV).expect("the shipped region dictionary is valid")
+        })
     }
 
     pub fn from_tsv(text: &str) -> Result<Self, TransformError> {
@@ -99,7 +101,10 @@ impl RegionDictionary {
             }
             let fields: Vec<&str> = line.split('\t').collect();
             if fields.len() != 7 {
-                return Err(TransformError::Dictionary { line: line_no, reason: format!("expected 7 tab-separated fields, found {}", fields.len()) });
+                return Err(TransformError::Dictionary {
+                    line: line_no,
+                    reason: format!("expected 7 tab-separated fields, found {}", fields.len()),
+                });
             }
             let kind = RegionKind::parse(fields[1]).ok_or_else(|| TransformError::Dictionary {
                 line: line_no,
@@ -113,14 +118,21 @@ impl RegionDictionary {
                 iso: opt(fields[3]),
                 oktmo: opt(fields[4]),
                 name: fields[5].to_string(),
-                aliases: fields[6].split('|').filter(|a| !a.is_empty()).map(str::to_string).collect(),
+                aliases: fields[6]
+                    .split('|')
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_string)
+                    .collect(),
             });
         }
         let mut by_code = HashMap::new();
         let mut by_label: HashMap<String, usize> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             if by_code.insert(e.code.clone(), i).is_some() {
-                return Err(TransformError::Dictionary { line: 0, reason: format!("code {} appears twice", e.code) });
+                return Err(TransformError::Dictionary {
+                    line: 0,
+                    reason: format!("code {} appears twice", e.code),
+                });
             }
             for label in std::iter::once(&e.name).chain(&e.aliases) {
                 let key = normalize_label(label);
@@ -128,7 +140,10 @@ impl RegionDictionary {
                     if other != i {
                         return Err(TransformError::Dictionary {
                             line: 0,
-                            reason: format!("label {label:?} names both {} and {}", entries[other].code, e.code),
+                            reason: format!(
+                                "label {label:?} names both {} and {}",
+                                entries[other].code, e.code
+                            ),
                         });
                     }
                 }
@@ -140,11 +155,17 @@ impl RegionDictionary {
         for (i, e) in entries.iter().enumerate() {
             if let Some(open) = e.name.find(" (") {
                 if e.kind != RegionKind::FederalDistrict {
-                    by_label.entry(normalize_label(&e.name[..open])).or_insert(i);
+                    by_label
+                        .entry(normalize_label(&e.name[..open]))
+                        .or_insert(i);
                 }
             }
         }
-        Ok(Self { entries, by_code, by_label })
+        Ok(Self {
+            entries,
+            by_code,
+            by_label,
+        })
     }
 
     pub fn entries(&self) -> &[RegionEntry] {
@@ -168,7 +189,10 @@ impl RegionDictionary {
         // «в т.ч. Ненецкий автономный округ»: a sub-row whose label carries the marker itself.
         for prefix in ["в том числе ", "в т.ч. ", "в т.ч."] {
             if let Some(rest) = key.strip_prefix(prefix) {
-                return self.by_label.get(rest.trim()).map(|&i| Resolution::Region(&self.entries[i]));
+                return self
+                    .by_label
+                    .get(rest.trim())
+                    .map(|&i| Resolution::Region(&self.entries[i]));
             }
         }
         None
@@ -176,7 +200,10 @@ impl RegionDictionary {
 }
 
 fn is_marker(key: &str) -> bool {
-    matches!(key, "в том числе" | "в т.ч." | "в т.ч" | "из них" | "в том числе в органах")
+    matches!(
+        key,
+        "в том числе" | "в т.ч." | "в т.ч" | "из них" | "в том числе в органах"
+    )
 }
 
 /// Folds the spellings Rosstat prints into one key: footnote marks off, Latin look-alike letters in
@@ -187,7 +214,11 @@ pub fn normalize_label(label: &str) -> String {
     let has_cyrillic = label.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c));
     let mut s = String::with_capacity(label.len());
     for c in label.chars() {
-        let c = if has_cyrillic { latin_lookalike_to_cyrillic(c) } else { c };
+        let c = if has_cyrillic {
+            latin_lookalike_to_cyrillic(c)
+        } else {
+            c
+        };
         match c {
             '–' | '—' | '‑' | '−' | '‒' => s.push('-'),
             '\u{a0}' | '\n' | '\r' | '\t' => s.push(' '),
@@ -206,7 +237,10 @@ pub fn normalize_label(label: &str) -> String {
     ] {
         collapsed = collapsed.replace(from, to);
     }
-    if let Some(stem) = collapsed.strip_suffix(" обл.").or_else(|| collapsed.strip_suffix(" обл")) {
+    if let Some(stem) = collapsed
+        .strip_suffix(" обл.")
+        .or_else(|| collapsed.strip_suffix(" обл"))
+    {
         collapsed = format!("{stem} область");
     }
     let trimmed = collapsed.trim_end_matches([':', '.', ' ']).trim();
@@ -220,9 +254,26 @@ pub fn normalize_label(label: &str) -> String {
 
 fn latin_lookalike_to_cyrillic(c: char) -> char {
     match c {
-        'a' => 'а', 'c' => 'с', 'e' => 'е', 'o' => 'о', 'p' => 'р', 'x' => 'х', 'y' => 'у', 'k' => 'к',
-        'A' => 'А', 'B' => 'В', 'C' => 'С', 'E' => 'Е', 'H' => 'Н', 'K' => 'К', 'M' => 'М', 'O' => 'О',
-        'P' => 'Р', 'T' => 'Т', 'X' => 'Х', 'Y' => 'У',
+        'a' => 'а',
+        'c' => 'с',
+        'e' => 'е',
+        'o' => 'о',
+        'p' => 'р',
+        'x' => 'х',
+        'y' => 'у',
+        'k' => 'к',
+        'A' => 'А',
+        'B' => 'В',
+        'C' => 'С',
+        'E' => 'Е',
+        'H' => 'Н',
+        'K' => 'К',
+        'M' => 'М',
+        'O' => 'О',
+        'P' => 'Р',
+        'T' => 'Т',
+        'X' => 'Х',
+        'Y' => 'У',
         c => c,
     }
 }
@@ -241,7 +292,13 @@ mod tests {
     #[test]
     fn shipped_dictionary_loads_without_clashes() {
         let d = RegionDictionary::builtin();
-        assert!(d.entries().iter().filter(|e| e.kind == RegionKind::Subject).count() >= 85);
+        assert!(
+            d.entries()
+                .iter()
+                .filter(|e| e.kind == RegionKind::Subject)
+                .count()
+                >= 85
+        );
         assert_eq!(d.get("42000000000").unwrap().iso.as_deref(), Some("RU-LIP"));
     }
 
@@ -259,10 +316,19 @@ mod tests {
             ("г.Москва", "45000000000"),
             ("г. Севастополь2)", "67000000000"),
             ("Кемеровская область - Кузбасс", "32000000000"),
-            ("Архангельская область    без автономного округа", "11001000000"),
-            ("Тюменская область без автономных      округов", "71001000000"),
+            (
+                "Архангельская область    без автономного округа",
+                "11001000000",
+            ),
+            (
+                "Тюменская область без автономных      округов",
+                "71001000000",
+            ),
             ("Ненецкий автономный округ", "11100000000"),
-            ("Не распределено по субъектам Российской Федерации", "NR_UNALLOCATED"),
+            (
+                "Не распределено по субъектам Российской Федерации",
+                "NR_UNALLOCATED",
+            ),
             ("на федеральном уровне", "NR_FEDERAL_LEVEL"),
             ("          в том числе:", "marker"),
             ("в т.ч. Ненецкий автономный округ", "11100000000"),

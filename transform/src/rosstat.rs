@@ -11,12 +11,12 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader};
 
+use crate::a1;
 use crate::cell::parse_cell_text;
 use crate::error::{Location, ParseProblem, TransformError};
 use crate::observation::{Observation, Provenance, Status};
 use crate::period::{strip_footnote_mark, Period};
 use crate::region::{RegionDictionary, Resolution};
-use crate::a1;
 
 /// What one workbook yielded.
 #[derive(Debug, Default)]
@@ -42,15 +42,32 @@ pub struct TableSummary {
 
 /// Parses every table of a workbook (.xlsx or legacy .xls). Problems inside the workbook (an unknown
 /// label, an unreadable cell) are returned beside the observations; only an unreadable file is an error.
-pub fn parse_workbook(file: &str, bytes: &[u8], regions: &RegionDictionary) -> Result<ParsedDocument, TransformError> {
-    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
-        .map_err(|e| TransformError::Workbook { file: file.to_string(), reason: e.to_string() })?;
+pub fn parse_workbook(
+    file: &str,
+    bytes: &[u8],
+    regions: &RegionDictionary,
+) -> Result<ParsedDocument, TransformError> {
+    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
+        TransformError::Workbook {
+            file: file.to_string(),
+            reason: e.to_string(),
+        }
+    })?;
     let mut doc = ParsedDocument::default();
     for sheet in workbook.sheet_names() {
         let range = workbook
             .worksheet_range(&sheet)
-            .map_err(|e| TransformError::Workbook { file: file.to_string(), reason: format!("sheet '{sheet}': {e}") })?;
-        SheetParser { file, sheet: &sheet, regions, doc: &mut doc }.parse(&range)?;
+            .map_err(|e| TransformError::Workbook {
+                file: file.to_string(),
+                reason: format!("sheet '{sheet}': {e}"),
+            })?;
+        SheetParser {
+            file,
+            sheet: &sheet,
+            regions,
+            doc: &mut doc,
+        }
+        .parse(&range)?;
     }
     Ok(doc)
 }
@@ -83,16 +100,26 @@ struct Pending {
 
 impl SheetParser<'_> {
     fn location(&self, row: u32, col: u32) -> Location {
-        Location { file: self.file.to_string(), sheet: Some(self.sheet.to_string()), cell: Some(a1(row, col)) }
+        Location {
+            file: self.file.to_string(),
+            sheet: Some(self.sheet.to_string()),
+            cell: Some(a1(row, col)),
+        }
     }
 
     fn problem(&mut self, row: u32, col: u32, expected: &str, found: String) {
         let location = self.location(row, col);
-        self.doc.problems.push(ParseProblem { location, expected: expected.to_string(), found });
+        self.doc.problems.push(ParseProblem {
+            location,
+            expected: expected.to_string(),
+            found,
+        });
     }
 
     fn parse(mut self, range: &calamine::Range<Data>) -> Result<(), TransformError> {
-        let Some((row0, col0)) = range.start() else { return Ok(()) };
+        let Some((row0, col0)) = range.start() else {
+            return Ok(());
+        };
         let mut block = Block::default();
         let mut pending: Vec<Pending> = Vec::new();
         let mut footnotes: BTreeMap<u32, String> = BTreeMap::new();
@@ -102,7 +129,10 @@ impl SheetParser<'_> {
             let row = row0 + r as u32;
             let cell_at = |c: u32| cells.get(c.checked_sub(col0)? as usize);
             let first = cell_at(0).and_then(text_of);
-            let has_data_cells = cells.iter().enumerate().any(|(i, c)| col0 + i as u32 > 0 && !is_empty(c));
+            let has_data_cells = cells
+                .iter()
+                .enumerate()
+                .any(|(i, c)| col0 + i as u32 > 0 && !is_empty(c));
 
             if let Some(label) = first.as_deref() {
                 if is_separator(label) {
@@ -110,7 +140,11 @@ impl SheetParser<'_> {
                     continue;
                 }
                 // Some sheets (12.6.) start their footnotes with no separator line.
-                if !in_footnotes && !has_data_cells && !block.header.is_empty() && footnote_line(label).is_some() {
+                if !in_footnotes
+                    && !has_data_cells
+                    && !block.header.is_empty()
+                    && footnote_line(label).is_some()
+                {
                     in_footnotes = true;
                 }
                 if in_footnotes {
@@ -126,17 +160,25 @@ impl SheetParser<'_> {
 
             // A header row: periods in the columns right of A.
             let periods = header_periods(cells, col0);
-            let label_is_region = first.as_deref().and_then(|l| self.regions.resolve(l)).is_some();
+            let label_is_region = first
+                .as_deref()
+                .and_then(|l| self.regions.resolve(l))
+                .is_some();
             if periods.len() >= 2 && !label_is_region {
                 if block.data_rows > 0 || block.header.is_empty() && block.summary.is_some() {
-                    block = Block { titles: std::mem::take(&mut block.titles), ..Block::default() };
+                    block = Block {
+                        titles: std::mem::take(&mut block.titles),
+                        ..Block::default()
+                    };
                 }
                 block.header = periods;
                 continue;
             }
 
             let Some(label) = first else { continue };
-            if block.header.is_empty() || (block.data_rows > 0 && !has_data_cells && title_code(&label).is_some()) {
+            if block.header.is_empty()
+                || (block.data_rows > 0 && !has_data_cells && title_code(&label).is_some())
+            {
                 // Still above the grid (or a new stacked block starts): title and unit lines.
                 if block.data_rows > 0 {
                     block = Block::default();
@@ -157,7 +199,12 @@ impl SheetParser<'_> {
                     let values = count_grid_cells(cells, col0);
                     self.doc.tables[summary].grid_cells += values;
                     self.doc.tables[summary].rejected += values;
-                    self.problem(row, 0, "a region name known to the dictionary", label.clone());
+                    self.problem(
+                        row,
+                        0,
+                        "a region name known to the dictionary",
+                        label.clone(),
+                    );
                     continue;
                 }
             };
@@ -169,7 +216,12 @@ impl SheetParser<'_> {
                 self.doc.tables[summary].grid_cells += 1;
                 let Some(&period) = block.header.get(&col) else {
                     self.doc.tables[summary].rejected += 1;
-                    self.problem(row, col, "a figure under a period in the header row", display(cell));
+                    self.problem(
+                        row,
+                        col,
+                        "a figure under a period in the header row",
+                        display(cell),
+                    );
                     continue;
                 };
                 let Some(region) = region else {
@@ -180,12 +232,19 @@ impl SheetParser<'_> {
                 let parsed = match cell {
                     Data::Float(v) => Some((Some(*v), Status::Ok, Vec::new())),
                     Data::Int(v) => Some((Some(*v as f64), Status::Ok, Vec::new())),
-                    Data::String(s) => parse_cell_text(s).map(|c| (c.value, c.status, c.footnote_marks)),
+                    Data::String(s) => {
+                        parse_cell_text(s).map(|c| (c.value, c.status, c.footnote_marks))
+                    }
                     _ => None,
                 };
                 let Some((value, status, cell_marks)) = parsed else {
                     self.doc.tables[summary].rejected += 1;
-                    self.problem(row, col, "a number, a missing marker (…, -, x) or a ratio (в 5,8 р.)", display(cell));
+                    self.problem(
+                        row,
+                        col,
+                        "a number, a missing marker (…, -, x) or a ratio (в 5,8 р.)",
+                        display(cell),
+                    );
                     continue;
                 };
                 let table = &mut self.doc.tables[summary];
@@ -218,16 +277,31 @@ impl SheetParser<'_> {
             }
         }
 
-        if block.header.is_empty() && block.summary.is_none() && looks_like_table_sheet(self.sheet) {
-            let location = Location { file: self.file.to_string(), sheet: Some(self.sheet.to_string()), cell: None };
-            return Err(TransformError::Layout { location, expected: "a header row of periods (years such as 2005 or 1998г.)".into() });
+        if block.header.is_empty() && block.summary.is_none() && looks_like_table_sheet(self.sheet)
+        {
+            let location = Location {
+                file: self.file.to_string(),
+                sheet: Some(self.sheet.to_string()),
+                cell: None,
+            };
+            return Err(TransformError::Layout {
+                location,
+                expected: "a header row of periods (years such as 2005 or 1998г.)".into(),
+            });
         }
-        for Pending { mut observation, marks } in pending {
+        for Pending {
+            mut observation,
+            marks,
+        } in pending
+        {
             let mut seen = Vec::new();
             for m in marks {
                 if !seen.contains(&m) {
                     seen.push(m);
-                    let text = footnotes.get(&m).map(|t| format!("{m}) {t}")).unwrap_or_else(|| format!("{m})"));
+                    let text = footnotes
+                        .get(&m)
+                        .map(|t| format!("{m}) {t}"))
+                        .unwrap_or_else(|| format!("{m})"));
                     observation.footnotes.push(text);
                 }
             }
@@ -239,12 +313,20 @@ impl SheetParser<'_> {
     fn read_title_line(&self, block: &mut Block, label: &str) {
         let line = label.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some(unit) = line.strip_prefix('(').and_then(|l| l.strip_suffix(')')) {
-            block.unit = Some(unit.split(';').map(str::trim).collect::<Vec<_>>().join("; "));
+            block.unit = Some(
+                unit.split(';')
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
             return;
         }
         let code = title_code(&line);
         let text = match code {
-            Some(_) => line.trim_start_matches(|ch: char| ch.is_ascii_digit() || ch == '.').trim().to_string(),
+            Some(_) => line
+                .trim_start_matches(|ch: char| ch.is_ascii_digit() || ch == '.')
+                .trim()
+                .to_string(),
             None => line,
         };
         block.titles.push((code, text));
@@ -266,7 +348,10 @@ impl SheetParser<'_> {
                     .iter()
                     .rev()
                     // A section line («10. ИНВЕСТИЦИИ») is no parent: only a table code with a dot is.
-                    .find(|(c, _)| c.as_deref().is_some_and(|p| p.contains('.') && code.starts_with(&format!("{p}."))));
+                    .find(|(c, _)| {
+                        c.as_deref()
+                            .is_some_and(|p| p.contains('.') && code.starts_with(&format!("{p}.")))
+                    });
                 let text = match parent {
                     Some((_, p)) => format!("{}. {}", p.trim_end_matches('.'), text),
                     None => text,
@@ -275,7 +360,13 @@ impl SheetParser<'_> {
             }
             // Standalone tables carry no code: the title is the longest text line, the code the sheet's.
             None => {
-                let title = block.titles.iter().map(|(_, t)| t.clone()).filter(|t| !t.starts_with("Обновлено")).max_by_key(|t| t.len()).unwrap_or_default();
+                let title = block
+                    .titles
+                    .iter()
+                    .map(|(_, t)| t.clone())
+                    .filter(|t| !t.starts_with("Обновлено"))
+                    .max_by_key(|t| t.len())
+                    .unwrap_or_default();
                 (sheet_code, title)
             }
         };
@@ -301,14 +392,24 @@ impl SheetParser<'_> {
 }
 
 fn count_grid_cells(cells: &[Data], col0: u32) -> usize {
-    cells.iter().enumerate().filter(|(i, c)| col0 + *i as u32 > 0 && !is_empty(c)).count()
+    cells
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| col0 + *i as u32 > 0 && !is_empty(c))
+        .count()
 }
 
 /// `10.2. ИНВЕСТИЦИИ ...` -> `Some("10.2")`.
 fn title_code(line: &str) -> Option<String> {
-    let code: String = line.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let code: String = line
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     let rest = &line.trim()[code.len()..];
-    let valid = code.contains('.') && code.starts_with(|c: char| c.is_ascii_digit()) && rest.starts_with(char::is_whitespace);
+    let valid = code.contains('.')
+        && code.starts_with(|c: char| c.is_ascii_digit())
+        && rest.starts_with(char::is_whitespace);
     valid.then(|| code.trim_end_matches('.').to_string())
 }
 
@@ -333,7 +434,10 @@ fn footnote_line(label: &str) -> Option<(u32, String)> {
     let t = label.trim();
     let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
     let rest = t[digits.len()..].strip_prefix(')')?;
-    Some((digits.parse().ok()?, rest.split_whitespace().collect::<Vec<_>>().join(" ")))
+    Some((
+        digits.parse().ok()?,
+        rest.split_whitespace().collect::<Vec<_>>().join(" "),
+    ))
 }
 
 /// The periods of a header row by column. A typo between two years (`2008, 20009, 2010` in 12.10.)
@@ -344,7 +448,9 @@ fn header_periods(cells: &[Data], col0: u32) -> BTreeMap<u32, Period> {
         .enumerate()
         .filter_map(|(i, c)| {
             let col = col0 + i as u32;
-            (col > 0).then(|| header_period(c).map(|p| (col, p))).flatten()
+            (col > 0)
+                .then(|| header_period(c).map(|p| (col, p)))
+                .flatten()
         })
         .collect();
     if periods.len() >= 2 {
@@ -354,7 +460,9 @@ fn header_periods(cells: &[Data], col0: u32) -> BTreeMap<u32, Period> {
                 continue;
             }
             let before = col.checked_sub(1).and_then(|b| periods.get(&b));
-            if let (Some(Period::Year(a)), Some(Period::Year(b))) = (before, periods.get(&(col + 1))) {
+            if let (Some(Period::Year(a)), Some(Period::Year(b))) =
+                (before, periods.get(&(col + 1)))
+            {
                 if b - a == 2 {
                     tracing::warn!(column = col, found = %display(c), year = a + 1, "header cell read as the year between its neighbours");
                     periods.insert(col, Period::Year(a + 1));

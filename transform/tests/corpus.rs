@@ -20,15 +20,28 @@ fn investment_per_capita_lipetsk_2005_traces_to_its_cell() {
     let obs = doc
         .observations
         .iter()
-        .find(|o| o.provenance.table_code == "10.2" && o.region_code == "42000000000" && o.period == Period::Year(2005))
+        .find(|o| {
+            o.provenance.table_code == "10.2"
+                && o.region_code == "42000000000"
+                && o.period == Period::Year(2005)
+        })
         .expect("Lipetsk 2005 in 10.2");
     assert_eq!(obs.value, Some(25339.0));
     assert_eq!(obs.provenance.sheet, "10.2.");
     assert_eq!(obs.provenance.cell, "G18");
     assert_eq!(obs.unit, "в фактически действовавших ценах; рублей");
-    assert_eq!(obs.provenance.table_title, "ИНВЕСТИЦИИ В ОСНОВНОЙ КАПИТАЛ на душу населения");
+    assert_eq!(
+        obs.provenance.table_title,
+        "ИНВЕСТИЦИИ В ОСНОВНОЙ КАПИТАЛ на душу населения"
+    );
     // The title's footnote mark 1) applies to every figure of the table.
-    assert!(obs.footnotes.iter().any(|f| f.starts_with("1) Данные за 2011-2021")), "{:?}", obs.footnotes);
+    assert!(
+        obs.footnotes
+            .iter()
+            .any(|f| f.starts_with("1) Данные за 2011-2021")),
+        "{:?}",
+        obs.footnotes
+    );
 }
 
 #[test]
@@ -40,11 +53,20 @@ fn compendium_sections_parse_with_every_cell_accounted_for() {
         "Раздел 12 - Промышленное производство.xlsx",
     ] {
         let doc = parse(name);
-        assert!(doc.problems.is_empty(), "{name}: {:#?}", &doc.problems[..doc.problems.len().min(10)]);
+        assert!(
+            doc.problems.is_empty(),
+            "{name}: {:#?}",
+            &doc.problems[..doc.problems.len().min(10)]
+        );
         assert!(!doc.tables.is_empty(), "{name}: no tables");
         for t in &doc.tables {
             assert!(t.grid_cells > 0, "{name} {}: empty grid", t.code);
-            assert_eq!(t.grid_cells, t.values + t.statuses + t.rejected, "{name} {}", t.code);
+            assert_eq!(
+                t.grid_cells,
+                t.values + t.statuses + t.rejected,
+                "{name} {}",
+                t.code
+            );
         }
         let n: usize = doc.tables.iter().map(|t| t.values + t.statuses).sum();
         assert_eq!(n, doc.observations.len(), "{name}");
@@ -57,9 +79,16 @@ fn grp_total_row_labelled_with_the_indicator_is_russia() {
     let russia_2000 = doc
         .observations
         .iter()
-        .find(|o| o.provenance.table_code == "8.1" && o.region_code == "643" && o.period == Period::Year(2000))
+        .find(|o| {
+            o.provenance.table_code == "8.1"
+                && o.region_code == "643"
+                && o.period == Period::Year(2000)
+        })
         .expect("Russia 2000 in 8.1");
     assert_eq!(russia_2000.provenance.cell, "B7");
     assert!((russia_2000.value.unwrap() - 5_753_671.6).abs() < 1e-6);
-    assert!(doc.observations.iter().all(|o| o.status == Status::Ok || o.value.is_none() || o.status == Status::RatioTimes));
+    assert!(doc
+        .observations
+        .iter()
+        .all(|o| o.status == Status::Ok || o.value.is_none() || o.status == Status::RatioTimes));
 }

@@ -3,14 +3,23 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
     #[error("warehouse: {context}: {source}")]
-    Db { context: String, source: duckdb::Error },
+    Db {
+        context: String,
+        source: duckdb::Error,
+    },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl WarehouseError {
     pub(crate) fn db(context: impl Into<String>, source: duckdb::Error) -> Self {
-        Self::Db { context: context.into(), source }
+        Self::Db {
+            context: context.into(),
+            source,
+        }
     }
 }
 

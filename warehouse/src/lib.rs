@@ -26,10 +26,17 @@ impl Warehouse {
     /// Opens (creating if needed) the warehouse file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, WarehouseError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| WarehouseError::Io { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| WarehouseError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
-        let conn = duckdb::Connection::open(path).map_err(|e| WarehouseError::db(format!("opening {}", path.display()), e))?;
-        let mut warehouse = Self { conn, path: path.to_path_buf() };
+        let conn = duckdb::Connection::open(path)
+            .map_err(|e| WarehouseError::db(format!("opening {}", path.display()), e))?;
+        let mut warehouse = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
         migrate::migrate(&mut warehouse.conn)?;
         Ok(warehouse)
     }

@@ -39,7 +39,11 @@ impl Warehouse {
     pub fn is_loaded(&self, sha256: &str) -> Result<bool, WarehouseError> {
         let n: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM source_document WHERE sha256 = ? AND load_status <> 'failed'", [sha256], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM source_document WHERE sha256 = ? AND load_status <> 'failed'",
+                [sha256],
+                |r| r.get(0),
+            )
             .context("checking a document")?;
         Ok(n > 0)
     }
@@ -56,14 +60,31 @@ impl Warehouse {
         if self.is_loaded(&doc.sha256)? {
             return Ok(LoadOutcome::AlreadyLoaded);
         }
-        let tx = self.conn.transaction().context("beginning a document load")?;
+        let tx = self
+            .conn
+            .transaction()
+            .context("beginning a document load")?;
         // A failed attempt of the same document leaves a record to replace.
-        tx.execute("DELETE FROM document_problem WHERE document_sha256 = ?", [&doc.sha256]).context("clearing old problems")?;
-        tx.execute("DELETE FROM source_document WHERE sha256 = ?", [&doc.sha256]).context("clearing a failed attempt")?;
-        let status = if problems.is_empty() { "loaded" } else { "loaded_with_problems" };
+        tx.execute(
+            "DELETE FROM document_problem WHERE document_sha256 = ?",
+            [&doc.sha256],
+        )
+        .context("clearing old problems")?;
+        tx.execute(
+            "DELETE FROM source_document WHERE sha256 = ?",
+            [&doc.sha256],
+        )
+        .context("clearing a failed attempt")?;
+        let status = if problems.is_empty() {
+            "loaded"
+        } else {
+            "loaded_with_problems"
+        };
         insert_document(&tx, doc, run_id, status, None, observations.len())?;
         {
-            let mut app = tx.appender("observation").context("opening the observation appender")?;
+            let mut app = tx
+                .appender("observation")
+                .context("opening the observation appender")?;
             let vintage = naive(doc.fetched_at);
             for o in observations {
                 app.append_row(params![
@@ -85,16 +106,27 @@ impl Warehouse {
                     vintage,
                     run_id,
                 ])
-                .context(&format!("appending {} {}", o.provenance.sheet, o.provenance.cell))?;
+                .context(&format!(
+                    "appending {} {}",
+                    o.provenance.sheet, o.provenance.cell
+                ))?;
             }
             // Flush explicitly: an appender's Drop flushes too but swallows the error (a key violation).
             app.flush().context("flushing observations")?;
         }
         {
-            let mut app = tx.appender("document_problem").context("opening the problem appender")?;
+            let mut app = tx
+                .appender("document_problem")
+                .context("opening the problem appender")?;
             for p in problems {
-                app.append_row(params![doc.sha256, p.location.sheet, p.location.cell, p.expected, p.found])
-                    .context("appending a problem")?;
+                app.append_row(params![
+                    doc.sha256,
+                    p.location.sheet,
+                    p.location.cell,
+                    p.expected,
+                    p.found
+                ])
+                .context("appending a problem")?;
             }
             app.flush().context("flushing problems")?;
         }
@@ -104,10 +136,21 @@ impl Warehouse {
 
     /// Records a document that could not be parsed at all, with the error, so that it is visible in
     /// the warehouse and retried by the next run.
-    pub fn record_failed_document(&mut self, doc: &DocumentRecord, error: &str, run_id: i64) -> Result<(), WarehouseError> {
-        let tx = self.conn.transaction().context("beginning a failure record")?;
-        tx.execute("DELETE FROM source_document WHERE sha256 = ? AND load_status = 'failed'", [&doc.sha256])
-            .context("clearing a failed attempt")?;
+    pub fn record_failed_document(
+        &mut self,
+        doc: &DocumentRecord,
+        error: &str,
+        run_id: i64,
+    ) -> Result<(), WarehouseError> {
+        let tx = self
+            .conn
+            .transaction()
+            .context("beginning a failure record")?;
+        tx.execute(
+            "DELETE FROM source_document WHERE sha256 = ? AND load_status = 'failed'",
+            [&doc.sha256],
+        )
+        .context("clearing a failed attempt")?;
         insert_document(&tx, doc, run_id, "failed", Some(error), 0)?;
         tx.commit().context("committing a failure record")
     }

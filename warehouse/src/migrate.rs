@@ -11,15 +11,22 @@ pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseErro
     let current = current_version(conn)?;
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         let tx = conn.transaction().context("beginning a migration")?;
-        tx.execute_batch(sql).context(&format!("migration {version}"))?;
-        tx.execute("INSERT INTO schema_migration VALUES (?, now())", [version]).context("recording a migration")?;
-        tx.commit().context(&format!("committing migration {version}"))?;
+        tx.execute_batch(sql)
+            .context(&format!("migration {version}"))?;
+        tx.execute("INSERT INTO schema_migration VALUES (?, now())", [version])
+            .context("recording a migration")?;
+        tx.commit()
+            .context(&format!("committing migration {version}"))?;
         tracing::info!(version, "warehouse migrated");
     }
     Ok(())
 }
 
 pub(crate) fn current_version(conn: &duckdb::Connection) -> Result<i64, WarehouseError> {
-    conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migration", [], |r| r.get(0))
-        .context("reading the schema version")
+    conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migration",
+        [],
+        |r| r.get(0),
+    )
+    .context("reading the schema version")
 }

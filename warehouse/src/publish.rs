@@ -78,12 +78,23 @@ impl Warehouse {
         let mut files = Vec::new();
         for (name, query) in DATASETS {
             let columns = self.describe(query)?;
-            let rows: i64 = self.conn.query_row(&format!("SELECT count(*) FROM ({query})"), [], |r| r.get(0)).context(&format!("counting {name}"))?;
-            for (format, options) in [("parquet", "FORMAT parquet, COMPRESSION zstd"), ("csv", "FORMAT csv, HEADER true")] {
+            let rows: i64 = self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM ({query})"), [], |r| r.get(0))
+                .context(&format!("counting {name}"))?;
+            for (format, options) in [
+                ("parquet", "FORMAT parquet, COMPRESSION zstd"),
+                ("csv", "FORMAT csv, HEADER true"),
+            ] {
                 let file = format!("{name}.{format}");
                 let target = staging.join(&file);
-                let copy = format!("COPY ({query}) TO '{}' ({options})", target.display().to_string().replace('\'', "''"));
-                self.conn.execute_batch(&copy).context(&format!("writing {file}"))?;
+                let copy = format!(
+                    "COPY ({query}) TO '{}' ({options})",
+                    target.display().to_string().replace('\'', "''")
+                );
+                self.conn
+                    .execute_batch(&copy)
+                    .context(&format!("writing {file}"))?;
                 let bytes = std::fs::read(&target).map_err(io(&target))?;
                 files.push(ManifestFile {
                     path: file,
@@ -105,17 +116,30 @@ impl Warehouse {
             files,
         };
         let tmp = staging.join("manifest.json");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&manifest).expect("manifest serializes")).map_err(io(&tmp))?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&manifest).expect("manifest serializes"),
+        )
+        .map_err(io(&tmp))?;
         std::fs::rename(&tmp, dir.join("manifest.json")).map_err(io(&tmp))?;
         std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
         Ok(manifest)
     }
 
     fn describe(&self, query: &str) -> Result<Vec<ManifestColumn>, WarehouseError> {
-        let mut stmt = self.conn.prepare(&format!("DESCRIBE {query}")).context("describing a dataset")?;
-        let rows = stmt
-            .query_map([], |r| Ok(ManifestColumn { name: r.get(0)?, data_type: r.get(1)? }))
+        let mut stmt = self
+            .conn
+            .prepare(&format!("DESCRIBE {query}"))
             .context("describing a dataset")?;
-        rows.collect::<Result<_, _>>().context("describing a dataset")
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ManifestColumn {
+                    name: r.get(0)?,
+                    data_type: r.get(1)?,
+                })
+            })
+            .context("describing a dataset")?;
+        rows.collect::<Result<_, _>>()
+            .context("describing a dataset")
     }
 }

@@ -80,15 +80,28 @@ impl Warehouse {
     pub fn begin_run(&self) -> Result<i64, WarehouseError> {
         let run_id: i64 = self
             .conn
-            .query_row("SELECT coalesce(max(run_id), 0) + 1 FROM run", [], |r| r.get(0))
+            .query_row("SELECT coalesce(max(run_id), 0) + 1 FROM run", [], |r| {
+                r.get(0)
+            })
             .context("numbering a run")?;
         self.conn
-            .execute("INSERT INTO run (run_id, started_at, status) VALUES (?, now(), 'running')", [run_id])
+            .execute(
+                "INSERT INTO run (run_id, started_at, status) VALUES (?, now(), 'running')",
+                [run_id],
+            )
             .context("starting a run")?;
         Ok(run_id)
     }
 
-    pub fn finish_run(&self, run_id: i64, failed: bool, documents: usize, observations: usize, failures: usize, summary: &str) -> Result<(), WarehouseError> {
+    pub fn finish_run(
+        &self,
+        run_id: i64,
+        failed: bool,
+        documents: usize,
+        observations: usize,
+        failures: usize,
+        summary: &str,
+    ) -> Result<(), WarehouseError> {
         self.conn
             .execute(
                 "UPDATE run SET finished_at = now(), status = ?, documents = ?, observations = ?, failures = ?, summary = ? WHERE run_id = ?",
@@ -122,28 +135,53 @@ impl Warehouse {
 
     /// Replaces the reference tables (regions, indicators, clusters) with the current dictionary and
     /// config, in one transaction.
-    pub fn sync_reference(&mut self, regions: &RegionDictionary, indicators: &[IndicatorRow], clusters: &[ClusterRow]) -> Result<(), WarehouseError> {
-        let tx = self.conn.transaction().context("beginning reference sync")?;
-        tx.execute_batch("DELETE FROM region; DELETE FROM indicator; DELETE FROM cluster;").context("clearing reference tables")?;
+    pub fn sync_reference(
+        &mut self,
+        regions: &RegionDictionary,
+        indicators: &[IndicatorRow],
+        clusters: &[ClusterRow],
+    ) -> Result<(), WarehouseError> {
+        let tx = self
+            .conn
+            .transaction()
+            .context("beginning reference sync")?;
+        tx.execute_batch("DELETE FROM region; DELETE FROM indicator; DELETE FROM cluster;")
+            .context("clearing reference tables")?;
         {
             let mut app = tx.appender("region").context("region appender")?;
             for e in regions.entries() {
-                app.append_row(params![e.code, e.kind.as_str(), e.parent, e.iso, e.oktmo, e.name]).context("appending a region")?;
+                app.append_row(params![
+                    e.code,
+                    e.kind.as_str(),
+                    e.parent,
+                    e.iso,
+                    e.oktmo,
+                    e.name
+                ])
+                .context("appending a region")?;
             }
             app.flush().context("flushing regions")?;
         }
         {
             let mut app = tx.appender("indicator").context("indicator appender")?;
             for i in indicators {
-                app.append_row(params![i.id, i.name, i.unit, join(&i.rosstat_tables)]).context("appending an indicator")?;
+                app.append_row(params![i.id, i.name, i.unit, join(&i.rosstat_tables)])
+                    .context("appending an indicator")?;
             }
             app.flush().context("flushing indicators")?;
         }
         {
             let mut app = tx.appender("cluster").context("cluster appender")?;
             for c in clusters {
-                app.append_row(params![c.id, c.name, join(&c.treated), join(&c.control), c.treatment_start, join(&c.indicators)])
-                    .context("appending a cluster")?;
+                app.append_row(params![
+                    c.id,
+                    c.name,
+                    join(&c.treated),
+                    join(&c.control),
+                    c.treatment_start,
+                    join(&c.indicators)
+                ])
+                .context("appending a cluster")?;
             }
             app.flush().context("flushing clusters")?;
         }
@@ -151,14 +189,22 @@ impl Warehouse {
     }
 
     /// Maps the parser's table-derived indicator ids (`rosstat:10.2`) to configured indicators.
-    pub fn assign_indicator(&self, table_code: &str, indicator_id: &str) -> Result<usize, WarehouseError> {
+    pub fn assign_indicator(
+        &self,
+        table_code: &str,
+        indicator_id: &str,
+    ) -> Result<usize, WarehouseError> {
         self.conn
             .execute("UPDATE observation SET indicator_id = ? WHERE table_code = ? AND indicator_id <> ?", params![indicator_id, table_code, indicator_id])
             .context("assigning an indicator")
     }
 
     /// The latest yearly figures of an indicator for the given regions (values only, no statuses).
-    pub fn yearly_panel(&self, indicator_id: &str, regions: &[String]) -> Result<Vec<PanelPoint>, WarehouseError> {
+    pub fn yearly_panel(
+        &self,
+        indicator_id: &str,
+        regions: &[String],
+    ) -> Result<Vec<PanelPoint>, WarehouseError> {
         let mut stmt = self
             .conn
             .prepare(

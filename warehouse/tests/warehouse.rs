@@ -1,7 +1,9 @@
 //! The warehouse on a real DuckDB file: migrations, atomic loads, vintages, publishing.
 
 use chrono::{TimeZone, Utc};
-use regstat_transform::{Location, Observation, ParseProblem, Period, Provenance, RegionDictionary, Status};
+use regstat_transform::{
+    Location, Observation, ParseProblem, Period, Provenance, RegionDictionary, Status,
+};
 use regstat_warehouse::{DocumentRecord, LoadOutcome, Warehouse};
 
 fn doc(sha: &str, day: u32) -> DocumentRecord {
@@ -49,9 +51,18 @@ fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
     assert_eq!(w.schema_version().unwrap(), 1);
     let run = w.begin_run().unwrap();
-    let first = [obs("aaa", "G18", 2005, 25339.0), obs("aaa", "H18", 2006, 37382.1)];
-    assert_eq!(w.load_document(&doc("aaa", 1), &first, &[], run).unwrap(), LoadOutcome::Loaded(2));
-    assert_eq!(w.load_document(&doc("aaa", 1), &first, &[], run).unwrap(), LoadOutcome::AlreadyLoaded);
+    let first = [
+        obs("aaa", "G18", 2005, 25339.0),
+        obs("aaa", "H18", 2006, 37382.1),
+    ];
+    assert_eq!(
+        w.load_document(&doc("aaa", 1), &first, &[], run).unwrap(),
+        LoadOutcome::Loaded(2)
+    );
+    assert_eq!(
+        w.load_document(&doc("aaa", 1), &first, &[], run).unwrap(),
+        LoadOutcome::AlreadyLoaded
+    );
     assert_eq!(count(&w, "SELECT count(*) FROM observation"), 2);
 
     // A revised edition, fetched later: both vintages kept, the view shows the revision.
@@ -60,7 +71,11 @@ fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     assert_eq!(count(&w, "SELECT count(*) FROM observation"), 3);
     let latest: f64 = w
         .connection()
-        .query_row("SELECT value FROM observation_latest WHERE period = '2005'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM observation_latest WHERE period = '2005'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(latest, 25400.0);
     assert_eq!(count(&w, "SELECT count(*) FROM observation_latest"), 2);
@@ -82,37 +97,69 @@ fn a_failing_load_leaves_nothing_half_written() {
     assert_eq!(count(&w, "SELECT count(*) FROM observation"), 0);
     assert_eq!(count(&w, "SELECT count(*) FROM source_document"), 0);
     // Recorded as failed, then loaded for real on a later attempt.
-    w.record_failed_document(&doc("ccc", 1), "Раздел 10.xlsx, sheet '10.2.', cell G18: expected a number", run).unwrap();
+    w.record_failed_document(
+        &doc("ccc", 1),
+        "Раздел 10.xlsx, sheet '10.2.', cell G18: expected a number",
+        run,
+    )
+    .unwrap();
     assert!(!w.is_loaded("ccc").unwrap());
     let problem = ParseProblem {
-        location: Location { file: "ccc.xlsx".into(), sheet: Some("10.2.".into()), cell: Some("A40".into()) },
+        location: Location {
+            file: "ccc.xlsx".into(),
+            sheet: Some("10.2.".into()),
+            cell: Some("A40".into()),
+        },
         expected: "a region name known to the dictionary".into(),
         found: "Атлантида".into(),
     };
-    w.load_document(&doc("ccc", 1), &dup[..1], &[problem], run).unwrap();
+    w.load_document(&doc("ccc", 1), &dup[..1], &[problem], run)
+        .unwrap();
     assert!(w.is_loaded("ccc").unwrap());
     assert_eq!(count(&w, "SELECT count(*) FROM source_document"), 1);
-    assert_eq!(count(&w, "SELECT count(*) FROM document_problem WHERE found = 'Атлантида'"), 1);
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) FROM document_problem WHERE found = 'Атлантида'"
+        ),
+        1
+    );
 }
 
 #[test]
 fn publishes_parquet_csv_and_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    w.sync_reference(RegionDictionary::builtin(), &[], &[]).unwrap();
+    w.sync_reference(RegionDictionary::builtin(), &[], &[])
+        .unwrap();
     let run = w.begin_run().unwrap();
-    w.load_document(&doc("ddd", 1), &[obs("ddd", "G18", 2005, 25339.0)], &[], run).unwrap();
+    w.load_document(
+        &doc("ddd", 1),
+        &[obs("ddd", "G18", 2005, 25339.0)],
+        &[],
+        run,
+    )
+    .unwrap();
     let out = dir.path().join("publish");
     std::fs::create_dir_all(&out).unwrap();
     let manifest = w.publish(&out, Some(run)).unwrap();
-    let file = manifest.files.iter().find(|f| f.path == "observations.parquet").unwrap();
+    let file = manifest
+        .files
+        .iter()
+        .find(|f| f.path == "observations.parquet")
+        .unwrap();
     assert_eq!(file.rows, 1);
     assert!(file.columns.iter().any(|c| c.name == "cell"));
     let back: (String, f64, String) = w
         .connection()
-        .query_row(&format!("SELECT region_iso, value, cell FROM read_parquet('{}')", out.join("observations.parquet").display()), [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            &format!(
+                "SELECT region_iso, value, cell FROM read_parquet('{}')",
+                out.join("observations.parquet").display()
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
     assert_eq!(back, ("RU-LIP".to_string(), 25339.0, "G18".to_string()));
     assert!(out.join("manifest.json").exists());

@@ -1,0 +1,104 @@
+//! `regstat demo`: the whole job, offline, with no setup.
+//!
+//! A loopback HTTP server inside the process serves sample documents that this module builds in the
+//! real Rosstat layouts (the figures are real ones for Lipetsk oblast and its Central Black Earth
+//! neighbours, from the 2023 «Регионы России» appendix). The job then runs through the real HTTP
+//! client, parser, warehouse, estimators and publisher, exactly as `regstat run` does.
+
+mod server;
+mod workbooks;
+
+use std::path::{Path, PathBuf};
+
+use regstat_config::Config;
+
+pub use server::DemoServer;
+pub use workbooks::{demo_documents, DemoDocument};
+
+use crate::pipeline::{run_once, RunReport};
+
+/// The Lipetsk study's design: Lipetsk oblast against the other Central Black Earth oblasts; cluster
+/// documents from 2012; before = 2005 (before the special economic zone), after = 2016 and 2017.
+pub fn demo_config(base_url: &str, dir: &Path) -> String {
+    let dir = dir.display().to_string().replace('\\', "/");
+    format!(
+        r#"# Written by `regstat demo`: the demo's sources on its loopback server.
+[outputs]
+warehouse = "{dir}/warehouse.duckdb"
+archive = "{dir}/archive"
+publish = "{dir}/publish"
+
+[http]
+timeout_secs = 10
+retries = 2
+
+[[sources]]
+id = "lipetskstat-documents"
+kind = "document_list"
+description = "Regional office page linking the appendix workbooks (48.rosstat.gov.ru layout)"
+url = "{base_url}/folder/regions-of-russia-2023"
+schedule = "0 0 6 * * *"
+
+[[sources]]
+id = "rosstat-grp-per-capita"
+kind = "workbook"
+description = "A rosstat.gov.ru mediabank workbook at a fixed URL"
+url = "{base_url}/storage/mediabank/{grp}"
+schedule = "0 30 6 * * Mon"
+
+[[indicators]]
+id = "investment_per_capita"
+name = "Инвестиции в основной капитал на душу населения"
+unit = "рублей, в фактически действовавших ценах"
+rosstat_tables = ["10.2"]
+
+[[indicators]]
+id = "grp_per_capita"
+name = "Валовой региональный продукт на душу населения"
+unit = "рублей"
+rosstat_tables = ["8.2"]
+
+[[indicators]]
+id = "manufacturing_index"
+name = "Индекс производства: обрабатывающие производства (ОКВЭД)"
+unit = "процентов к предыдущему году"
+rosstat_tables = ["12.5.1"]
+
+[[clusters]]
+id = "lipetsk-machinery-valley"
+name = "Долина машиностроения (Липецкая область)"
+treated = ["42000000000"]
+treatment_start = 2012
+pre_years = [2005]
+post_years = [2016, 2017]
+indicators = ["investment_per_capita", "grp_per_capita", "manufacturing_index"]
+# The other Central Black Earth oblasts: Belgorod, Voronezh, Kursk, Oryol, Tambov.
+control = ["14000000000", "20000000000", "38000000000", "54000000000", "68000000000"]
+"#,
+        grp = workbooks::percent_encode(workbooks::GRP_FILE),
+    )
+}
+
+pub struct DemoOutcome {
+    pub dir: PathBuf,
+    pub config: Config,
+    pub report: RunReport,
+}
+
+/// Runs the demo in `dir`: serves the documents on 127.0.0.1, writes `dir/regstat.toml`, runs the job.
+pub async fn run_demo(dir: &Path) -> anyhow::Result<DemoOutcome> {
+    std::fs::create_dir_all(dir)?;
+    let dir = dir.canonicalize()?;
+    let server = DemoServer::start(demo_documents()?).await?;
+    let text = demo_config(&server.base_url(), &dir);
+    let config_path = dir.join("regstat.toml");
+    std::fs::write(&config_path, &text)?;
+    let config = Config::load(&config_path)?;
+    let report = run_once(&config, None).await?;
+    server.stop().await;
+    Ok(DemoOutcome {
+        dir,
+        config,
+        report,
+    })
+}

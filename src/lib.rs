@@ -1,0 +1,6 @@
+//! The `regstat` application: the job that runs ingest -> transform -> warehouse -> estimate ->
+//! publish ([`pipeline`]), the offline demonstration ([`demo`]) and the scheduler ([`daemon`]).
+
+pub mod daemon;
+pub mod demo;
+pub mod pipeline;

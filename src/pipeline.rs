@@ -1,0 +1,377 @@
+//! One run of the job: fetch every source, parse every new document, load it, estimate every cluster
+//! design, publish. A failing source or document is recorded and the run goes on with the others; the
+//! run's status says whether anything failed.
+
+use std::collections::BTreeSet;
+
+use regstat_config::{ClusterConfig, Config};
+use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
+use regstat_ingest::{Archive, ArchivedDocument, Fetcher, Source};
+use regstat_transform::{parse_workbook, RegionDictionary};
+use regstat_warehouse::{
+    ClusterRow, DocumentRecord, EstimateRow, IndicatorRow, LoadOutcome, Manifest, Warehouse,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Warehouse(#[from] regstat_warehouse::WarehouseError),
+    #[error(transparent)]
+    Ingest(#[from] regstat_ingest::IngestError),
+}
+
+/// What a run did, for people and for tests.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub documents_fetched: usize,
+    pub documents_changed: usize,
+    pub documents_loaded: usize,
+    pub documents_already_loaded: usize,
+    pub observations_loaded: usize,
+    pub estimates: Vec<EffectSummary>,
+    /// Everything that went wrong, each naming its source, document, sheet or cell.
+    pub failures: Vec<String>,
+    pub manifest: Option<Manifest>,
+}
+
+impl RunReport {
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EffectSummary {
+    pub cluster_id: String,
+    pub indicator_id: String,
+    pub result: Did2x2,
+    pub pre_years: Vec<i32>,
+    pub post_years: Vec<i32>,
+}
+
+/// Runs the job once over the configured sources (or only `only_source`).
+pub async fn run_once(
+    config: &Config,
+    only_source: Option<&str>,
+) -> Result<RunReport, PipelineError> {
+    let archive = Archive::open(&config.outputs.archive)?;
+    let fetcher = Fetcher::new(&config.http)?;
+    let mut warehouse = Warehouse::open(&config.outputs.warehouse)?;
+    warehouse.sync_reference(
+        RegionDictionary::builtin(),
+        &indicator_rows(config),
+        &cluster_rows(config),
+    )?;
+    let run_id = warehouse.begin_run()?;
+    let mut report = RunReport {
+        run_id,
+        ..RunReport::default()
+    };
+    tracing::info!(run_id, "run started");
+
+    for source_config in config
+        .sources
+        .iter()
+        .filter(|s| only_source.is_none_or(|id| id == s.id))
+    {
+        let source = match Source::build(source_config) {
+            Ok(s) => s,
+            Err(e) => {
+                report
+                    .failures
+                    .push(format!("source {}: {e}", source_config.id));
+                continue;
+            }
+        };
+        let fetched = match source.run(&fetcher, &archive).await {
+            Ok(run) => run,
+            Err(e) => {
+                tracing::error!(source = %source_config.id, error = %e, "source failed");
+                report
+                    .failures
+                    .push(format!("source {}: {e}", source_config.id));
+                continue;
+            }
+        };
+        report.failures.extend(
+            fetched
+                .failures
+                .iter()
+                .map(|e| format!("source {}: {e}", source_config.id)),
+        );
+        for (doc, changed) in fetched.documents {
+            report.documents_fetched += 1;
+            report.documents_changed += changed as usize;
+            load_document(
+                config,
+                &archive,
+                &mut warehouse,
+                &source_config.id,
+                &doc,
+                run_id,
+                &mut report,
+            )?;
+        }
+    }
+
+    let rows = estimate_clusters(config, &warehouse, run_id, &mut report)?;
+    warehouse.store_estimates(&rows)?;
+    std::fs::create_dir_all(&config.outputs.publish).map_err(|source| {
+        regstat_warehouse::WarehouseError::Io {
+            path: config.outputs.publish.clone(),
+            source,
+        }
+    })?;
+    report.manifest = Some(warehouse.publish(&config.outputs.publish, Some(run_id))?);
+    let summary = format!(
+        "{} documents fetched ({} changed), {} loaded, {} observations, {} estimates, {} failures",
+        report.documents_fetched,
+        report.documents_changed,
+        report.documents_loaded,
+        report.observations_loaded,
+        rows.len(),
+        report.failures.len()
+    );
+    let summary_with_failures = if report.failures.is_empty() {
+        summary
+    } else {
+        format!("{summary}: {}", report.failures.join("; "))
+    };
+    warehouse.finish_run(
+        run_id,
+        report.failed(),
+        report.documents_loaded,
+        report.observations_loaded,
+        report.failures.len(),
+        &summary_with_failures,
+    )?;
+    tracing::info!(run_id, failed = report.failed(), "run finished");
+    Ok(report)
+}
+
+fn load_document(
+    config: &Config,
+    archive: &Archive,
+    warehouse: &mut Warehouse,
+    source_id: &str,
+    doc: &ArchivedDocument,
+    run_id: i64,
+    report: &mut RunReport,
+) -> Result<(), PipelineError> {
+    if warehouse.is_loaded(&doc.sha256)? {
+        report.documents_already_loaded += 1;
+        return Ok(());
+    }
+    let record = DocumentRecord {
+        sha256: doc.sha256.clone(),
+        source_id: source_id.to_string(),
+        url: doc.url.clone(),
+        file_name: doc.file_name.clone(),
+        fetched_at: doc.fetched_at,
+        http_status: doc.http_status,
+        etag: doc.etag.clone(),
+        last_modified: doc.last_modified.clone(),
+        content_type: doc.content_type.clone(),
+        bytes: doc.bytes,
+    };
+    let bytes = archive.read(&doc.sha256)?;
+    let mut parsed = match parse_workbook(&doc.file_name, &bytes, RegionDictionary::builtin()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(document = %doc.file_name, error = %e, "document did not parse");
+            report.failures.push(format!("source {source_id}: {e}"));
+            warehouse.record_failed_document(&record, &e.to_string(), run_id)?;
+            return Ok(());
+        }
+    };
+    for o in &mut parsed.observations {
+        o.provenance.document_sha256 = doc.sha256.clone();
+        if let Some(indicator) = config.indicator_for_table(&o.provenance.table_code) {
+            o.indicator = indicator.id.clone();
+        }
+    }
+    for p in &parsed.problems {
+        report.failures.push(format!("source {source_id}: {p}"));
+    }
+    match warehouse.load_document(&record, &parsed.observations, &parsed.problems, run_id) {
+        Ok(LoadOutcome::Loaded(n)) => {
+            report.documents_loaded += 1;
+            report.observations_loaded += n;
+            tracing::info!(document = %doc.file_name, observations = n, problems = parsed.problems.len(), "document loaded");
+        }
+        Ok(LoadOutcome::AlreadyLoaded) => report.documents_already_loaded += 1,
+        Err(e) => {
+            tracing::error!(document = %doc.file_name, error = %e, "document load rolled back");
+            report
+                .failures
+                .push(format!("source {source_id}: {}: {e}", doc.file_name));
+            warehouse.record_failed_document(&record, &e.to_string(), run_id)?;
+        }
+    }
+    Ok(())
+}
+
+/// The 2x2 design of every configured cluster and indicator, on the warehouse's latest figures.
+fn estimate_clusters(
+    config: &Config,
+    warehouse: &Warehouse,
+    run_id: i64,
+    report: &mut RunReport,
+) -> Result<Vec<EstimateRow>, PipelineError> {
+    let mut rows = Vec::new();
+    for cluster in &config.clusters {
+        let regions: Vec<String> = cluster
+            .treated
+            .iter()
+            .chain(&cluster.control)
+            .cloned()
+            .collect();
+        for indicator in &cluster.indicators {
+            let points = warehouse.yearly_panel(indicator, &regions)?;
+            let panel: Vec<PanelObs> = points
+                .iter()
+                .map(|p| PanelObs {
+                    unit: p.region_code.clone(),
+                    year: p.year,
+                    value: p.value,
+                })
+                .collect();
+            let (pre_years, post_years) = design_years(cluster, &panel);
+            let input = Did2x2Input {
+                panel: &panel,
+                treated: &cluster.treated,
+                pre_years: &pre_years,
+                post_years: &post_years,
+                log_outcome: cluster.log_outcome,
+            };
+            match did2x2(&input) {
+                Ok(result) => {
+                    rows.extend(estimate_rows(
+                        run_id,
+                        cluster,
+                        indicator,
+                        &result,
+                        &pre_years,
+                        &post_years,
+                    ));
+                    report.estimates.push(EffectSummary {
+                        cluster_id: cluster.id.clone(),
+                        indicator_id: indicator.clone(),
+                        result,
+                        pre_years,
+                        post_years,
+                    });
+                }
+                Err(e) => {
+                    tracing::error!(cluster = %cluster.id, %indicator, error = %e, "no estimate");
+                    report
+                        .failures
+                        .push(format!("cluster {} indicator {indicator}: {e}", cluster.id));
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The configured before/after years, or by default every year before and from the treatment start.
+fn design_years(cluster: &ClusterConfig, panel: &[PanelObs]) -> (Vec<i32>, Vec<i32>) {
+    let years: BTreeSet<i32> = panel.iter().map(|p| p.year).collect();
+    let pick = |configured: &[i32], default: &dyn Fn(i32) -> bool| -> Vec<i32> {
+        if configured.is_empty() {
+            years.iter().copied().filter(|y| default(*y)).collect()
+        } else {
+            configured.to_vec()
+        }
+    };
+    let start = cluster.treatment_start;
+    (
+        pick(&cluster.pre_years, &|y| y < start),
+        pick(&cluster.post_years, &|y| y >= start),
+    )
+}
+
+fn estimate_rows(
+    run_id: i64,
+    cluster: &ClusterConfig,
+    indicator: &str,
+    r: &Did2x2,
+    pre: &[i32],
+    post: &[i32],
+) -> Vec<EstimateRow> {
+    let means = serde_json::json!({
+        "treated_pre": r.treated_pre, "treated_post": r.treated_post,
+        "control_pre": r.control_pre, "control_post": r.control_post,
+        "effect_percent": r.effect_percent,
+        "placebo": r.placebo,
+    })
+    .to_string();
+    let base = EstimateRow {
+        run_id,
+        cluster_id: cluster.id.clone(),
+        indicator_id: indicator.to_string(),
+        method: "did2x2".into(),
+        term: r.effect.term.clone(),
+        estimate: r.effect.estimate,
+        std_error: r.effect.se,
+        t_stat: r.effect.t,
+        p_value: r.effect.p,
+        ci_low: r.effect.ci_low,
+        ci_high: r.effect.ci_high,
+        df: r.effect.df,
+        n_obs: r.n_obs,
+        n_treated: r.n_treated,
+        n_control: r.n_control,
+        pre_years: pre.to_vec(),
+        post_years: post.to_vec(),
+        log_outcome: cluster.log_outcome,
+        vcov: r.vcov.clone(),
+        means_json: means,
+    };
+    let mut rows = vec![base.clone()];
+    if let Some(p) = &r.placebo {
+        // The placebo row: same effect, its p-value from the rank among control regions; the standard
+        // error is the placebo effects' standard deviation. No t interval is claimed.
+        rows.push(EstimateRow {
+            method: "did2x2_placebo".into(),
+            std_error: p.sd,
+            t_stat: r.effect.estimate / p.sd,
+            p_value: p.p_value,
+            ci_low: f64::NAN,
+            ci_high: f64::NAN,
+            df: f64::NAN,
+            vcov: format!("placebo in space over {} control regions", p.effects.len()),
+            ..base
+        });
+    }
+    rows
+}
+
+fn indicator_rows(config: &Config) -> Vec<IndicatorRow> {
+    config
+        .indicators
+        .iter()
+        .map(|i| IndicatorRow {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            unit: i.unit.clone(),
+            rosstat_tables: i.rosstat_tables.clone(),
+        })
+        .collect()
+}
+
+fn cluster_rows(config: &Config) -> Vec<ClusterRow> {
+    config
+        .clusters
+        .iter()
+        .map(|c| ClusterRow {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            treated: c.treated.clone(),
+            control: c.control.clone(),
+            treatment_start: c.treatment_start,
+            indicators: c.indicators.clone(),
+        })
+        .collect()
+}
