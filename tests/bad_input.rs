@@ -1,0 +1,69 @@
+//! A document that does not parse is recorded with its error; the others load; the run fails loudly.
+
+use regstat::demo::{demo_config, demo_documents, DemoDocument, DemoServer};
+use regstat_config::Config;
+
+fn workbook_with_unknown_region() -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("2.1.").unwrap();
+    ws.write_string(1, 0, "2.1. ЧИСЛЕННОСТЬ РАБОЧЕЙ СИЛЫ").unwrap();
+    ws.write_string(2, 0, "(тысяч человек)").unwrap();
+    ws.write_number(3, 1, 2021.0).unwrap();
+    ws.write_number(3, 2, 2022.0).unwrap();
+    ws.write_string(4, 0, "Липецкая область").unwrap();
+    ws.write_number(4, 1, 590.1).unwrap();
+    ws.write_number(4, 2, 588.4).unwrap();
+    ws.write_string(5, 0, "Атлантида").unwrap();
+    ws.write_number(5, 1, 1.0).unwrap();
+    ws.write_string(5, 2, "н/д").unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_documents_are_recorded_and_the_rest_loads() {
+    let mut documents = demo_documents().unwrap();
+    documents.push(DemoDocument { name: "Раздел 99 - Сломанный.xlsx".into(), bytes: b"<html>not a workbook</html>".to_vec(), listed: true });
+    documents.push(DemoDocument { name: "Раздел 2 - Труд.xlsx".into(), bytes: workbook_with_unknown_region(), listed: true });
+    let server = DemoServer::start(documents).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("regstat.toml");
+    std::fs::write(&config_path, demo_config(&server.base_url(), dir.path())).unwrap();
+
+    // Through the binary: a non-zero exit and a summary that names the broken file and cell.
+    let exe = env!("CARGO_BIN_EXE_regstat");
+    let path = config_path.clone();
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new(exe).args(["run", "--config"]).arg(&path).output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Раздел 99 - Сломанный.xlsx: not a readable workbook"), "{stdout}");
+    assert!(stdout.contains("Раздел 2 - Труд.xlsx, sheet '2.1.', cell A6: expected a region name known to the dictionary, found \"Атлантида\""), "{stdout}");
+    assert!(stdout.contains("FAILED"), "{stdout}");
+
+    let config = Config::load(&config_path).unwrap();
+    let conn = duckdb::Connection::open(&config.outputs.warehouse).unwrap();
+    let statuses: Vec<(String, String, Option<String>)> = conn
+        .prepare("SELECT file_name, load_status, error FROM source_document ORDER BY file_name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(statuses.len(), 5, "{statuses:?}");
+    let broken = statuses.iter().find(|s| s.0 == "Раздел 99 - Сломанный.xlsx").unwrap();
+    assert_eq!(broken.1, "failed");
+    assert!(broken.2.as_deref().unwrap().contains("not a readable workbook"));
+    let labour = statuses.iter().find(|s| s.0 == "Раздел 2 - Труд.xlsx").unwrap();
+    assert_eq!(labour.1, "loaded_with_problems");
+    // The good documents all loaded, plus Lipetsk's two labour figures; Атлантида's row is a problem.
+    let n: i64 = conn.query_row("SELECT count(*) FROM observation", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1240 + 2);
+    let problems: i64 = conn.query_row("SELECT count(*) FROM document_problem WHERE cell = 'A6' AND found = 'Атлантида'", [], |r| r.get(0)).unwrap();
+    assert_eq!(problems, 1);
+    let run_status: String = conn.query_row("SELECT status FROM run", [], |r| r.get(0)).unwrap();
+    assert_eq!(run_status, "failed");
+    drop(conn);
+    server.stop().await;
+}
