@@ -7,7 +7,8 @@ fn workbook_with_unknown_region() -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("2.1.").unwrap();
-    ws.write_string(1, 0, "2.1. ЧИСЛЕННОСТЬ РАБОЧЕЙ СИЛЫ").unwrap();
+    ws.write_string(1, 0, "2.1. ЧИСЛЕННОСТЬ РАБОЧЕЙ СИЛЫ")
+        .unwrap();
     ws.write_string(2, 0, "(тысяч человек)").unwrap();
     ws.write_number(3, 1, 2021.0).unwrap();
     ws.write_number(3, 2, 2022.0).unwrap();
@@ -23,8 +24,16 @@ fn workbook_with_unknown_region() -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_documents_are_recorded_and_the_rest_loads() {
     let mut documents = demo_documents().unwrap();
-    documents.push(DemoDocument { name: "Раздел 99 - Сломанный.xlsx".into(), bytes: b"<html>not a workbook</html>".to_vec(), listed: true });
-    documents.push(DemoDocument { name: "Раздел 2 - Труд.xlsx".into(), bytes: workbook_with_unknown_region(), listed: true });
+    documents.push(DemoDocument {
+        name: "Раздел 99 - Сломанный.xlsx".into(),
+        bytes: b"<html>not a workbook</html>".to_vec(),
+        listed: true,
+    });
+    documents.push(DemoDocument {
+        name: "Раздел 2 - Труд.xlsx".into(),
+        bytes: workbook_with_unknown_region(),
+        listed: true,
+    });
     let server = DemoServer::start(documents).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("regstat.toml");
@@ -33,12 +42,21 @@ async fn broken_documents_are_recorded_and_the_rest_loads() {
     // Through the binary: a non-zero exit and a summary that names the broken file and cell.
     let exe = env!("CARGO_BIN_EXE_regstat");
     let path = config_path.clone();
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new(exe).args(["run", "--config"]).arg(&path).output().unwrap())
-        .await
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe)
+            .args(["run", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("Раздел 99 - Сломанный.xlsx: not a readable workbook"), "{stdout}");
+    assert!(
+        stdout.contains("Раздел 99 - Сломанный.xlsx: not a readable workbook"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Раздел 2 - Труд.xlsx, sheet '2.1.', cell A6: expected a region name known to the dictionary, found \"Атлантида\""), "{stdout}");
     assert!(stdout.contains("FAILED"), "{stdout}");
 
@@ -52,17 +70,37 @@ async fn broken_documents_are_recorded_and_the_rest_loads() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(statuses.len(), 5, "{statuses:?}");
-    let broken = statuses.iter().find(|s| s.0 == "Раздел 99 - Сломанный.xlsx").unwrap();
+    let broken = statuses
+        .iter()
+        .find(|s| s.0 == "Раздел 99 - Сломанный.xlsx")
+        .unwrap();
     assert_eq!(broken.1, "failed");
-    assert!(broken.2.as_deref().unwrap().contains("not a readable workbook"));
-    let labour = statuses.iter().find(|s| s.0 == "Раздел 2 - Труд.xlsx").unwrap();
+    assert!(broken
+        .2
+        .as_deref()
+        .unwrap()
+        .contains("not a readable workbook"));
+    let labour = statuses
+        .iter()
+        .find(|s| s.0 == "Раздел 2 - Труд.xlsx")
+        .unwrap();
     assert_eq!(labour.1, "loaded_with_problems");
     // The good documents all loaded, plus Lipetsk's two labour figures; Атлантида's row is a problem.
-    let n: i64 = conn.query_row("SELECT count(*) FROM observation", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM observation", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 1240 + 2);
-    let problems: i64 = conn.query_row("SELECT count(*) FROM document_problem WHERE cell = 'A6' AND found = 'Атлантида'", [], |r| r.get(0)).unwrap();
+    let problems: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM document_problem WHERE cell = 'A6' AND found = 'Атлантида'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(problems, 1);
-    let run_status: String = conn.query_row("SELECT status FROM run", [], |r| r.get(0)).unwrap();
+    let run_status: String = conn
+        .query_row("SELECT status FROM run", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(run_status, "failed");
     drop(conn);
     server.stop().await;

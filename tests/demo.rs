@@ -7,11 +7,15 @@ use regstat_warehouse::Manifest;
 use sha2::{Digest, Sha256};
 
 fn regstat(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_regstat")).args(args).output().expect("regstat runs")
+    Command::new(env!("CARGO_BIN_EXE_regstat"))
+        .args(args)
+        .output()
+        .expect("regstat runs")
 }
 
 fn count(conn: &duckdb::Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    conn.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 #[test]
@@ -20,23 +24,45 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
     let demo = dir.path().join("demo");
     let out = regstat(&["demo", "--dir", demo.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("documents: 3 fetched"), "{stdout}");
     assert!(stdout.contains("observations loaded: 1240"), "{stdout}");
     assert!(stdout.contains("investment_per_capita"), "{stdout}");
 
     {
         let conn = duckdb::Connection::open(demo.join("warehouse.duckdb")).unwrap();
-        assert_eq!(count(&conn, "SELECT count(*) FROM source_document WHERE load_status = 'loaded'"), 3);
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM source_document WHERE load_status = 'loaded'"
+            ),
+            3
+        );
         assert_eq!(count(&conn, "SELECT count(*) FROM observation"), 1240);
-        assert_eq!(count(&conn, "SELECT count(*) FROM observation_latest"), 1240);
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM observation_latest"),
+            1240
+        );
         assert_eq!(count(&conn, "SELECT count(*) FROM estimate"), 6);
-        assert_eq!(count(&conn, "SELECT count(*) FROM run WHERE status = 'succeeded'"), 1);
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM run WHERE status = 'succeeded'"),
+            1
+        );
         assert_eq!(count(&conn, "SELECT count(*) FROM cluster"), 1);
         assert_eq!(count(&conn, "SELECT count(*) FROM indicator"), 3);
         assert!(count(&conn, "SELECT count(*) FROM region WHERE kind = 'subject'") >= 85);
         // Every indicator of the config got its figures, not the parser's table ids.
-        assert_eq!(count(&conn, "SELECT count(*) FROM observation WHERE indicator_id LIKE 'rosstat:%'"), 0);
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM observation WHERE indicator_id LIKE 'rosstat:%'"
+            ),
+            0
+        );
 
         // One known value, traced back to its document, sheet and cell (as in the real table 10.2.).
         let (value, file, sheet, cell, url): (f64, String, String, String, String) = conn
@@ -49,24 +75,33 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
             )
             .unwrap();
         assert_eq!(value, 25339.0);
-        assert_eq!((file.as_str(), sheet.as_str(), cell.as_str()), ("Раздел 10 - Инвестиции.xlsx", "10.2.", "G18"));
+        assert_eq!(
+            (file.as_str(), sheet.as_str(), cell.as_str()),
+            ("Раздел 10 - Инвестиции.xlsx", "10.2.", "G18")
+        );
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
         // The archived bytes are the document the observations cite.
         let sha: String = conn.query_row("SELECT sha256 FROM source_document WHERE file_name = 'Раздел 10 - Инвестиции.xlsx'", [], |r| r.get(0)).unwrap();
-        let archived = std::fs::read(demo.join("archive/objects").join(&sha[..2]).join(&sha)).unwrap();
+        let archived =
+            std::fs::read(demo.join("archive/objects").join(&sha[..2]).join(&sha)).unwrap();
         assert_eq!(hex::encode(Sha256::digest(&archived)), sha);
     }
 
     // The published files: manifest entries match the files, and the Parquet reads back.
     let publish = demo.join("publish");
-    let manifest: Manifest = serde_json::from_slice(&std::fs::read(publish.join("manifest.json")).unwrap()).unwrap();
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(publish.join("manifest.json")).unwrap()).unwrap();
     for f in &manifest.files {
         let bytes = std::fs::read(publish.join(&f.path)).unwrap();
         assert_eq!(hex::encode(Sha256::digest(&bytes)), f.sha256, "{}", f.path);
         assert!(!f.columns.is_empty());
     }
-    let obs = manifest.files.iter().find(|f| f.path == "observations.parquet").unwrap();
+    let obs = manifest
+        .files
+        .iter()
+        .find(|f| f.path == "observations.parquet")
+        .unwrap();
     assert_eq!(obs.rows, 1240);
     let reader = duckdb::Connection::open_in_memory().unwrap();
     let parquet = publish.join("observations.parquet");
@@ -83,7 +118,14 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
         .unwrap();
     assert_eq!((n, lipetsk), (1240, 25339.0));
     let estimates = reader
-        .query_row(&format!("SELECT count(*) FROM read_parquet('{}') WHERE method = 'did2x2'", publish.join("estimates.parquet").display()), [], |r| r.get::<_, i64>(0))
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM read_parquet('{}') WHERE method = 'did2x2'",
+                publish.join("estimates.parquet").display()
+            ),
+            [],
+            |r| r.get::<_, i64>(0),
+        )
         .unwrap();
     assert_eq!(estimates, 3);
     assert_no_partial_files(&publish);
@@ -92,7 +134,10 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
     let again = regstat(&["demo", "--dir", demo.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success(), "{stdout}");
-    assert!(stdout.contains("0 loaded, 3 already in the warehouse"), "{stdout}");
+    assert!(
+        stdout.contains("0 loaded, 3 already in the warehouse"),
+        "{stdout}"
+    );
     let conn = duckdb::Connection::open(demo.join("warehouse.duckdb")).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM observation"), 1240);
     assert_eq!(count(&conn, "SELECT count(*) FROM source_document"), 3);
@@ -102,6 +147,9 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
 fn assert_no_partial_files(dir: &Path) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(!name.starts_with('.'), "leftover {name} in the publish directory");
+        assert!(
+            !name.starts_with('.'),
+            "leftover {name} in the publish directory"
+        );
     }
 }
