@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
+use regstat_config::SourceConfig;
 use regstat_config::{ClusterConfig, Config};
 use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
 use regstat_ingest::{Archive, ArchivedDocument, Fetcher, Source};
-use regstat_transform::{parse_workbook, RegionDictionary};
+use regstat_transform::{parse_workbook_sheets, RegionDictionary};
 use regstat_warehouse::{
     ClusterRow, DocumentRecord, EstimateRow, IndicatorRow, LoadOutcome, Manifest, Warehouse,
 };
@@ -107,7 +108,7 @@ pub async fn run_once(
                 config,
                 &archive,
                 &mut warehouse,
-                &source_config.id,
+                source_config,
                 &doc,
                 run_id,
                 &mut report,
@@ -154,11 +155,12 @@ fn load_document(
     config: &Config,
     archive: &Archive,
     warehouse: &mut Warehouse,
-    source_id: &str,
+    source: &SourceConfig,
     doc: &ArchivedDocument,
     run_id: i64,
     report: &mut RunReport,
 ) -> Result<(), PipelineError> {
+    let source_id = source.id.as_str();
     if warehouse.is_loaded(&doc.sha256)? {
         report.documents_already_loaded += 1;
         return Ok(());
@@ -176,7 +178,12 @@ fn load_document(
         bytes: doc.bytes,
     };
     let bytes = archive.read(&doc.sha256)?;
-    let mut parsed = match parse_workbook(&doc.file_name, &bytes, RegionDictionary::builtin()) {
+    let mut parsed = match parse_workbook_sheets(
+        &doc.file_name,
+        &bytes,
+        RegionDictionary::builtin(),
+        &source.parser.sheets,
+    ) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(document = %doc.file_name, error = %e, "document did not parse");

@@ -130,6 +130,13 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
     assert_eq!(estimates, 3);
     assert_no_partial_files(&publish);
 
+    // The documents are built the same every time.
+    // (A second apart: xlsx files carry a creation time, which must not leak into the bytes.)
+    let a = regstat::demo::demo_documents().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let b = regstat::demo::demo_documents().unwrap();
+    assert!(a.iter().zip(&b).all(|(x, y)| x.bytes == y.bytes));
+
     // A second run fetches the same documents and adds nothing.
     let again = regstat(&["demo", "--dir", demo.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&again.stdout);

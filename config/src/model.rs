@@ -94,6 +94,18 @@ pub struct SourceConfig {
     pub extensions: Vec<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// How the fetched documents are read.
+    #[serde(default)]
+    pub parser: ParserOptions,
+}
+
+/// Options for reading a source's documents.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParserOptions {
+    /// Only these sheets (by name, e.g. `10.2.`); all sheets when empty.
+    #[serde(default)]
+    pub sheets: Vec<String>,
 }
 
 fn default_link_selector() -> String {

@@ -73,6 +73,7 @@ fn source(base: &str) -> SourceConfig {
         link_selector: "div.document-list__item-link > a[href]".into(),
         extensions: vec![".xlsx".into()],
         description: None,
+        parser: Default::default(),
     }
 }
 

@@ -45,6 +45,7 @@ kind = "workbook"
 description = "A rosstat.gov.ru mediabank workbook at a fixed URL"
 url = "{base_url}/storage/mediabank/{grp}"
 schedule = "0 30 6 * * Mon"
+parser = {{ sheets = ["8.2."] }}
 
 [[indicators]]
 id = "investment_per_capita"

@@ -16,7 +16,7 @@ pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
 pub use period::{Period, PeriodType};
 pub use region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
-pub use rosstat::{parse_workbook, ParsedDocument, TableSummary};
+pub use rosstat::{parse_workbook, parse_workbook_sheets, ParsedDocument, TableSummary};
 
 /// A1-style reference for a zero-based (row, column) pair, e.g. `(7, 1)` -> `B8`.
 pub fn a1(row: u32, col: u32) -> String {

@@ -47,6 +47,16 @@ pub fn parse_workbook(
     bytes: &[u8],
     regions: &RegionDictionary,
 ) -> Result<ParsedDocument, TransformError> {
+    parse_workbook_sheets(file, bytes, regions, &[])
+}
+
+/// [`parse_workbook`] restricted to the named sheets (all sheets when `sheets` is empty).
+pub fn parse_workbook_sheets(
+    file: &str,
+    bytes: &[u8],
+    regions: &RegionDictionary,
+    sheets: &[String],
+) -> Result<ParsedDocument, TransformError> {
     let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
         TransformError::Workbook {
             file: file.to_string(),
@@ -55,6 +65,9 @@ pub fn parse_workbook(
     })?;
     let mut doc = ParsedDocument::default();
     for sheet in workbook.sheet_names() {
+        if !sheets.is_empty() && !sheets.iter().any(|s| s.trim() == sheet.trim()) {
+            continue;
+        }
         let range = workbook
             .worksheet_range(&sheet)
             .map_err(|e| TransformError::Workbook {
