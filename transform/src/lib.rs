@@ -14,7 +14,7 @@ pub mod rosstat;
 pub use cell::{parse_cell_text, CellValue};
 pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
-pub use period::{Period, PeriodType};
+pub use period::{Period, PeriodType, SubPeriod};
 pub use region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
 pub use rosstat::{parse_workbook, parse_workbook_sheets, ParsedDocument, TableSummary};
 

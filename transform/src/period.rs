@@ -130,6 +130,56 @@ impl fmt::Display for Period {
     }
 }
 
+/// A part of a year as a header row prints it under (or without) a year: `I квартал`, `1 квартал`,
+/// `январь`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubPeriod {
+    Quarter(u8),
+    Month(u8),
+}
+
+impl SubPeriod {
+    pub fn from_header_text(text: &str) -> Option<SubPeriod> {
+        let t = strip_footnote_mark(text.trim()).0.trim().to_lowercase();
+        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(q) = t.strip_suffix(" квартал") {
+            let n = match q {
+                "i" | "1" => 1,
+                "ii" | "2" => 2,
+                "iii" | "3" => 3,
+                "iv" | "4" => 4,
+                _ => return None,
+            };
+            return Some(SubPeriod::Quarter(n));
+        }
+        const MONTHS: [&str; 12] = [
+            "январь",
+            "февраль",
+            "март",
+            "апрель",
+            "май",
+            "июнь",
+            "июль",
+            "август",
+            "сентябрь",
+            "октябрь",
+            "ноябрь",
+            "декабрь",
+        ];
+        MONTHS
+            .iter()
+            .position(|m| *m == t)
+            .map(|i| SubPeriod::Month(i as u8 + 1))
+    }
+
+    pub fn in_year(self, year: i32) -> Period {
+        match self {
+            SubPeriod::Quarter(q) => Period::Quarter(year, q),
+            SubPeriod::Month(m) => Period::Month(year, m),
+        }
+    }
+}
+
 /// Periods travel as their canonical text (`2020-Q1`), the form the warehouse and published files use.
 impl Serialize for Period {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -162,6 +212,28 @@ mod tests {
         assert_eq!(Period::from_header_number(2005.0), Some(Period::Year(2005)));
         assert_eq!(Period::from_header_number(110.5), None);
         assert_eq!(Period::from_header_number(5.0), None);
+    }
+
+    #[test]
+    fn sub_periods() {
+        assert_eq!(
+            SubPeriod::from_header_text("I квартал"),
+            Some(SubPeriod::Quarter(1))
+        );
+        assert_eq!(
+            SubPeriod::from_header_text("IV  квартал1)"),
+            Some(SubPeriod::Quarter(4))
+        );
+        assert_eq!(
+            SubPeriod::from_header_text("3 квартал"),
+            Some(SubPeriod::Quarter(3))
+        );
+        assert_eq!(
+            SubPeriod::from_header_text("Март"),
+            Some(SubPeriod::Month(3))
+        );
+        assert_eq!(SubPeriod::from_header_text("январь-март"), None);
+        assert_eq!(SubPeriod::Quarter(2).in_year(2020).to_string(), "2020-Q2");
     }
 
     #[test]

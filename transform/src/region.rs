@@ -228,15 +228,22 @@ pub fn normalize_label(label: &str) -> String {
     }
     let mut collapsed = s.split_whitespace().collect::<Vec<_>>().join(" ");
     collapsed = collapsed.replace(" -", "-").replace("- ", "-");
-    for (from, to) in [
-        ("авт.округ", "автономный округ"),
-        ("авт. округ", "автономный округ"),
-        ("авт.область", "автономная область"),
-        ("авт. область", "автономная область"),
-        ("а.о.", "автономный округ"),
-    ] {
-        collapsed = collapsed.replace(from, to);
-    }
+    // Every form of «автономный» (автономного, автономных, автономная, авт.) folds to one word, so
+    // «без авт. округа» meets «без автономного округа».
+    collapsed = collapsed
+        .replace("авт.", "авт ")
+        .split_whitespace()
+        .map(|w| {
+            if w.starts_with("автономн") {
+                "авт"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" -", "-")
+        .replace("- ", "-");
     if let Some(stem) = collapsed
         .strip_suffix(" обл.")
         .or_else(|| collapsed.strip_suffix(" обл"))

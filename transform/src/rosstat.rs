@@ -15,7 +15,7 @@ use crate::a1;
 use crate::cell::parse_cell_text;
 use crate::error::{Location, ParseProblem, TransformError};
 use crate::observation::{Observation, Provenance, Status};
-use crate::period::{strip_footnote_mark, Period};
+use crate::period::{strip_footnote_mark, Period, SubPeriod};
 use crate::region::{RegionDictionary, Resolution};
 
 /// What one workbook yielded.
@@ -185,6 +185,30 @@ impl SheetParser<'_> {
                     };
                 }
                 block.header = periods;
+                continue;
+            }
+            // A second header level (quarters or months under years), or sub-periods of the year the
+            // title names («... в 2022 году»).
+            let subs = sub_periods(cells, col0);
+            if subs.len() >= 2 && !label_is_region && block.data_rows == 0 {
+                let title_year = block.titles.iter().rev().find_map(|(_, t)| year_in_text(t));
+                let mut header = BTreeMap::new();
+                for (col, sub) in subs {
+                    let year = block
+                        .header
+                        .range(..=col)
+                        .next_back()
+                        .map(|(_, p)| p.year())
+                        .or(title_year);
+                    if let Some(year) = year {
+                        header.insert(col, sub.in_year(year));
+                    }
+                }
+                if header.is_empty() {
+                    self.problem(row, col0, "a year for the quarter or month headers (a row of years above, or a year in the title)", String::new());
+                } else {
+                    block.header = header;
+                }
                 continue;
             }
 
@@ -380,7 +404,19 @@ impl SheetParser<'_> {
                     .filter(|t| !t.starts_with("Обновлено"))
                     .max_by_key(|t| t.len())
                     .unwrap_or_default();
-                (sheet_code, title)
+                // A generic sheet name (`Лист1`, `Sheet1`) says nothing; the file's name does (`t4`).
+                let generic = ["Лист", "Sheet"].iter().any(|p| {
+                    sheet_code
+                        .strip_prefix(p)
+                        .is_some_and(|n| n.trim().chars().all(|c| c.is_ascii_digit()))
+                });
+                let code = if generic {
+                    let stem = self.file.rsplit(['/', '\\']).next().unwrap_or(self.file);
+                    stem.rsplit_once('.').map_or(stem, |(s, _)| s).to_string()
+                } else {
+                    sheet_code
+                };
+                (code, title)
             }
         };
         let (title, marks) = {
@@ -451,6 +487,44 @@ fn footnote_line(label: &str) -> Option<(u32, String)> {
         digits.parse().ok()?,
         rest.split_whitespace().collect::<Vec<_>>().join(" "),
     ))
+}
+
+fn sub_periods(cells: &[Data], col0: u32) -> BTreeMap<u32, SubPeriod> {
+    cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let col = col0 + i as u32;
+            let Data::String(s) = c else { return None };
+            (col > 0)
+                .then(|| SubPeriod::from_header_text(s).map(|p| (col, p)))
+                .flatten()
+        })
+        .collect()
+}
+
+/// The last plausible year (1900-2100) written in a text, e.g. in «... в 2022 году».
+fn year_in_text(text: &str) -> Option<i32> {
+    let mut found = None;
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start == 4 {
+                let year: i32 = chars[start..i].iter().collect::<String>().parse().ok()?;
+                if (1900..=2100).contains(&year) {
+                    found = Some(year);
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    found
 }
 
 /// The periods of a header row by column. A typo between two years (`2008, 20009, 2010` in 12.10.)

@@ -92,3 +92,46 @@ fn grp_total_row_labelled_with_the_indicator_is_russia() {
         .iter()
         .all(|o| o.status == Status::Ok || o.value.is_none() || o.status == Status::RatioTimes));
 }
+
+#[test]
+fn standalone_mediabank_table_t4() {
+    let doc = parse("t4.xlsx");
+    assert!(doc.problems.is_empty(), "{:#?}", doc.problems);
+    assert_eq!(doc.tables.len(), 1, "{:?}", doc.tables);
+    let t = &doc.tables[0];
+    assert!(
+        t.title
+            .starts_with("Среднемесячная номинальная начисленная заработная плата"),
+        "{}",
+        t.title
+    );
+    assert_eq!(
+        t.code, "t4",
+        "a generic sheet name gives way to the file's name"
+    );
+    assert_eq!(t.grid_cells, t.values + t.statuses + t.rejected);
+    let russia_2000 = doc
+        .observations
+        .iter()
+        .find(|o| o.region_code == "643" && o.period == Period::Year(2000))
+        .unwrap();
+    assert_eq!(
+        (russia_2000.value, russia_2000.provenance.cell.as_str()),
+        (Some(2223.4), "B6")
+    );
+    // `Еврейская авт.область` and `Чукотский авт.округ` resolve.
+    assert!(doc
+        .observations
+        .iter()
+        .any(|o| o.region_code == "99000000000"));
+    assert!(doc
+        .observations
+        .iter()
+        .any(|o| o.region_code == "77000000000"));
+}
+
+#[test]
+fn the_contents_file_has_no_tables_and_no_errors() {
+    let doc = parse("Содержание.xlsx");
+    assert!(doc.tables.is_empty() && doc.problems.is_empty() && doc.observations.is_empty());
+}

@@ -1,0 +1,131 @@
+//! Layouts beyond the corpus, made by rust_xlsxwriter: two header levels, sub-periods under a title
+//! year, stacked blocks, text numbers with marks, missing markers and ratios.
+
+use regstat_transform::{parse_workbook, Period, RegionDictionary, Status};
+use rust_xlsxwriter::Workbook;
+
+fn parse(build: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> regstat_transform::ParsedDocument {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("3.1.").unwrap();
+    build(ws);
+    let bytes = wb.save_to_buffer().unwrap();
+    parse_workbook("test.xlsx", &bytes, RegionDictionary::builtin()).unwrap()
+}
+
+#[test]
+fn quarters_under_years() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1. ИНДЕКС ПОТРЕБИТЕЛЬСКИХ ЦЕН")
+            .unwrap();
+        ws.write_string(2, 0, "(в процентах к предыдущему кварталу)")
+            .unwrap();
+        ws.write_number(3, 1, 2021.0).unwrap();
+        ws.write_number(3, 5, 2022.0).unwrap();
+        for (i, q) in ["I квартал", "II квартал", "III квартал", "IV квартал"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(4, 1 + i as u16, *q).unwrap();
+            ws.write_string(4, 5 + i as u16, *q).unwrap();
+        }
+        ws.write_string(5, 0, "Липецкая область").unwrap();
+        for c in 1..9u16 {
+            ws.write_number(5, c, 100.0 + c as f64).unwrap();
+        }
+    });
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    assert_eq!(doc.observations.len(), 8);
+    let q = doc
+        .observations
+        .iter()
+        .find(|o| o.provenance.cell == "G6")
+        .unwrap();
+    assert_eq!(q.period, Period::Quarter(2022, 2));
+    assert_eq!(q.value, Some(106.0));
+    assert_eq!(q.unit, "в процентах к предыдущему кварталу");
+}
+
+#[test]
+fn months_of_the_year_in_the_title_and_cell_spellings() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1. ОБОРОТ РОЗНИЧНОЙ ТОРГОВЛИ в 2022 году1)")
+            .unwrap();
+        ws.write_string(2, 0, "(миллионов рублей)").unwrap();
+        for (i, m) in ["январь", "февраль", "март", "апрель"].iter().enumerate()
+        {
+            ws.write_string(3, 1 + i as u16, *m).unwrap();
+        }
+        ws.write_string(4, 0, "Липецкая область").unwrap();
+        ws.write_string(4, 1, "111,51)").unwrap();
+        ws.write_string(4, 2, "…").unwrap();
+        ws.write_string(4, 3, "в 5,8 р.").unwrap();
+        ws.write_string(4, 4, "x").unwrap();
+        ws.write_string(5, 0, "¾¾¾¾¾").unwrap();
+        ws.write_string(6, 0, "1) Оценка.").unwrap();
+    });
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    let by_cell = |c: &str| {
+        doc.observations
+            .iter()
+            .find(|o| o.provenance.cell == c)
+            .unwrap()
+    };
+    assert_eq!(by_cell("B5").period, Period::Month(2022, 1));
+    assert_eq!(by_cell("B5").value, Some(111.5));
+    assert_eq!(by_cell("B5").footnotes, ["1) Оценка."]);
+    assert_eq!(by_cell("C5").status, Status::NotAvailable);
+    assert_eq!(by_cell("C5").value, None);
+    assert_eq!(
+        (by_cell("D5").status, by_cell("D5").value),
+        (Status::RatioTimes, Some(5.8))
+    );
+    assert_eq!(by_cell("E5").status, Status::NotApplicable);
+    let t = &doc.tables[0];
+    assert_eq!(
+        (t.grid_cells, t.values, t.statuses, t.rejected),
+        (4, 2, 2, 0)
+    );
+}
+
+#[test]
+fn stacked_blocks_are_separate_tables() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1.1. ПЕРВАЯ ТАБЛИЦА").unwrap();
+        ws.write_string(2, 0, "(тонн)").unwrap();
+        ws.write_number(3, 1, 2020.0).unwrap();
+        ws.write_number(3, 2, 2021.0).unwrap();
+        ws.write_string(4, 0, "Липецкая область").unwrap();
+        ws.write_number(4, 1, 1.0).unwrap();
+        ws.write_number(4, 2, 2.0).unwrap();
+        ws.write_string(6, 0, "3.1.2. ВТОРАЯ ТАБЛИЦА").unwrap();
+        ws.write_string(7, 0, "(штук)").unwrap();
+        ws.write_number(8, 1, 2022.0).unwrap();
+        ws.write_number(8, 2, 2023.0).unwrap();
+        ws.write_string(9, 0, "Тамбовская область").unwrap();
+        ws.write_number(9, 1, 3.0).unwrap();
+        ws.write_string(9, 2, "-").unwrap();
+        ws.write_string(10, 0, "Атлантида").unwrap();
+        ws.write_number(10, 1, 9.0).unwrap();
+    });
+    assert_eq!(doc.tables.len(), 2, "{:?}", doc.tables);
+    assert_eq!(
+        (doc.tables[0].code.as_str(), doc.tables[0].unit.as_str()),
+        ("3.1.1", "тонн")
+    );
+    assert_eq!(
+        (doc.tables[1].code.as_str(), doc.tables[1].unit.as_str()),
+        ("3.1.2", "штук")
+    );
+    let second: Vec<_> = doc
+        .observations
+        .iter()
+        .filter(|o| o.provenance.table_code == "3.1.2")
+        .collect();
+    assert_eq!(second.len(), 2);
+    assert_eq!(second[0].period, Period::Year(2022));
+    assert_eq!(second[1].status, Status::NoActivity);
+    assert_eq!(doc.problems.len(), 1);
+    assert_eq!(doc.problems[0].location.cell.as_deref(), Some("A11"));
+    assert_eq!(doc.tables[1].rejected, 1);
+}
