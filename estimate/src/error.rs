@@ -10,4 +10,16 @@ pub enum EstimateError {
     Dimensions { expected: usize, found: usize },
     #[error("too few observations: {n} for {k} coefficients")]
     TooFewObservations { n: usize, k: usize },
+    #[error("no outcome to estimate")]
+    NoOutcome,
+    #[error("no regressor: the model needs a treatment, a covariate or an intercept")]
+    NoRegressor,
+    #[error("weights must be positive and finite")]
+    BadWeights,
+    #[error("fixed effects did not converge in {0} iterations")]
+    NotConverged(usize),
+    #[error("cluster-robust inference needs at least 2 clusters, found {0}")]
+    TooFewClusters(usize),
+    #[error("{0}")]
+    Design(String),
 }

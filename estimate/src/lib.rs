@@ -5,13 +5,21 @@
 //! both from the four cell means and as a regression, with a placebo-in-space test for designs with a
 //! single treated region, where a t statistic alone is not to be trusted.
 
+mod demean;
 mod did2x2;
 mod error;
+mod factor;
+mod fit;
 mod ols;
+mod rng;
 
+pub use demean::{demean, DemeanOptions, DemeanReport};
 pub use did2x2::{did2x2, Did2x2, Did2x2Input, PanelObs, Placebo};
 pub use error::EstimateError;
+pub use factor::Factor;
+pub use fit::{fit, wald, Design, Fit, OutcomeFit, VcovSpec};
 pub use ols::{ols, OlsFit, Vcov};
+pub use rng::SplitMix64;
 
 /// A coefficient with its inference.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
