@@ -5,6 +5,7 @@
 //! both from the four cell means and as a regression, with a placebo-in-space test for designs with a
 //! single treated region, where a t statistic alone is not to be trusted.
 
+mod bootstrap;
 mod demean;
 mod did2x2;
 mod error;
@@ -13,6 +14,7 @@ mod fit;
 mod ols;
 mod rng;
 
+pub use bootstrap::{wild_cluster_bootstrap, BootWeights, BootstrapResult, BootstrapSpec};
 pub use demean::{demean, DemeanOptions, DemeanReport};
 pub use did2x2::{did2x2, Did2x2, Did2x2Input, PanelObs, Placebo};
 pub use error::EstimateError;
