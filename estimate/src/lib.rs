@@ -12,6 +12,7 @@ mod error;
 mod factor;
 mod fit;
 mod ols;
+mod panel;
 mod rng;
 
 pub use bootstrap::{wild_cluster_bootstrap, BootWeights, BootstrapResult, BootstrapSpec};
@@ -21,6 +22,7 @@ pub use error::EstimateError;
 pub use factor::Factor;
 pub use fit::{fit, wald, Design, Fit, OutcomeFit, VcovSpec};
 pub use ols::{ols, OlsFit, Vcov};
+pub use panel::{estimate, EventCoefficient, Method, Panel, Pretrend, Report, Spec, Treatment};
 pub use rng::SplitMix64;
 
 /// A coefficient with its inference.
