@@ -3,4 +3,5 @@
 
 pub mod daemon;
 pub mod demo;
+pub mod estimate_cmd;
 pub mod pipeline;

@@ -43,6 +43,8 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Difference-in-differences on a panel file (CSV or Parquet).
+    Estimate(Box<regstat::estimate_cmd::EstimateArgs>),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -106,6 +108,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Daemon { config } => {
             let config = Config::load(&config)?;
             regstat::daemon::run_daemon(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Estimate(args) => {
+            args.run()?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config {

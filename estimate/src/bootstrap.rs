@@ -80,7 +80,9 @@ pub fn wild_cluster_bootstrap(
     } else {
         let others: Vec<usize> = (0..k).filter(|&i| i != j).collect();
         let xr = x.select_columns(&others);
-        let br = (xr.transpose() * &xr).try_inverse().ok_or(EstimateError::Singular)?;
+        let br = (xr.transpose() * &xr)
+            .try_inverse()
+            .ok_or(EstimateError::Singular)?;
         let resid = |v: &DVector<f64>| v - &xr * (&br * (xr.transpose() * v));
         (resid(y), resid(&xj))
     };
@@ -105,26 +107,50 @@ pub fn wild_cluster_bootstrap(
     let k_y = DMatrix::from_diagonal(&n_y) - &p * q_y.transpose();
     let k_x = DMatrix::from_diagonal(&n_x) - &p * q_x.transpose();
 
-    let enumerated = spec.weights == BootWeights::Rademacher && g < 63 && (1usize << g) <= spec.reps;
+    let enumerated =
+        spec.weights == BootWeights::Rademacher && g < 63 && (1usize << g) <= spec.reps;
     let reps = if enumerated { 1usize << g } else { spec.reps };
     let mut rng = SplitMix64::new(spec.seed);
-    let webb = [-(1.5f64).sqrt(), -1.0, -(0.5f64).sqrt(), (0.5f64).sqrt(), 1.0, (1.5f64).sqrt()];
+    let webb = [
+        -(1.5f64).sqrt(),
+        -1.0,
+        -(0.5f64).sqrt(),
+        (0.5f64).sqrt(),
+        1.0,
+        (1.5f64).sqrt(),
+    ];
     let mut v = DVector::<f64>::zeros(g);
     let mut draws = Vec::with_capacity(reps);
     for r in 0..reps {
         for h in 0..g {
             v[h] = if enumerated {
-                if (r >> h) & 1 == 1 { -1.0 } else { 1.0 }
+                if (r >> h) & 1 == 1 {
+                    -1.0
+                } else {
+                    1.0
+                }
             } else {
                 match spec.weights {
-                    BootWeights::Rademacher => if rng.below(2) == 0 { -1.0 } else { 1.0 },
+                    BootWeights::Rademacher => {
+                        if rng.below(2) == 0 {
+                            -1.0
+                        } else {
+                            1.0
+                        }
+                    }
                     BootWeights::Webb => webb[rng.below(6) as usize],
                 }
             };
         }
         let u = &k_y * &v;
         let w = &k_x * &v;
-        draws.push(Draw { ny: n_y.dot(&v), nx: n_x.dot(&v), uu: u.dot(&u), uw: u.dot(&w), ww: w.dot(&w) });
+        draws.push(Draw {
+            ny: n_y.dot(&v),
+            nx: n_x.dot(&v),
+            uu: u.dot(&u),
+            uw: u.dot(&w),
+            ww: w.dot(&w),
+        });
     }
 
     let p_at = |b0: f64| -> f64 {
@@ -132,8 +158,14 @@ pub fn wild_cluster_bootstrap(
         let extreme = draws
             .iter()
             .filter(|d| {
-                let den = (c * (d.uu - 2.0 * b0 * d.uw + b0 * b0 * d.ww)).max(0.0).sqrt();
-                let ts = if den > 0.0 { ((d.ny - b0 * d.nx) / den).abs() } else { f64::INFINITY };
+                let den = (c * (d.uu - 2.0 * b0 * d.uw + b0 * b0 * d.ww))
+                    .max(0.0)
+                    .sqrt();
+                let ts = if den > 0.0 {
+                    ((d.ny - b0 * d.nx) / den).abs()
+                } else {
+                    f64::INFINITY
+                };
                 // A relative tolerance keeps ties (the all-ones draw reproduces t exactly) counted.
                 ts >= t * (1.0 - 1e-12)
             })
@@ -147,7 +179,14 @@ pub fn wild_cluster_bootstrap(
         BootWeights::Rademacher => "wild cluster restricted, Rademacher",
         BootWeights::Webb => "wild cluster restricted, Webb",
     };
-    Ok(BootstrapResult { kind: kind.to_string(), reps, enumerated, p, ci_low, ci_high })
+    Ok(BootstrapResult {
+        kind: kind.to_string(),
+        reps,
+        enumerated,
+        p,
+        ci_low,
+        ci_high,
+    })
 }
 
 /// The b0 on one side of `beta` where the bootstrap p-value falls to `alpha`: bracket by doubling
@@ -215,15 +254,38 @@ mod tests {
         let o = &f.outcomes[0];
         let (n, kk, g) = (30.0, f.k_adjust as f64, 6.0);
         let c = g / (g - 1.0) * (n - 1.0) / (n - kk);
-        let spec = BootstrapSpec { weights: BootWeights::Rademacher, reps: 64, seed: 1, alpha: 0.05 };
+        let spec = BootstrapSpec {
+            weights: BootWeights::Rademacher,
+            reps: 64,
+            seed: 1,
+            alpha: 0.05,
+        };
         let yv = f.y.column(0).into_owned();
-        let fast = wild_cluster_bootstrap(&f.x, &yv, &f.bread, 0, &cl, c, o.coef[0], o.coefficients[0].se, &spec).unwrap();
+        let fast = wild_cluster_bootstrap(
+            &f.x,
+            &yv,
+            &f.bread,
+            0,
+            &cl,
+            c,
+            o.coef[0],
+            o.coefficients[0].se,
+            &spec,
+        )
+        .unwrap();
         assert!(fast.enumerated && fast.reps == 64);
 
         // Brute force: impose d's coefficient = 0, flip cluster signs of restricted residuals, refit.
-        let restricted = Design { regressors: vec![("z".into(), z.clone())], ..design.clone() };
+        let restricted = Design {
+            regressors: vec![("z".into(), z.clone())],
+            ..design.clone()
+        };
         let r = fit(&restricted, &VcovSpec::Iid, DemeanOptions::default()).unwrap();
-        let fitted: Vec<f64> = y.iter().zip(r.outcomes[0].residuals.iter()).map(|(y, e)| y - e).collect();
+        let fitted: Vec<f64> = y
+            .iter()
+            .zip(r.outcomes[0].residuals.iter())
+            .map(|(y, e)| y - e)
+            .collect();
         let t_obs = o.coefficients[0].t.abs();
         let mut extreme = 0;
         for pattern in 0..64usize {
@@ -234,7 +296,10 @@ mod tests {
                     fitted[i] + s * r.outcomes[0].residuals[i]
                 })
                 .collect();
-            let bd = Design { outcomes: vec![("y".into(), ystar)], ..design.clone() };
+            let bd = Design {
+                outcomes: vec![("y".into(), ystar)],
+                ..design.clone()
+            };
             let bf = fit(&bd, &vcov, DemeanOptions::default()).unwrap();
             if bf.outcomes[0].coefficients[0].t.abs() >= t_obs * (1.0 - 1e-12) {
                 extreme += 1;
@@ -247,16 +312,48 @@ mod tests {
     #[test]
     fn enumeration_ignores_the_seed_and_draws_are_reproducible() {
         let (y, d, _, cl) = data(8, 6, 3);
-        let design = Design { outcomes: vec![("y".into(), y)], regressors: vec![("d".into(), d)], intercept: true, ..Design::default() };
-        let f = fit(&design, &VcovSpec::Cluster(vec![cl.clone()]), DemeanOptions::default()).unwrap();
+        let design = Design {
+            outcomes: vec![("y".into(), y)],
+            regressors: vec![("d".into(), d)],
+            intercept: true,
+            ..Design::default()
+        };
+        let f = fit(
+            &design,
+            &VcovSpec::Cluster(vec![cl.clone()]),
+            DemeanOptions::default(),
+        )
+        .unwrap();
         let o = &f.outcomes[0];
         let yv = f.y.column(0).into_owned();
         let run = |weights, reps, seed| {
-            let spec = BootstrapSpec { weights, reps, seed, alpha: 0.05 };
-            wild_cluster_bootstrap(&f.x, &yv, &f.bread, 0, &cl, 1.0, o.coef[0], o.coefficients[0].se, &spec).unwrap()
+            let spec = BootstrapSpec {
+                weights,
+                reps,
+                seed,
+                alpha: 0.05,
+            };
+            wild_cluster_bootstrap(
+                &f.x,
+                &yv,
+                &f.bread,
+                0,
+                &cl,
+                1.0,
+                o.coef[0],
+                o.coefficients[0].se,
+                &spec,
+            )
+            .unwrap()
         };
-        assert_eq!(run(BootWeights::Rademacher, 999, 1), run(BootWeights::Rademacher, 999, 2));
-        assert_eq!(run(BootWeights::Webb, 999, 5), run(BootWeights::Webb, 999, 5));
+        assert_eq!(
+            run(BootWeights::Rademacher, 999, 1),
+            run(BootWeights::Rademacher, 999, 2)
+        );
+        assert_eq!(
+            run(BootWeights::Webb, 999, 5),
+            run(BootWeights::Webb, 999, 5)
+        );
         assert_ne!(run(BootWeights::Webb, 999, 5).p, f64::NAN);
     }
 }

@@ -14,7 +14,10 @@ pub struct DemeanOptions {
 
 impl Default for DemeanOptions {
     fn default() -> Self {
-        Self { tolerance: 1e-10, max_iterations: 10_000 }
+        Self {
+            tolerance: 1e-10,
+            max_iterations: 10_000,
+        }
     }
 }
 
@@ -26,9 +29,17 @@ pub struct DemeanReport {
 }
 
 /// Demeans `columns` (each of length n) in place by the fixed effects, with row weights.
-pub fn demean(columns: &mut [Vec<f64>], fixed_effects: &[Factor], weights: Option<&[f64]>, options: DemeanOptions) -> DemeanReport {
+pub fn demean(
+    columns: &mut [Vec<f64>],
+    fixed_effects: &[Factor],
+    weights: Option<&[f64]>,
+    options: DemeanOptions,
+) -> DemeanReport {
     if fixed_effects.is_empty() || columns.is_empty() {
-        return DemeanReport { iterations: 0, converged: true };
+        return DemeanReport {
+            iterations: 0,
+            converged: true,
+        };
     }
     let n = columns[0].len();
     let w = |i: usize| weights.map_or(1.0, |w| w[i]);
@@ -77,10 +88,16 @@ pub fn demean(columns: &mut [Vec<f64>], fixed_effects: &[Factor], weights: Optio
             }
         }
         if single || max_change < options.tolerance {
-            return DemeanReport { iterations: iteration, converged: true };
+            return DemeanReport {
+                iterations: iteration,
+                converged: true,
+            };
         }
     }
-    DemeanReport { iterations: options.max_iterations, converged: false }
+    DemeanReport {
+        iterations: options.max_iterations,
+        converged: false,
+    }
 }
 
 #[cfg(test)]
@@ -103,10 +120,17 @@ mod tests {
                 y.push(10.0 * u as f64 + (t * t) as f64);
             }
         }
-        let fe = [Factor::from_labels("u", &units), Factor::from_labels("t", &times)];
+        let fe = [
+            Factor::from_labels("u", &units),
+            Factor::from_labels("t", &times),
+        ];
         let mut cols = vec![y];
         let report = demean(&mut cols, &fe, None, DemeanOptions::default());
         assert!(report.converged);
-        assert!(cols[0].iter().all(|v| v.abs() < 1e-8), "{:?}", &cols[0][..5]);
+        assert!(
+            cols[0].iter().all(|v| v.abs() < 1e-8),
+            "{:?}",
+            &cols[0][..5]
+        );
     }
 }

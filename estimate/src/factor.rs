@@ -21,12 +21,22 @@ impl Factor {
                 *index.entry(l.clone()).or_insert(next)
             })
             .collect();
-        Self { name: name.to_string(), codes, levels: index.len() }
+        Self {
+            name: name.to_string(),
+            codes,
+            levels: index.len(),
+        }
     }
 
     /// Keeps the rows where `keep` is true, renumbering levels densely.
     pub fn subset(&self, keep: &[bool]) -> Self {
-        let kept: Vec<u32> = self.codes.iter().zip(keep).filter(|(_, k)| **k).map(|(c, _)| *c).collect();
+        let kept: Vec<u32> = self
+            .codes
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(c, _)| *c)
+            .collect();
         Self::from_labels(&self.name, &kept)
     }
 
@@ -46,7 +56,12 @@ impl Factor {
 
     /// The factor of pairs (self, other), for the intersection in two-way clustering.
     pub fn interact(&self, other: &Factor) -> Self {
-        let pairs: Vec<(u32, u32)> = self.codes.iter().copied().zip(other.codes.iter().copied()).collect();
+        let pairs: Vec<(u32, u32)> = self
+            .codes
+            .iter()
+            .copied()
+            .zip(other.codes.iter().copied())
+            .collect();
         Self::from_labels(&format!("{}^{}", self.name, other.name), &pairs)
     }
 }
@@ -64,6 +79,9 @@ mod tests {
         assert!(unit.is_nested_in(&state));
         assert!(!time.is_nested_in(&state));
         assert_eq!(unit.interact(&time).levels, 6);
-        assert_eq!(unit.subset(&[false, false, true, true, true, true]).levels, 2);
+        assert_eq!(
+            unit.subset(&[false, false, true, true, true, true]).levels,
+            2
+        );
     }
 }

@@ -81,12 +81,25 @@ fn fe_dof(fes: &[&Factor]) -> usize {
 }
 
 pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<Fit, EstimateError> {
-    let n = design.outcomes.first().map(|(_, y)| y.len()).ok_or(EstimateError::NoOutcome)?;
+    let n = design
+        .outcomes
+        .first()
+        .map(|(_, y)| y.len())
+        .ok_or(EstimateError::NoOutcome)?;
     let k = design.regressors.len() + design.intercept as usize;
     if k == 0 {
         return Err(EstimateError::NoRegressor);
     }
-    let check = |len: usize| if len == n { Ok(()) } else { Err(EstimateError::Dimensions { expected: n, found: len }) };
+    let check = |len: usize| {
+        if len == n {
+            Ok(())
+        } else {
+            Err(EstimateError::Dimensions {
+                expected: n,
+                found: len,
+            })
+        }
+    };
     for (_, c) in design.outcomes.iter().chain(&design.regressors) {
         check(c.len())?;
     }
@@ -106,7 +119,12 @@ pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<F
     if design.intercept {
         columns.push(vec![1.0; n]);
     }
-    let report = demean(&mut columns, &design.fixed_effects, design.weights.as_deref(), options);
+    let report = demean(
+        &mut columns,
+        &design.fixed_effects,
+        design.weights.as_deref(),
+        options,
+    );
     if !report.converged {
         return Err(EstimateError::NotConverged(report.iterations));
     }
@@ -173,13 +191,37 @@ pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<F
             .enumerate()
             .map(|(i, name)| Coefficient::from_estimate(name, coef[i], v[(i, i)].sqrt(), df))
             .collect();
-        outcomes.push(OutcomeFit { outcome: outcome.clone(), terms: names.clone(), coef, vcov: v, residuals: e, coefficients });
+        outcomes.push(OutcomeFit {
+            outcome: outcome.clone(),
+            terms: names.clone(),
+            coef,
+            vcov: v,
+            residuals: e,
+            coefficients,
+        });
     }
-    Ok(Fit { outcomes, x, y, bread, n_obs: n, k_adjust, n_clusters, df, demean_iterations: report.iterations })
+    Ok(Fit {
+        outcomes,
+        x,
+        y,
+        bread,
+        n_obs: n,
+        k_adjust,
+        n_clusters,
+        df,
+        demean_iterations: report.iterations,
+    })
 }
 
 /// The variance of the coefficients for residuals `e`.
-pub(crate) fn variance(x: &DMatrix<f64>, bread: &DMatrix<f64>, e: &DVector<f64>, vcov: &VcovSpec, n: usize, k_adjust: usize) -> DMatrix<f64> {
+pub(crate) fn variance(
+    x: &DMatrix<f64>,
+    bread: &DMatrix<f64>,
+    e: &DVector<f64>,
+    vcov: &VcovSpec,
+    n: usize,
+    k_adjust: usize,
+) -> DMatrix<f64> {
     let k = x.ncols();
     let dof = (n - k_adjust) as f64;
     match vcov {
@@ -195,7 +237,10 @@ pub(crate) fn variance(x: &DMatrix<f64>, bread: &DMatrix<f64>, e: &DVector<f64>,
         VcovSpec::Cluster(clusters) => {
             let meat = match clusters.as_slice() {
                 [one] => cluster_meat(x, e, one),
-                [a, b] => cluster_meat(x, e, a) + cluster_meat(x, e, b) - cluster_meat(x, e, &a.interact(b)),
+                [a, b] => {
+                    cluster_meat(x, e, a) + cluster_meat(x, e, b)
+                        - cluster_meat(x, e, &a.interact(b))
+                }
                 _ => unreachable!("one or two cluster variables"),
             };
             let g = clusters.iter().map(|c| c.levels).min().unwrap_or(2) as f64;
@@ -229,6 +274,8 @@ pub fn wald(fit: &OutcomeFit, indices: &[usize], df: f64) -> Option<(f64, usize,
     let v = DMatrix::from_fn(q, q, |r, c| fit.vcov[(indices[r], indices[c])]);
     let vi = v.try_inverse()?;
     let stat = (b.transpose() * vi * &b)[(0, 0)] / q as f64;
-    let p = FisherSnedecor::new(q as f64, df).ok().map(|d| 1.0 - d.cdf(stat))?;
+    let p = FisherSnedecor::new(q as f64, df)
+        .ok()
+        .map(|d| 1.0 - d.cdf(stat))?;
     Some((stat, q, p))
 }

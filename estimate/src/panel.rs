@@ -16,7 +16,10 @@ pub enum Treatment {
     /// A 0/1 indicator per row; a unit's adoption period is its first treated period.
     Indicator { name: String, values: Vec<f64> },
     /// The first treated period per row's unit; `None` (0 or empty in files) for never treated.
-    Cohort { name: String, values: Vec<Option<i64>> },
+    Cohort {
+        name: String,
+        values: Vec<Option<i64>>,
+    },
 }
 
 impl Treatment {
@@ -72,7 +75,14 @@ pub struct Spec {
 
 impl Default for Spec {
     fn default() -> Self {
-        Self { method: Method::Twfe, unit_time_fe: true, reference: -1, window: None, bootstrap: None, demean: DemeanOptions::default() }
+        Self {
+            method: Method::Twfe,
+            unit_time_fe: true,
+            reference: -1,
+            window: None,
+            bootstrap: None,
+            demean: DemeanOptions::default(),
+        }
     }
 }
 
@@ -134,7 +144,9 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
     let adopt = adoption(panel);
     let treat_name = panel.treatment.name().to_string();
     let adoption_of = |i: usize| adopt[panel.unit[i].as_str()];
-    let d: Vec<f64> = (0..n).map(|i| adoption_of(i).is_some_and(|a| panel.time[i] >= a) as u8 as f64).collect();
+    let d: Vec<f64> = (0..n)
+        .map(|i| adoption_of(i).is_some_and(|a| panel.time[i] >= a) as u8 as f64)
+        .collect();
 
     let mut regressors: Vec<(String, Vec<f64>)> = Vec::new();
     let mut event_terms: Vec<(i64, usize)> = Vec::new();
@@ -148,8 +160,14 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
                 )));
             }
             let start = *adoptions.iter().next().expect("one adoption");
-            let group: Vec<f64> = (0..n).map(|i| adoption_of(i).is_some() as u8 as f64).collect();
-            let post: Vec<f64> = panel.time.iter().map(|t| (*t >= start) as u8 as f64).collect();
+            let group: Vec<f64> = (0..n)
+                .map(|i| adoption_of(i).is_some() as u8 as f64)
+                .collect();
+            let post: Vec<f64> = panel
+                .time
+                .iter()
+                .map(|t| (*t >= start) as u8 as f64)
+                .collect();
             let inter = group.iter().zip(&post).map(|(g, p)| g * p).collect();
             regressors.push((treat_name.clone(), inter));
             if !spec.unit_time_fe {
@@ -172,11 +190,17 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
                 .collect();
             let values: BTreeSet<i64> = rel.iter().flatten().copied().collect();
             if !values.contains(&spec.reference) {
-                return Err(EstimateError::Design(format!("reference period {} is not among the relative times", spec.reference)));
+                return Err(EstimateError::Design(format!(
+                    "reference period {} is not among the relative times",
+                    spec.reference
+                )));
             }
             for r in values.into_iter().filter(|r| *r != spec.reference) {
                 event_terms.push((r, regressors.len()));
-                regressors.push((format!("rel_time::{r}"), rel.iter().map(|x| (*x == Some(r)) as u8 as f64).collect()));
+                regressors.push((
+                    format!("rel_time::{r}"),
+                    rel.iter().map(|x| (*x == Some(r)) as u8 as f64).collect(),
+                ));
             }
         }
     }
@@ -184,7 +208,11 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
 
     let unit = Factor::from_labels("unit", &panel.unit);
     let time = Factor::from_labels("time", &panel.time);
-    let fixed_effects = if spec.unit_time_fe { vec![unit.clone(), time] } else { vec![] };
+    let fixed_effects = if spec.unit_time_fe {
+        vec![unit.clone(), time]
+    } else {
+        vec![]
+    };
     // As fixest: cluster by the given column, else by unit when unit effects are in the model.
     let cluster = match &panel.cluster {
         Some((name, labels)) => Some(Factor::from_labels(name, labels)),
@@ -215,33 +243,65 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
                 .iter()
                 .map(|(r, idx)| {
                     let c = &out.coefficients[*idx];
-                    EventCoefficient { rel_time: *r, estimate: c.estimate, se: c.se, ci_low: c.ci_low, ci_high: c.ci_high }
+                    EventCoefficient {
+                        rel_time: *r,
+                        estimate: c.estimate,
+                        se: c.se,
+                        ci_low: c.ci_low,
+                        ci_high: c.ci_high,
+                    }
                 })
                 .collect();
-            es.push(EventCoefficient { rel_time: spec.reference, estimate: 0.0, se: 0.0, ci_low: 0.0, ci_high: 0.0 });
+            es.push(EventCoefficient {
+                rel_time: spec.reference,
+                estimate: 0.0,
+                se: 0.0,
+                ci_low: 0.0,
+                ci_high: 0.0,
+            });
             es.sort_by_key(|e| e.rel_time);
             es
         } else {
             Vec::new()
         };
         let pretrend = if spec.method == Method::EventStudy {
-            let leads: Vec<usize> = event_terms.iter().filter(|(r, _)| *r < 0).map(|(_, i)| *i).collect();
+            let leads: Vec<usize> = event_terms
+                .iter()
+                .filter(|(r, _)| *r < 0)
+                .map(|(_, i)| *i)
+                .collect();
             wald(out, &leads, fitted.df).map(|(stat, df, p)| Pretrend { stat, df, p })
         } else {
             None
         };
         let bootstrap = match (&spec.bootstrap, spec.method) {
             (Some(_), Method::EventStudy) => {
-                return Err(EstimateError::Design("the wild bootstrap applies to did2x2 and twfe, not to event studies".into()))
+                return Err(EstimateError::Design(
+                    "the wild bootstrap applies to did2x2 and twfe, not to event studies".into(),
+                ))
             }
             (Some(b), _) => {
-                let cl = cluster.as_ref().ok_or_else(|| EstimateError::Design("the wild cluster bootstrap needs clusters (--cluster)".into()))?;
+                let cl = cluster.as_ref().ok_or_else(|| {
+                    EstimateError::Design(
+                        "the wild cluster bootstrap needs clusters (--cluster)".into(),
+                    )
+                })?;
                 let g = cl.levels as f64;
                 let nn = fitted.n_obs as f64;
                 let c = g / (g - 1.0) * (nn - 1.0) / (nn - fitted.k_adjust as f64);
                 let y = fitted.y.column(j).into_owned();
                 let main = &out.coefficients[0];
-                Some(wild_cluster_bootstrap(&fitted.x, &y, &fitted.bread, 0, cl, c, main.estimate, main.se, b)?)
+                Some(wild_cluster_bootstrap(
+                    &fitted.x,
+                    &y,
+                    &fitted.bread,
+                    0,
+                    cl,
+                    c,
+                    main.estimate,
+                    main.se,
+                    b,
+                )?)
             }
             (None, _) => None,
         };

@@ -7,12 +7,21 @@ use std::path::PathBuf;
 use regstat_estimate::{fit, DemeanOptions, Design, Factor, VcovSpec};
 
 fn read_csv(name: &str) -> Vec<HashMap<String, String>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/did").join(name);
-    let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/did")
+        .join(name);
+    let mut reader =
+        csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = reader.headers().unwrap().clone();
     reader
         .records()
-        .map(|r| headers.iter().zip(r.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect())
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
         .collect()
 }
 
@@ -21,7 +30,10 @@ fn num(row: &HashMap<String, String>, col: &str) -> f64 {
 }
 
 fn assert_6(actual: f64, published: f64, what: &str) {
-    assert!((actual - published).abs() < 5e-7, "{what}: {actual:.7} vs published {published}");
+    assert!(
+        (actual - published).abs() < 5e-7,
+        "{what}: {actual:.7} vs published {published}"
+    );
 }
 
 struct BaseDid {
@@ -38,8 +50,14 @@ fn base_did() -> BaseDid {
     BaseDid {
         y: rows.iter().map(|r| num(r, "y")).collect(),
         x1: rows.iter().map(|r| num(r, "x1")).collect(),
-        id: Factor::from_labels("id", &rows.iter().map(|r| r["id"].clone()).collect::<Vec<_>>()),
-        period: Factor::from_labels("period", &rows.iter().map(|r| r["period"].clone()).collect::<Vec<_>>()),
+        id: Factor::from_labels(
+            "id",
+            &rows.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(),
+        ),
+        period: Factor::from_labels(
+            "period",
+            &rows.iter().map(|r| r["period"].clone()).collect::<Vec<_>>(),
+        ),
         periods: rows.iter().map(|r| r["period"].parse().unwrap()).collect(),
         treat: rows.iter().map(|r| num(r, "treat")).collect(),
     }
@@ -51,7 +69,12 @@ fn fixest_event_study_on_base_did() {
     let d = base_did();
     let mut regressors = vec![("x1".to_string(), d.x1.clone())];
     for p in (1..=10).filter(|p| *p != 5) {
-        let col = d.periods.iter().zip(&d.treat).map(|(t, tr)| if *t == p { *tr } else { 0.0 }).collect();
+        let col = d
+            .periods
+            .iter()
+            .zip(&d.treat)
+            .map(|(t, tr)| if *t == p { *tr } else { 0.0 })
+            .collect();
         regressors.push((format!("period::{p}:treat"), col));
     }
     let design = Design {
@@ -61,8 +84,16 @@ fn fixest_event_study_on_base_did() {
         weights: None,
         intercept: false,
     };
-    let fit = fit(&design, &VcovSpec::Cluster(vec![d.id.clone()]), DemeanOptions::default()).unwrap();
-    assert_eq!(fit.k_adjust, 20, "10 coefficients + 10 period levels; id is nested in the clusters");
+    let fit = fit(
+        &design,
+        &VcovSpec::Cluster(vec![d.id.clone()]),
+        DemeanOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        fit.k_adjust, 20,
+        "10 coefficients + 10 period levels; id is nested in the clusters"
+    );
     let published = [
         ("x1", 0.973490, 0.045678),
         ("period::1:treat", -1.403045, 1.110267),
@@ -95,12 +126,26 @@ fn fixest_one_and_two_way_clustering_on_base_did() {
         weights: None,
         intercept: false,
     };
-    let run = |clusters: Vec<Factor>| fit(&design, &VcovSpec::Cluster(clusters), DemeanOptions::default()).unwrap().outcomes[0].coefficients[0].clone();
+    let run = |clusters: Vec<Factor>| {
+        fit(
+            &design,
+            &VcovSpec::Cluster(clusters),
+            DemeanOptions::default(),
+        )
+        .unwrap()
+        .outcomes[0]
+            .coefficients[0]
+            .clone()
+    };
     let by_id = run(vec![d.id.clone()]);
     assert_6(by_id.estimate, 0.997536, "x1");
     assert_6(by_id.se, 0.045721, "x1 se (id)");
     assert_6(run(vec![d.period.clone()]).se, 0.050264, "x1 se (period)");
-    assert_6(run(vec![d.id.clone(), d.period.clone()]).se, 0.047498, "x1 se (id + period)");
+    assert_6(
+        run(vec![d.id.clone(), d.period.clone()]).se,
+        0.047498,
+        "x1 se (id + period)",
+    );
 }
 
 #[test]
@@ -113,7 +158,10 @@ fn card_krueger_balanced_sample() {
             *waves.entry(r["id"].clone()).or_default() += 1;
         }
     }
-    let rows: Vec<_> = rows.iter().filter(|r| waves.get(&r["id"]) == Some(&2)).collect();
+    let rows: Vec<_> = rows
+        .iter()
+        .filter(|r| waves.get(&r["id"]) == Some(&2))
+        .collect();
     assert_eq!(rows.len(), 2 * 384, "the balanced sample has 384 stores");
     let ids: Vec<String> = rows.iter().map(|r| r["id"].clone()).collect();
     let waves_f: Vec<String> = rows.iter().map(|r| r["d"].clone()).collect();
@@ -125,7 +173,15 @@ fn card_krueger_balanced_sample() {
         weights: None,
         intercept: false,
     };
-    let c = fit(&design, &VcovSpec::Cluster(vec![id]), DemeanOptions::default()).unwrap().outcomes[0].coefficients[0].clone();
+    let c = fit(
+        &design,
+        &VcovSpec::Cluster(vec![id]),
+        DemeanOptions::default(),
+    )
+    .unwrap()
+    .outcomes[0]
+        .coefficients[0]
+        .clone();
     // Published (Card & Krueger 1994, Table 3): 2.75 (1.34).
     assert!((c.estimate - 2.75).abs() < 0.005, "{}", c.estimate);
     assert!((c.se - 1.34).abs() < 0.005, "{}", c.se);

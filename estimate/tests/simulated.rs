@@ -1,14 +1,27 @@
 //! Every estimator on simulated panels with known effects, and the panel API on base_did.
 
-use regstat_estimate::{estimate, BootWeights, BootstrapSpec, Method, Panel, Spec, SplitMix64, Treatment};
+use regstat_estimate::{
+    estimate, BootWeights, BootstrapSpec, Method, Panel, Spec, SplitMix64, Treatment,
+};
 
 /// Units 0..n_units, periods 1..=t; units with index < treated adopt at `adopt` (staggered by
 /// `stagger` periods per unit group when asked); y = unit + time effects + effect(rel) + noise.
-fn simulate(n_units: usize, t: i64, treated: usize, adopt: i64, effect: impl Fn(i64) -> f64, noise: f64, seed: u64) -> Panel {
+fn simulate(
+    n_units: usize,
+    t: i64,
+    treated: usize,
+    adopt: i64,
+    effect: impl Fn(i64) -> f64,
+    noise: f64,
+    seed: u64,
+) -> Panel {
     let mut rng = SplitMix64::new(seed);
     let mut normal = move || {
         // Sum of 12 uniforms minus 6: a standard normal approximation, plenty for tests.
-        (0..12).map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64).sum::<f64>() - 6.0
+        (0..12)
+            .map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+            .sum::<f64>()
+            - 6.0
     };
     let (mut unit, mut time, mut y, mut cohort) = (vec![], vec![], vec![], vec![]);
     for u in 0..n_units {
@@ -28,7 +41,10 @@ fn simulate(n_units: usize, t: i64, treated: usize, adopt: i64, effect: impl Fn(
         time,
         outcomes: vec![("y".into(), y)],
         covariates: vec![],
-        treatment: Treatment::Cohort { name: "g".into(), values: cohort },
+        treatment: Treatment::Cohort {
+            name: "g".into(),
+            values: cohort,
+        },
         weights: None,
         cluster: None,
     }
@@ -50,12 +66,18 @@ fn twfe_recovers_a_constant_effect() {
 fn event_study_recovers_dynamics_and_a_clean_pretrend() {
     let effect = |r: i64| if r >= 0 { 1.0 + 0.5 * r as f64 } else { 0.0 };
     let panel = simulate(300, 10, 150, 6, effect, 0.5, 5);
-    let spec = Spec { method: Method::EventStudy, ..Spec::default() };
+    let spec = Spec {
+        method: Method::EventStudy,
+        ..Spec::default()
+    };
     let r = &estimate(&panel, &spec).unwrap()[0];
     assert_eq!(r.event_study.len(), 10, "rel -5..4 including the reference");
     for e in &r.event_study {
         let truth = effect(e.rel_time);
-        assert!((e.estimate - truth).abs() < 4.0 * e.se.max(1e-9), "{e:?} vs {truth}");
+        assert!(
+            (e.estimate - truth).abs() < 4.0 * e.se.max(1e-9),
+            "{e:?} vs {truth}"
+        );
     }
     let reference = r.event_study.iter().find(|e| e.rel_time == -1).unwrap();
     assert_eq!(reference.estimate, 0.0);
@@ -72,7 +94,11 @@ fn event_study_recovers_dynamics_and_a_clean_pretrend() {
 #[test]
 fn event_study_bins_far_leads_and_lags() {
     let panel = simulate(100, 10, 50, 6, |r| if r >= 0 { 1.0 } else { 0.0 }, 0.5, 9);
-    let spec = Spec { method: Method::EventStudy, window: Some((-3, 2)), ..Spec::default() };
+    let spec = Spec {
+        method: Method::EventStudy,
+        window: Some((-3, 2)),
+        ..Spec::default()
+    };
     let r = &estimate(&panel, &spec).unwrap()[0];
     let rels: Vec<i64> = r.event_study.iter().map(|e| e.rel_time).collect();
     assert_eq!(rels, [-3, -2, -1, 0, 1, 2]);
@@ -84,7 +110,12 @@ fn did2x2_and_bootstrap_on_few_clusters() {
     let panel = simulate(10, 4, 5, 3, |r| if r >= 0 { 3.0 } else { 0.0 }, 0.3, 21);
     let spec = Spec {
         method: Method::Did2x2,
-        bootstrap: Some(BootstrapSpec { weights: BootWeights::Rademacher, reps: 9999, seed: 1, alpha: 0.05 }),
+        bootstrap: Some(BootstrapSpec {
+            weights: BootWeights::Rademacher,
+            reps: 9999,
+            seed: 1,
+            alpha: 0.05,
+        }),
         ..Spec::default()
     };
     let r = &estimate(&panel, &spec).unwrap()[0];
@@ -104,12 +135,23 @@ fn did2x2_and_bootstrap_on_few_clusters() {
 #[test]
 fn did2x2_without_fixed_effects_has_group_and_post_terms() {
     let panel = simulate(40, 2, 20, 2, |r| if r >= 0 { 1.5 } else { 0.0 }, 0.2, 3);
-    let spec = Spec { method: Method::Did2x2, unit_time_fe: false, ..Spec::default() };
+    let spec = Spec {
+        method: Method::Did2x2,
+        unit_time_fe: false,
+        ..Spec::default()
+    };
     let r = &estimate(&panel, &spec).unwrap()[0];
     let terms: Vec<&str> = r.estimates.iter().map(|c| c.term.as_str()).collect();
     assert_eq!(terms, ["g", "treated_group", "post", "(Intercept)"]);
     assert_eq!(r.vcov, "iid");
-    let with_fe = &estimate(&panel, &Spec { method: Method::Did2x2, ..Spec::default() }).unwrap()[0];
+    let with_fe = &estimate(
+        &panel,
+        &Spec {
+            method: Method::Did2x2,
+            ..Spec::default()
+        },
+    )
+    .unwrap()[0];
     // On a balanced two-period panel the 2x2 is the same with or without unit and time effects.
     assert!((r.estimates[0].estimate - with_fe.estimates[0].estimate).abs() < 1e-9);
 }
@@ -122,6 +164,13 @@ fn staggered_cohorts_are_refused_by_the_2x2() {
             *v = Some(4);
         }
     }
-    let err = estimate(&panel, &Spec { method: Method::Did2x2, ..Spec::default() }).unwrap_err();
+    let err = estimate(
+        &panel,
+        &Spec {
+            method: Method::Did2x2,
+            ..Spec::default()
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("common adoption"), "{err}");
 }

@@ -5,6 +5,7 @@
 //! appender, so a document is either wholly in the warehouse or not at all.
 
 mod error;
+pub mod files;
 mod load;
 mod migrate;
 mod publish;
