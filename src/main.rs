@@ -190,6 +190,27 @@ fn print_report(report: &RunReport, config: &Config) {
             report.estimates[0].result.vcov
         );
     }
+    if !report.twfe.is_empty() {
+        println!("\nTWFE over all years (region and year effects, CR1 by region, wild cluster bootstrap):");
+        println!(
+            "  {:<26} {:<24} {:>9} {:>9} {:>8} {:>10} {:>21}",
+            "cluster", "indicator", "effect", "s.e.", "p (t)", "p (boot)", "95% CI (boot)"
+        );
+        for t in &report.twfe {
+            let c = &t.report.estimates[0];
+            let (bp, ci) = match &t.report.bootstrap {
+                Some(b) => (
+                    format!("{:.3}", b.p),
+                    format!("[{:.3}, {:.3}]", b.ci_low, b.ci_high),
+                ),
+                None => ("-".into(), "-".into()),
+            };
+            println!(
+                "  {:<26} {:<24} {:>9.4} {:>9.4} {:>8.3} {:>10} {:>21}",
+                t.cluster_id, t.indicator_id, c.estimate, c.se, c.p, bp, ci
+            );
+        }
+    }
     if !report.failures.is_empty() {
         println!("\nfailures ({}):", report.failures.len());
         for f in &report.failures {

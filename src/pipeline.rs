@@ -31,6 +31,7 @@ pub struct RunReport {
     pub documents_already_loaded: usize,
     pub observations_loaded: usize,
     pub estimates: Vec<EffectSummary>,
+    pub twfe: Vec<TwfeSummary>,
     /// Everything that went wrong, each naming its source, document, sheet or cell.
     pub failures: Vec<String>,
     pub manifest: Option<Manifest>,
@@ -40,6 +41,14 @@ impl RunReport {
     pub fn failed(&self) -> bool {
         !self.failures.is_empty()
     }
+}
+
+/// The TWFE summary of one cluster and indicator, for the run's printout.
+#[derive(Debug, Clone)]
+pub struct TwfeSummary {
+    pub cluster_id: String,
+    pub indicator_id: String,
+    pub report: regstat_estimate::Report,
 }
 
 #[derive(Debug, Clone)]
@@ -244,6 +253,21 @@ fn estimate_clusters(
                     value: p.value,
                 })
                 .collect();
+            match panel_designs(run_id, cluster, indicator, &panel) {
+                Ok((extra, twfe)) => {
+                    rows.extend(extra);
+                    if let Some(t) = twfe {
+                        report.twfe.push(t);
+                    }
+                }
+                Err(e) => report.failures.push(format!(
+                    "cluster {} indicator {indicator}: TWFE: {e}",
+                    cluster.id
+                )),
+            }
+            if cluster.treated.len() > 1 {
+                rows.extend(per_region(run_id, cluster, indicator, &panel, report));
+            }
             let (pre_years, post_years) = design_years(cluster, &panel);
             let input = Did2x2Input {
                 panel: &panel,
@@ -381,4 +405,183 @@ fn cluster_rows(config: &Config) -> Vec<ClusterRow> {
             indicators: c.indicators.clone(),
         })
         .collect()
+}
+
+/// TWFE over every year (region and year effects, CR1 by region, a wild cluster bootstrap because
+/// regions are few) and an event study around the treatment start (leads and lags binned at -5 and
+/// +5, reference -1, with the joint pre-trend test), on logs when the cluster says so.
+fn panel_designs(
+    run_id: i64,
+    cluster: &ClusterConfig,
+    indicator: &str,
+    panel: &[PanelObs],
+) -> Result<(Vec<EstimateRow>, Option<TwfeSummary>), regstat_estimate::EstimateError> {
+    use regstat_estimate::{estimate, BootWeights, BootstrapSpec, Method, Panel, Spec, Treatment};
+    let mut values = Vec::with_capacity(panel.len());
+    for p in panel {
+        if cluster.log_outcome && p.value <= 0.0 {
+            return Err(regstat_estimate::EstimateError::NonPositiveForLog(
+                p.value,
+                p.unit.clone(),
+                p.year,
+            ));
+        }
+        values.push(if cluster.log_outcome {
+            p.value.ln()
+        } else {
+            p.value
+        });
+    }
+    let data = Panel {
+        unit: panel.iter().map(|p| p.unit.clone()).collect(),
+        time: panel.iter().map(|p| p.year as i64).collect(),
+        outcomes: vec![(indicator.to_string(), values)],
+        covariates: vec![],
+        treatment: Treatment::Cohort {
+            name: "treated".into(),
+            values: panel
+                .iter()
+                .map(|p| {
+                    cluster
+                        .treated
+                        .contains(&p.unit)
+                        .then_some(cluster.treatment_start as i64)
+                })
+                .collect(),
+        },
+        weights: None,
+        cluster: None,
+    };
+    let base = |method: &str, term: &str| EstimateRow {
+        run_id,
+        cluster_id: cluster.id.clone(),
+        indicator_id: indicator.to_string(),
+        method: method.into(),
+        term: term.into(),
+        estimate: f64::NAN,
+        std_error: f64::NAN,
+        t_stat: f64::NAN,
+        p_value: f64::NAN,
+        ci_low: f64::NAN,
+        ci_high: f64::NAN,
+        df: f64::NAN,
+        n_obs: panel.len(),
+        n_treated: cluster.treated.len(),
+        n_control: cluster.control.len(),
+        pre_years: vec![],
+        post_years: vec![],
+        log_outcome: cluster.log_outcome,
+        vcov: String::new(),
+        means_json: "{}".into(),
+    };
+    let from_coef = |method: &str, c: &regstat_estimate::Coefficient, vcov: &str| EstimateRow {
+        estimate: c.estimate,
+        std_error: c.se,
+        t_stat: c.t,
+        p_value: c.p,
+        ci_low: c.ci_low,
+        ci_high: c.ci_high,
+        df: c.df,
+        vcov: vcov.to_string(),
+        ..base(method, &c.term)
+    };
+    let mut rows = Vec::new();
+    let twfe_spec = Spec {
+        method: Method::Twfe,
+        bootstrap: Some(BootstrapSpec {
+            weights: BootWeights::Webb,
+            reps: 9999,
+            seed: 20261122,
+            alpha: 0.05,
+        }),
+        ..Spec::default()
+    };
+    let twfe = estimate(&data, &twfe_spec)?.remove(0);
+    let main = &twfe.estimates[0];
+    rows.push(from_coef("twfe", main, &twfe.vcov));
+    if let Some(b) = &twfe.bootstrap {
+        rows.push(EstimateRow {
+            estimate: main.estimate,
+            p_value: b.p,
+            ci_low: b.ci_low,
+            ci_high: b.ci_high,
+            vcov: format!("{}, {} draws", b.kind, b.reps),
+            ..base("twfe_wild_bootstrap", &main.term)
+        });
+    }
+    let es_spec = Spec {
+        method: Method::EventStudy,
+        window: Some((-5, 5)),
+        ..Spec::default()
+    };
+    match estimate(&data, &es_spec) {
+        Ok(mut es) => {
+            let es = es.remove(0);
+            for c in es
+                .estimates
+                .iter()
+                .filter(|c| c.term.starts_with("rel_time::"))
+            {
+                rows.push(from_coef("event_study", c, &es.vcov));
+            }
+            if let Some(p) = &es.pretrend {
+                rows.push(EstimateRow {
+                    t_stat: p.stat,
+                    p_value: p.p,
+                    df: p.df as f64,
+                    vcov: format!("joint Wald F test of {} leads, {}", p.df, es.vcov),
+                    ..base("event_study", "pretrend_wald")
+                });
+            }
+        }
+        Err(e) => tracing::warn!(cluster = %cluster.id, indicator, error = %e, "no event study"),
+    }
+    Ok((
+        rows,
+        Some(TwfeSummary {
+            cluster_id: cluster.id.clone(),
+            indicator_id: indicator.to_string(),
+            report: twfe,
+        }),
+    ))
+}
+
+/// With several treated regions, the 2x2 of each against the control pool.
+fn per_region(
+    run_id: i64,
+    cluster: &ClusterConfig,
+    indicator: &str,
+    panel: &[PanelObs],
+    report: &mut RunReport,
+) -> Vec<EstimateRow> {
+    let mut rows = Vec::new();
+    for region in &cluster.treated {
+        let own: Vec<PanelObs> = panel
+            .iter()
+            .filter(|p| p.unit == *region || cluster.control.contains(&p.unit))
+            .cloned()
+            .collect();
+        let (pre, post) = design_years(cluster, &own);
+        let treated = [region.clone()];
+        let input = Did2x2Input {
+            panel: &own,
+            treated: &treated,
+            pre_years: &pre,
+            post_years: &post,
+            log_outcome: cluster.log_outcome,
+        };
+        match did2x2(&input) {
+            Ok(r) => {
+                for mut row in estimate_rows(run_id, cluster, indicator, &r, &pre, &post) {
+                    row.term = format!("treated_x_post[{region}]");
+                    rows.push(row);
+                }
+            }
+            Err(e) => report.failures.push(format!(
+                "cluster {} indicator {indicator} region {region}: {e}",
+                cluster.id
+            )),
+        }
+    }
+    rows
 }
