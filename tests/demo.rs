@@ -47,8 +47,17 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
             count(&conn, "SELECT count(*) FROM observation_latest"),
             1240
         );
-        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method LIKE 'did2x2%'"), 6);
-        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'twfe'"), 3);
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM estimate WHERE method LIKE 'did2x2%'"
+            ),
+            6
+        );
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM estimate WHERE method = 'twfe'"),
+            3
+        );
         assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'twfe_wild_bootstrap' AND p_value BETWEEN 0 AND 1"), 3);
         assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'event_study' AND term = 'pretrend_wald'"), 3);
         assert_eq!(

@@ -174,3 +174,45 @@ fn staggered_cohorts_are_refused_by_the_2x2() {
     .unwrap_err();
     assert!(err.to_string().contains("common adoption"), "{err}");
 }
+
+#[test]
+fn integer_weights_equal_replicated_rows() {
+    let panel = simulate(30, 6, 15, 4, |r| if r >= 0 { 1.0 } else { 0.0 }, 1.0, 8);
+    let w: Vec<f64> = (0..panel.unit.len()).map(|i| (1 + i % 3) as f64).collect();
+    let weighted = Panel {
+        weights: Some(w.clone()),
+        ..panel.clone()
+    };
+    // The same panel with every row repeated weight times.
+    let mut rep = Panel {
+        unit: vec![],
+        time: vec![],
+        outcomes: vec![("y".into(), vec![])],
+        weights: None,
+        ..panel.clone()
+    };
+    let mut cohorts = vec![];
+    let Treatment::Cohort { values, .. } = &panel.treatment else {
+        unreachable!()
+    };
+    for i in 0..panel.unit.len() {
+        for _ in 0..w[i] as usize {
+            rep.unit.push(panel.unit[i].clone());
+            rep.time.push(panel.time[i]);
+            rep.outcomes[0].1.push(panel.outcomes[0].1[i]);
+            cohorts.push(values[i]);
+        }
+    }
+    rep.treatment = Treatment::Cohort {
+        name: "g".into(),
+        values: cohorts,
+    };
+    let a = &estimate(&weighted, &Spec::default()).unwrap()[0].estimates[0];
+    let b = &estimate(&rep, &Spec::default()).unwrap()[0].estimates[0];
+    assert!(
+        (a.estimate - b.estimate).abs() < 1e-9,
+        "{} vs {}",
+        a.estimate,
+        b.estimate
+    );
+}
