@@ -4,6 +4,7 @@
 //! returns observations with provenance down to sheet and cell, plus the problems it met, each
 //! located. Region labels in all their real spellings resolve through [`RegionDictionary`].
 
+pub mod catalogue;
 mod cell;
 mod error;
 mod observation;
@@ -11,6 +12,7 @@ mod period;
 pub mod region;
 pub mod rosstat;
 
+pub use catalogue::{Catalogue, IndicatorEntry};
 pub use cell::{parse_cell_text, CellValue};
 pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};

@@ -135,3 +135,86 @@ fn the_contents_file_has_no_tables_and_no_errors() {
     let doc = parse("Содержание.xlsx");
     assert!(doc.tables.is_empty() && doc.problems.is_empty() && doc.observations.is_empty());
 }
+
+#[test]
+fn catalogue_identifies_corpus_tables_by_title() {
+    let cat = regstat_transform::Catalogue::builtin();
+    let expected = [
+        ("Раздел 8 - Валовой региональный продукт.xlsx", "8.1", "grp"),
+        (
+            "Раздел 8 - Валовой региональный продукт.xlsx",
+            "8.2",
+            "grp_per_capita",
+        ),
+        (
+            "Раздел 8 - Валовой региональный продукт.xlsx",
+            "8.3",
+            "grp_volume_index",
+        ),
+        ("Раздел 10 - Инвестиции.xlsx", "10.1", "investment"),
+        (
+            "Раздел 10 - Инвестиции.xlsx",
+            "10.2",
+            "investment_per_capita",
+        ),
+        (
+            "Раздел 10 - Инвестиции.xlsx",
+            "10.3",
+            "investment_volume_index",
+        ),
+        (
+            "Раздел 12 - Промышленное производство.xlsx",
+            "12.3.1",
+            "industrial_production_index_okved",
+        ),
+        (
+            "Раздел 12 - Промышленное производство.xlsx",
+            "12.3.2",
+            "industrial_production_index",
+        ),
+        (
+            "Раздел 12 - Промышленное производство.xlsx",
+            "12.5.1",
+            "manufacturing_index_okved",
+        ),
+        (
+            "Раздел 12 - Промышленное производство.xlsx",
+            "12.5.2",
+            "manufacturing_index",
+        ),
+        ("Раздел 2 - Труд.xlsx", "2.1", "labour_force"),
+        ("Раздел 2 - Труд.xlsx", "2.10.1", "unemployment_rate"),
+        ("t4.xlsx", "t4", "average_monthly_wage"),
+    ];
+    for (file, code, id) in expected {
+        let doc = parse(file);
+        let table = doc
+            .tables
+            .iter()
+            .find(|t| t.code == code)
+            .unwrap_or_else(|| panic!("{file}: no table {code}"));
+        assert_eq!(
+            cat.identify(&table.title).map(|e| e.id.as_str()),
+            Some(id),
+            "{file} {code}: {}",
+            table.title
+        );
+    }
+    // No catalogue entry claims two tables of one workbook.
+    for file in [
+        "Раздел 2 - Труд.xlsx",
+        "Раздел 8 - Валовой региональный продукт.xlsx",
+        "Раздел 10 - Инвестиции.xlsx",
+        "Раздел 12 - Промышленное производство.xlsx",
+    ] {
+        let doc = parse(file);
+        let mut seen = std::collections::HashMap::new();
+        for t in &doc.tables {
+            if let Some(e) = cat.identify(&t.title) {
+                if let Some(other) = seen.insert(e.id.clone(), t.code.clone()) {
+                    panic!("{file}: {} claims both {other} and {}", e.id, t.code);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The indicator catalogue (`data/indicators.toml`): stable indicator identities matched by what a
+//! table's title says, so one indicator keeps one id across editions, table codes and sources.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TransformError;
+
+const CATALOGUE_TOML: &str = include_str!("../data/indicators.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorEntry {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    /// current_prices, index_previous_year, level, rate, ...
+    pub measure: String,
+    pub title_all: Vec<String>,
+    #[serde(default)]
+    pub title_none: Vec<String>,
+    /// Where editions and sources publish it, for people.
+    #[serde(default)]
+    pub publications: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Catalogue {
+    #[serde(rename = "indicator")]
+    pub entries: Vec<IndicatorEntry>,
+}
+
+impl Catalogue {
+    pub fn builtin() -> &'static Catalogue {
+        static CAT: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
+        CAT.get_or_init(|| {
+            Catalogue::from_toml(CATALOGUE_TOML).expect("the shipped indicator catalogue is valid")
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, TransformError> {
+        toml::from_str(text).map_err(|e| TransformError::Dictionary {
+            line: 0,
+            reason: format!("indicator catalogue: {e}"),
+        })
+    }
+
+    /// The entry a table title identifies, if exactly one does.
+    pub fn identify(&self, title: &str) -> Option<&IndicatorEntry> {
+        let t = normalize_title(title);
+        let mut found = self.entries.iter().filter(|e| {
+            e.title_all.iter().all(|p| t.contains(&normalize_title(p)))
+                && !e.title_none.iter().any(|p| t.contains(&normalize_title(p)))
+        });
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+}
+
+fn normalize_title(title: &str) -> String {
+    title
+        .chars()
+        .filter(|c| !matches!(c, '«' | '»' | '"' | '“' | '”'))
+        .map(|c| if c == 'ё' || c == 'Ё' { 'е' } else { c })
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_identity_across_editions() {
+        let c = Catalogue::builtin();
+        let id = |t: &str| c.identify(t).map(|e| e.id.as_str());
+        // 2019 edition (9.1) and 2023 edition (8.1) titles of the same indicator.
+        assert_eq!(id("ВАЛОВОЙ РЕГИОНАЛЬНЫЙ ПРОДУКТ"), Some("grp"));
+        assert_eq!(
+            id("ВАЛОВОЙ РЕГИОНАЛЬНЫЙ ПРОДУКТ на душу населения"),
+            Some("grp_per_capita")
+        );
+        assert_eq!(
+            id("ИНДЕКСЫ ПРОИЗВОДСТВА по виду экономической деятельности «Обрабатывающие производства». В соответствии с ОКВЭД2"),
+            Some("manufacturing_index")
+        );
+        assert_eq!(id("Что-то иное"), None);
+    }
+}
