@@ -8,7 +8,7 @@ use regstat_config::SourceConfig;
 use regstat_config::{ClusterConfig, Config};
 use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
 use regstat_ingest::{Archive, ArchivedDocument, Fetcher, Source};
-use regstat_transform::{parse_workbook_sheets, RegionDictionary};
+use regstat_transform::{parse_workbook_sheets, Catalogue, RegionDictionary};
 use regstat_warehouse::{
     ClusterRow, DocumentRecord, EstimateRow, IndicatorRow, LoadOutcome, Manifest, Warehouse,
 };
@@ -203,8 +203,12 @@ fn load_document(
     };
     for o in &mut parsed.observations {
         o.provenance.document_sha256 = doc.sha256.clone();
-        if let Some(indicator) = config.indicator_for_table(&o.provenance.table_code) {
-            o.indicator = indicator.id.clone();
+        if let Some(id) = indicator_for(
+            Some(config),
+            &o.provenance.table_code,
+            &o.provenance.table_title,
+        ) {
+            o.indicator = id;
         }
     }
     for p in &parsed.problems {
@@ -379,17 +383,52 @@ fn estimate_rows(
     rows
 }
 
+/// The catalogue's indicators, then the config's (which win on the same id).
 fn indicator_rows(config: &Config) -> Vec<IndicatorRow> {
-    config
-        .indicators
+    let mut rows: Vec<IndicatorRow> = Catalogue::builtin()
+        .entries
         .iter()
-        .map(|i| IndicatorRow {
+        .filter(|e| !config.indicators.iter().any(|i| i.id == e.id))
+        .map(|e| IndicatorRow {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            unit: e.unit.clone(),
+            rosstat_tables: vec![],
+            measure: Some(e.measure.clone()),
+            publications: e.publications.clone(),
+            origin: "catalogue".into(),
+        })
+        .collect();
+    rows.extend(config.indicators.iter().map(|i| {
+        let entry = Catalogue::builtin().entries.iter().find(|e| e.id == i.id);
+        IndicatorRow {
             id: i.id.clone(),
             name: i.name.clone(),
             unit: i.unit.clone(),
             rosstat_tables: i.rosstat_tables.clone(),
+            measure: entry.map(|e| e.measure.clone()),
+            publications: entry.map(|e| e.publications.clone()).unwrap_or_default(),
+            origin: "config".into(),
+        }
+    }));
+    rows
+}
+
+/// The indicator of a parsed table: pinned by the config's table codes, else identified by the
+/// catalogue from its title, else the table-derived id the parser gave.
+pub fn indicator_for(
+    config: Option<&Config>,
+    table_code: &str,
+    table_title: &str,
+) -> Option<String> {
+    config
+        .and_then(|c| c.indicator_for_table(table_code))
+        .map(|i| i.id.clone())
+        .or_else(|| {
+            Catalogue::builtin()
+                .identify(table_title)
+                .map(|e| e.id.clone())
         })
-        .collect()
 }
 
 fn cluster_rows(config: &Config) -> Vec<ClusterRow> {

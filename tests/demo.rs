@@ -65,7 +65,19 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
             1
         );
         assert_eq!(count(&conn, "SELECT count(*) FROM cluster"), 1);
-        assert_eq!(count(&conn, "SELECT count(*) FROM indicator"), 3);
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM indicator WHERE origin = 'config'"
+            ),
+            3
+        );
+        assert!(
+            count(
+                &conn,
+                "SELECT count(*) FROM indicator WHERE origin = 'catalogue' AND measure IS NOT NULL"
+            ) >= 10
+        );
         assert!(count(&conn, "SELECT count(*) FROM region WHERE kind = 'subject'") >= 85);
         // Every indicator of the config got its figures, not the parser's table ids.
         assert_eq!(

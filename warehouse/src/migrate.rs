@@ -3,7 +3,10 @@
 
 use crate::error::{Context, WarehouseError};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/001_initial.sql")),
+    (2, include_str!("migrations/002_indicator_catalogue.sql")),
+];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migration (version BIGINT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")

@@ -13,6 +13,10 @@ pub struct IndicatorRow {
     pub name: String,
     pub unit: String,
     pub rosstat_tables: Vec<String>,
+    pub measure: Option<String>,
+    pub publications: Vec<String>,
+    /// `catalogue` or `config`.
+    pub origin: String,
 }
 
 #[derive(Debug, Clone)]
@@ -165,8 +169,16 @@ impl Warehouse {
         {
             let mut app = tx.appender("indicator").context("indicator appender")?;
             for i in indicators {
-                app.append_row(params![i.id, i.name, i.unit, join(&i.rosstat_tables)])
-                    .context("appending an indicator")?;
+                app.append_row(params![
+                    i.id,
+                    i.name,
+                    i.unit,
+                    join(&i.rosstat_tables),
+                    i.measure,
+                    i.publications.join("; "),
+                    i.origin
+                ])
+                .context("appending an indicator")?;
             }
             app.flush().context("flushing indicators")?;
         }
