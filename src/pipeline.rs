@@ -8,7 +8,7 @@ use regstat_config::SourceConfig;
 use regstat_config::{ClusterConfig, Config};
 use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
 use regstat_ingest::{Archive, ArchivedDocument, Fetcher, Source};
-use regstat_transform::{parse_workbook_sheets, Catalogue, RegionDictionary};
+use regstat_transform::{parse_document, Catalogue, RegionDictionary};
 use regstat_warehouse::{
     ClusterRow, DocumentRecord, EstimateRow, IndicatorRow, LoadOutcome, Manifest, Warehouse,
 };
@@ -187,7 +187,7 @@ fn load_document(
         bytes: doc.bytes,
     };
     let bytes = archive.read(&doc.sha256)?;
-    let mut parsed = match parse_workbook_sheets(
+    let mut parsed = match parse_document(
         &doc.file_name,
         &bytes,
         RegionDictionary::builtin(),

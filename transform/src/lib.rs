@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 mod cell;
+mod document;
 mod error;
 mod observation;
 mod period;
@@ -14,6 +15,7 @@ pub mod rosstat;
 
 pub use catalogue::{Catalogue, IndicatorEntry};
 pub use cell::{parse_cell_text, CellValue};
+pub use document::parse_document;
 pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
 pub use period::{Period, PeriodType, SubPeriod};

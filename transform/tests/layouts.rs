@@ -129,3 +129,72 @@ fn stacked_blocks_are_separate_tables() {
     assert_eq!(doc.problems[0].location.cell.as_deref(), Some("A11"));
     assert_eq!(doc.tables[1].rejected, 1);
 }
+
+#[test]
+fn zip_archives_of_workbooks_keep_the_member_in_provenance() {
+    use std::io::Write;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("10.2.").unwrap();
+    ws.write_string(
+        1,
+        0,
+        "10.2. ИНВЕСТИЦИИ В ОСНОВНОЙ КАПИТАЛ на душу населения",
+    )
+    .unwrap();
+    ws.write_string(2, 0, "(рублей)").unwrap();
+    ws.write_number(3, 1, 2005.0).unwrap();
+    ws.write_number(3, 2, 2006.0).unwrap();
+    ws.write_string(4, 0, "Липецкая область").unwrap();
+    ws.write_number(4, 1, 25339.0).unwrap();
+    ws.write_number(4, 2, 37382.1).unwrap();
+    let book = wb.save_to_buffer().unwrap();
+
+    let mut buf = Vec::new();
+    {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut buf));
+        let opts = zip::write::SimpleFileOptions::default();
+        z.start_file("Pril/Раздел 10 - Инвестиции.xlsx", opts)
+            .unwrap();
+        z.write_all(&book).unwrap();
+        z.start_file("readme.txt", opts).unwrap();
+        z.write_all(b"not a workbook").unwrap();
+        z.start_file("Раздел 99.xlsx", opts).unwrap();
+        z.write_all(b"broken").unwrap();
+        z.finish().unwrap();
+    }
+    let doc = regstat_transform::parse_document(
+        "Pril_Region_Pokaz_2023.zip",
+        &buf,
+        RegionDictionary::builtin(),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(doc.observations.len(), 2);
+    assert_eq!(
+        doc.observations[0].provenance.sheet,
+        "[Раздел 10 - Инвестиции.xlsx]10.2."
+    );
+    assert_eq!(doc.observations[0].provenance.cell, "B5");
+    assert_eq!(
+        doc.problems.len(),
+        1,
+        "the broken member is a problem, not a failure of the archive"
+    );
+    assert_eq!(
+        doc.problems[0].location.file,
+        "Pril_Region_Pokaz_2023.zip/Раздел 99.xlsx"
+    );
+    // A RAR archive is refused with a clear reason.
+    let err = regstat_transform::parse_document(
+        "a.rar",
+        b"Rar!\x1a\x07\x01\x00rest",
+        RegionDictionary::builtin(),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("RAR archives are not supported"),
+        "{err}"
+    );
+}

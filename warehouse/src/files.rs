@@ -79,3 +79,66 @@ pub fn read_columns(
     }
     Ok(out)
 }
+
+/// A cell of a row written by [`write_parquet`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(Option<String>),
+    Float(Option<f64>),
+}
+
+/// Writes rows as a Parquet file (zstd) through an in-memory DuckDB: text columns as VARCHAR, float
+/// columns as DOUBLE, in the order of `header`. Written to a temporary name and renamed.
+pub fn write_parquet(
+    path: &Path,
+    header: &[&str],
+    rows: &[Vec<Cell>],
+) -> Result<(), WarehouseError> {
+    let conn = duckdb::Connection::open_in_memory().context("opening an in-memory database")?;
+    let types: Vec<&str> = match rows.first() {
+        Some(first) => first
+            .iter()
+            .map(|c| {
+                if matches!(c, Cell::Float(_)) {
+                    "DOUBLE"
+                } else {
+                    "VARCHAR"
+                }
+            })
+            .collect(),
+        None => vec!["VARCHAR"; header.len()],
+    };
+    let columns: Vec<String> = header
+        .iter()
+        .zip(&types)
+        .map(|(h, t)| format!("\"{}\" {t}", h.replace('"', "\"\"")))
+        .collect();
+    conn.execute_batch(&format!("CREATE TABLE t ({})", columns.join(", ")))
+        .context("creating the export table")?;
+    {
+        let mut app = conn.appender("t").context("export appender")?;
+        for row in rows {
+            let values: Vec<duckdb::types::Value> = row
+                .iter()
+                .map(|c| match c {
+                    Cell::Text(Some(s)) => duckdb::types::Value::Text(s.clone()),
+                    Cell::Float(Some(v)) => duckdb::types::Value::Double(*v),
+                    Cell::Text(None) | Cell::Float(None) => duckdb::types::Value::Null,
+                })
+                .collect();
+            app.append_row(duckdb::appender_params_from_iter(values))
+                .context("appending an export row")?;
+        }
+        app.flush().context("flushing the export")?;
+    }
+    let tmp = path.with_extension("parquet.partial");
+    let quoted = tmp.display().to_string().replace('\'', "''");
+    conn.execute_batch(&format!(
+        "COPY t TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)"
+    ))
+    .context(&format!("writing {}", path.display()))?;
+    std::fs::rename(&tmp, path).map_err(|source| WarehouseError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
