@@ -4,4 +4,5 @@
 pub mod daemon;
 pub mod demo;
 pub mod estimate_cmd;
+pub mod extract_cmd;
 pub mod pipeline;

@@ -43,6 +43,8 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Parse a local document (workbook or ZIP of workbooks) into one row per grid cell, without the warehouse.
+    Extract(regstat::extract_cmd::ExtractArgs),
     /// Difference-in-differences on a panel file (CSV or Parquet).
     Estimate(Box<regstat::estimate_cmd::EstimateArgs>),
     /// Configuration commands.
@@ -81,6 +83,15 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => code,
+        // A closed pipe (`regstat extract FILE | head`) is the reader's choice, not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -110,6 +121,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             regstat::daemon::run_daemon(config).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Extract(args) => Ok(if args.run()? {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }),
         Command::Estimate(args) => {
             args.run()?;
             Ok(ExitCode::SUCCESS)
