@@ -59,7 +59,10 @@ fn extracts_csv_jsonl_and_parquet_with_the_documented_columns() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 9643);
-    let missing = lines.iter().find(|l| l["status"] != "ok" && l["status"] != "ratio_times").unwrap();
+    let missing = lines
+        .iter()
+        .find(|l| l["status"] != "ok" && l["status"] != "ratio_times")
+        .unwrap();
     assert!(missing["value"].is_null());
 
     let parquet = dir.path().join("x.parquet");
