@@ -58,5 +58,9 @@ pub struct Observation {
     pub status: Status,
     /// Footnote texts that apply to this figure (from marks on the value, its row or the table title).
     pub footnotes: Vec<String>,
+    /// Further dimensions of the series beside region and period (EMISS: age, sex, settlement type),
+    /// as (concept, value) pairs; empty for workbook tables.
+    #[serde(default)]
+    pub dimensions: Vec<(String, String)>,
     pub provenance: Provenance,
 }

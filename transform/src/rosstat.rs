@@ -301,6 +301,7 @@ impl SheetParser<'_> {
                         unit: table.unit.clone(),
                         status,
                         footnotes: Vec::new(),
+                        dimensions: Vec::new(),
                         provenance: Provenance {
                             document_sha256: String::new(),
                             sheet: self.sheet.to_string(),

@@ -31,6 +31,7 @@ fn obs(sha: &str, cell: &str, year: i32, value: f64) -> Observation {
         unit: "рублей".into(),
         status: Status::Ok,
         footnotes: vec!["1) Данные ...".into()],
+        dimensions: vec![],
         provenance: Provenance {
             document_sha256: sha.into(),
             sheet: "10.2.".into(),
@@ -49,7 +50,7 @@ fn count(w: &Warehouse, sql: &str) -> i64 {
 fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    assert_eq!(w.schema_version().unwrap(), 2);
+    assert_eq!(w.schema_version().unwrap(), 3);
     let run = w.begin_run().unwrap();
     let first = [
         obs("aaa", "G18", 2005, 25339.0),
@@ -82,7 +83,7 @@ fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     drop(w);
     // Reopening runs no migration twice and keeps the data.
     let w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 2);
+    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 3);
     assert_eq!(count(&w, "SELECT count(*) FROM observation"), 3);
 }
 
