@@ -12,6 +12,7 @@ mod observation;
 mod period;
 pub mod region;
 pub mod rosstat;
+pub mod sdmx;
 
 pub use catalogue::{Catalogue, IndicatorEntry};
 pub use cell::{parse_cell_text, CellValue};
@@ -20,6 +21,7 @@ pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
 pub use period::{Period, PeriodType, SubPeriod};
 pub use region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
+pub use sdmx::{read_sdmx, SdmxSummary};
 pub use rosstat::{parse_workbook, parse_workbook_sheets, ParsedDocument, TableSummary};
 
 /// A1-style reference for a zero-based (row, column) pair, e.g. `(7, 1)` -> `B8`.
