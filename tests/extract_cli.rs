@@ -30,7 +30,7 @@ fn extracts_csv_jsonl_and_parquet_with_the_documented_columns() {
     let header = csv.lines().next().unwrap();
     assert_eq!(
         header,
-        "source_file,sheet,table_id,table_title,indicator,unit,region_label,region_code,region_iso,period,period_type,value,status,footnotes,cell"
+        "source_file,sheet,table_id,table_title,indicator,unit,region_label,region_code,region_iso,period,period_type,value,status,footnotes,cell,dimensions"
     );
     assert!(
         stderr.contains("6 tables, 9643 cells, 9642 values, 1 missing, 0 unresolved labels"),
@@ -92,4 +92,22 @@ fn every_corpus_workbook_extracts_without_unresolved_labels() {
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn sdmx_extracts_with_the_same_columns_and_dimensions_as_json() {
+    let xml = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/fedstat/sdmx_example.xml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("emiss.jsonl");
+    let (code, _, stderr) = extract(&[xml.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("22 observations"), "{stderr}");
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 22);
+    assert_eq!(rows[0]["region_code"], "643");
+    assert_eq!(rows[0]["period"], "1990-01-01");
+    assert_eq!(rows[0]["period_type"], "date");
+    assert_eq!(rows[0]["value"], 78549601.0);
+    let dims: serde_json::Value = serde_json::from_str(rows[0]["dimensions"].as_str().unwrap()).unwrap();
+    assert_eq!(dims["s_vozr"], "Всего");
 }

@@ -21,8 +21,8 @@ pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
 pub use period::{Period, PeriodType, SubPeriod};
 pub use region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
-pub use sdmx::{read_sdmx, SdmxSummary};
 pub use rosstat::{parse_workbook, parse_workbook_sheets, ParsedDocument, TableSummary};
+pub use sdmx::{read_sdmx, SdmxSummary};
 
 /// A1-style reference for a zero-based (row, column) pair, e.g. `(7, 1)` -> `B8`.
 pub fn a1(row: u32, col: u32) -> String {

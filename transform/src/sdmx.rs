@@ -74,7 +74,9 @@ pub fn read_sdmx<R: BufRead>(
     };
 
     loop {
-        let event = reader.read_event_into(&mut buf).map_err(|e| err(&reader, e.to_string()))?;
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| err(&reader, e.to_string()))?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
@@ -112,7 +114,9 @@ pub fn read_sdmx<R: BufRead>(
                     }
                     "Time" => place = Place::Time,
                     "ObsValue" => value = attr(e, "value"),
-                    "Name" if current_list.is_some() && current_code.is_none() => place = Place::CodeListName,
+                    "Name" if current_list.is_some() && current_code.is_none() => {
+                        place = Place::CodeListName
+                    }
                     _ => {}
                 }
             }
@@ -121,7 +125,10 @@ pub fn read_sdmx<R: BufRead>(
                 match place {
                     Place::CodeDescription => {
                         if let (Some(list), Some(code)) = (&current_list, &current_code) {
-                            codelists.entry(list.clone()).or_default().insert(code.clone(), text);
+                            codelists
+                                .entry(list.clone())
+                                .or_default()
+                                .insert(code.clone(), text);
                         }
                     }
                     Place::Time => time = Some(text),
@@ -140,8 +147,20 @@ pub fn read_sdmx<R: BufRead>(
                             region_concept = find_region_concept(&series.key, &codelists, regions);
                         }
                         let cell = format!("Series {} Obs {}", summary.series, obs_in_series);
-                        let location = || Location { file: file.to_string(), sheet: Some("DataSet".into()), cell: Some(cell.clone()) };
-                        match observation(&series, time.as_deref(), value.as_deref(), region_concept.as_deref(), &codelists, regions, &summary) {
+                        let location = || Location {
+                            file: file.to_string(),
+                            sheet: Some("DataSet".into()),
+                            cell: Some(cell.clone()),
+                        };
+                        match observation(
+                            &series,
+                            time.as_deref(),
+                            value.as_deref(),
+                            region_concept.as_deref(),
+                            &codelists,
+                            regions,
+                            &summary,
+                        ) {
                             Ok(mut o) => {
                                 o.provenance.cell = cell.clone();
                                 summary.observations += 1;
@@ -150,7 +169,11 @@ pub fn read_sdmx<R: BufRead>(
                                 }
                                 sink(o)?;
                             }
-                            Err((expected, found)) => summary.problems.push(ParseProblem { location: location(), expected, found }),
+                            Err((expected, found)) => summary.problems.push(ParseProblem {
+                                location: location(),
+                                expected,
+                                found,
+                            }),
                         }
                     }
                     _ => {}
@@ -169,11 +192,19 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
 }
 
 /// The concept of the series key that holds regions.
-fn find_region_concept(key: &[(String, String)], codelists: &HashMap<String, HashMap<String, String>>, regions: &RegionDictionary) -> Option<String> {
+fn find_region_concept(
+    key: &[(String, String)],
+    codelists: &HashMap<String, HashMap<String, String>>,
+    regions: &RegionDictionary,
+) -> Option<String> {
     if key.iter().any(|(c, _)| c == "s_OKATO") {
         return Some("s_OKATO".into());
     }
@@ -181,7 +212,10 @@ fn find_region_concept(key: &[(String, String)], codelists: &HashMap<String, Has
         .map(|(c, _)| c)
         .find(|c| {
             codelists.get(*c).is_some_and(|list| {
-                let resolved = list.values().filter(|d| matches!(regions.resolve(d), Some(Resolution::Region(_)))).count();
+                let resolved = list
+                    .values()
+                    .filter(|d| matches!(regions.resolve(d), Some(Resolution::Region(_))))
+                    .count();
                 resolved * 2 >= list.len()
             })
         })
@@ -199,8 +233,18 @@ fn observation(
     regions: &RegionDictionary,
     summary: &SdmxSummary,
 ) -> Result<Observation, Problem> {
-    let concept = region_concept.ok_or_else(|| ("a region concept (s_OKATO or a code list of regions) in the series key".to_string(), String::new()))?;
-    let code = series.key.iter().find(|(c, _)| c == concept).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let concept = region_concept.ok_or_else(|| {
+        (
+            "a region concept (s_OKATO or a code list of regions) in the series key".to_string(),
+            String::new(),
+        )
+    })?;
+    let code = series
+        .key
+        .iter()
+        .find(|(c, _)| c == concept)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
     let description = codelists.get(concept).and_then(|l| l.get(code));
     let region = regions
         .get(code)
@@ -208,15 +252,37 @@ fn observation(
             Some(Resolution::Region(e)) => Some(e),
             _ => None,
         })
-        .ok_or_else(|| (format!("a region code known to the dictionary in {concept}"), format!("{code} ({})", description.map_or("no description", |d| d.as_str()))))?;
-    let attribute = |name: &str| series.attributes.iter().find(|(c, _)| c == name).map(|(_, v)| v.as_str());
+        .ok_or_else(|| {
+            (
+                format!("a region code known to the dictionary in {concept}"),
+                format!(
+                    "{code} ({})",
+                    description.map_or("no description", |d| d.as_str())
+                ),
+            )
+        })?;
+    let attribute = |name: &str| {
+        series
+            .attributes
+            .iter()
+            .find(|(c, _)| c == name)
+            .map(|(_, v)| v.as_str())
+    };
     let time = time.ok_or_else(|| ("a Time element".to_string(), String::new()))?;
     let period = sdmx_period(time, attribute("PERIOD")).ok_or_else(|| {
-        ("a period: a year in Time and a known PERIOD (за год, на 1 января, I квартал, январь)".to_string(), format!("{time} / {}", attribute("PERIOD").unwrap_or("")))
+        (
+            "a period: a year in Time and a known PERIOD (за год, на 1 января, I квартал, январь)"
+                .to_string(),
+            format!("{time} / {}", attribute("PERIOD").unwrap_or("")),
+        )
     })?;
     let (value, status) = match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => (None, Status::NotAvailable),
-        Some(v) => match v.replace([' ', '\u{a0}'], "").replace(',', ".").parse::<f64>() {
+        Some(v) => match v
+            .replace([' ', '\u{a0}'], "")
+            .replace(',', ".")
+            .parse::<f64>()
+        {
             Ok(x) if x.is_finite() => (Some(x), Status::Ok),
             _ => return Err(("a number in ObsValue".to_string(), v.to_string())),
         },
@@ -225,16 +291,31 @@ fn observation(
         .key
         .iter()
         .filter(|(c, _)| c != concept)
-        .map(|(c, v)| (c.clone(), codelists.get(c).and_then(|l| l.get(v)).cloned().unwrap_or_else(|| v.clone())))
+        .map(|(c, v)| {
+            (
+                c.clone(),
+                codelists
+                    .get(c)
+                    .and_then(|l| l.get(v))
+                    .cloned()
+                    .unwrap_or_else(|| v.clone()),
+            )
+        })
         .collect();
-    let indicator_id = summary.indicator_id.clone().unwrap_or_else(|| summary.dataset_id.clone().unwrap_or_default());
+    let indicator_id = summary
+        .indicator_id
+        .clone()
+        .unwrap_or_else(|| summary.dataset_id.clone().unwrap_or_default());
     Ok(Observation {
         indicator: format!("emiss:{indicator_id}"),
         region_code: region.code.clone(),
         region_label: description.cloned().unwrap_or_else(|| region.name.clone()),
         period,
         value,
-        unit: attribute("EI").map(str::to_string).or_else(|| summary.unit.clone()).unwrap_or_default(),
+        unit: attribute("EI")
+            .map(str::to_string)
+            .or_else(|| summary.unit.clone())
+            .unwrap_or_default(),
         status,
         footnotes: Vec::new(),
         dimensions,
@@ -252,7 +333,10 @@ fn observation(
 /// января» a date, «I квартал» a quarter, «январь» a month.
 pub fn sdmx_period(time: &str, period: Option<&str>) -> Option<Period> {
     let year: i32 = time.trim().get(..4)?.parse().ok()?;
-    let Some(p) = period.map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()) else {
+    let Some(p) = period
+        .map(|p| p.trim().to_lowercase())
+        .filter(|p| !p.is_empty())
+    else {
         return Some(Period::Year(year));
     };
     if p.contains("за год") || p == "год" {
@@ -260,7 +344,18 @@ pub fn sdmx_period(time: &str, period: Option<&str>) -> Option<Period> {
     }
     if let Some(rest) = p.strip_prefix("на ") {
         const GENITIVE: [&str; 12] = [
-            "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря",
+            "января",
+            "февраля",
+            "марта",
+            "апреля",
+            "мая",
+            "июня",
+            "июля",
+            "августа",
+            "сентября",
+            "октября",
+            "ноября",
+            "декабря",
         ];
         let mut words = rest.split_whitespace();
         let day: u32 = words.next()?.parse().ok()?;
@@ -277,13 +372,26 @@ mod tests {
 
     #[test]
     fn periods_from_time_and_attribute() {
-        let date = |y, m, d| Some(Period::Date(chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()));
-        assert_eq!(sdmx_period("2020", Some("значение показателя за год")), Some(Period::Year(2020)));
+        let date = |y, m, d| {
+            Some(Period::Date(
+                chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap(),
+            ))
+        };
+        assert_eq!(
+            sdmx_period("2020", Some("значение показателя за год")),
+            Some(Period::Year(2020))
+        );
         assert_eq!(sdmx_period("2020", None), Some(Period::Year(2020)));
         assert_eq!(sdmx_period("1990", Some("на 1 января")), date(1990, 1, 1));
         assert_eq!(sdmx_period("2021", Some("на 1 июля")), date(2021, 7, 1));
-        assert_eq!(sdmx_period("2021", Some("IV квартал")), Some(Period::Quarter(2021, 4)));
-        assert_eq!(sdmx_period("2021", Some("март")), Some(Period::Month(2021, 3)));
+        assert_eq!(
+            sdmx_period("2021", Some("IV квартал")),
+            Some(Period::Quarter(2021, 4))
+        );
+        assert_eq!(
+            sdmx_period("2021", Some("март")),
+            Some(Period::Month(2021, 3))
+        );
         assert_eq!(sdmx_period("2021", Some("январь-март")), None);
         assert_eq!(sdmx_period("абв", None), None);
     }

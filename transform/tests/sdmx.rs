@@ -6,7 +6,8 @@ use regstat_transform::{read_sdmx, Period, RegionDictionary, Status};
 
 #[test]
 fn the_real_emiss_response_yields_all_22_observations_with_codes() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/fedstat/sdmx_example.xml");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus/fedstat/sdmx_example.xml");
     let file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
     let mut obs = Vec::new();
     let summary = read_sdmx("sdmx_example.xml", file, RegionDictionary::builtin(), |o| {
@@ -23,13 +24,25 @@ fn the_real_emiss_response_yields_all_22_observations_with_codes() {
     assert_eq!(first.indicator, "emiss:33459");
     assert_eq!(first.region_code, "643");
     assert_eq!(first.region_label, "Российская Федерация");
-    assert_eq!(first.period, Period::Date(chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap()));
+    assert_eq!(
+        first.period,
+        Period::Date(chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap())
+    );
     assert_eq!(first.value, Some(78549601.0));
     assert_eq!(first.unit, "человек");
     assert_eq!(first.status, Status::Ok);
-    assert_eq!(first.dimensions, [("s_vozr".to_string(), "Всего".to_string()), ("s_mest".to_string(), "все население".to_string())]);
+    assert_eq!(
+        first.dimensions,
+        [
+            ("s_vozr".to_string(), "Всего".to_string()),
+            ("s_mest".to_string(), "все население".to_string())
+        ]
+    );
     assert_eq!(first.provenance.cell, "Series 1 Obs 1");
-    assert!(first.provenance.table_title.starts_with("Численность постоянного населения - женщин"));
+    assert!(first
+        .provenance
+        .table_title
+        .starts_with("Численность постоянного населения - женщин"));
 }
 
 fn series(region: &str, value: &str) -> String {
@@ -62,11 +75,23 @@ fn short_code_lists_resolve_by_description_and_values_use_decimal_commas() {
     })
     .unwrap();
     assert_eq!(obs.len(), 3);
-    assert_eq!((obs[0].region_code.as_str(), obs[0].value), ("643", Some(101.66)));
-    assert_eq!((obs[1].region_code.as_str(), obs[1].value), ("42000000000", Some(99.5)));
+    assert_eq!(
+        (obs[0].region_code.as_str(), obs[0].value),
+        ("643", Some(101.66))
+    );
+    assert_eq!(
+        (obs[1].region_code.as_str(), obs[1].value),
+        ("42000000000", Some(99.5))
+    );
     assert_eq!((obs[2].value, obs[2].status), (None, Status::NotAvailable));
-    assert_eq!(obs[0].dimensions, [("s_pol".to_string(), "Мужчины".to_string())]);
+    assert_eq!(
+        obs[0].dimensions,
+        [("s_pol".to_string(), "Мужчины".to_string())]
+    );
     assert_eq!(summary.problems.len(), 1, "Атлантида is no region");
-    assert_eq!(summary.problems[0].location.cell.as_deref(), Some("Series 3 Obs 1"));
+    assert_eq!(
+        summary.problems[0].location.cell.as_deref(),
+        Some("Series 3 Obs 1")
+    );
     assert!(summary.problems[0].found.contains("Атлантида"));
 }

@@ -34,11 +34,16 @@ impl GeneratedSdmx {
         if self.produced == 0 {
             self.pending.extend_from_slice(HEADER.as_bytes());
         } else if self.produced >= self.target {
-            self.pending.extend_from_slice(b"</DataSet></GenericData>\n");
+            self.pending
+                .extend_from_slice(b"</DataSet></GenericData>\n");
             self.done = true;
         } else {
             self.series += 1;
-            let region = if self.series % 2 == 0 { "643" } else { "42000000000" };
+            let region = if self.series % 2 == 0 {
+                "643"
+            } else {
+                "42000000000"
+            };
             let obs: String = (1990..2025)
                 .map(|y| format!("<generic:Obs><generic:Time>{y}</generic:Time><generic:ObsValue value=\"{},{}\"/></generic:Obs>\n", self.series % 1000, y % 100))
                 .collect();
@@ -75,14 +80,26 @@ fn peak_rss_kib() -> u64 {
 
 #[test]
 fn a_200_mb_stream_parses_in_bounded_memory() {
-    let source = GeneratedSdmx { target: 200 * 1024 * 1024, produced: 0, pending: Vec::new(), pos: 0, series: 0, done: false };
+    let source = GeneratedSdmx {
+        target: 200 * 1024 * 1024,
+        produced: 0,
+        pending: Vec::new(),
+        pos: 0,
+        series: 0,
+        done: false,
+    };
     let mut count = 0usize;
     let mut sum = 0.0;
-    let summary = read_sdmx("generated.xml", std::io::BufReader::with_capacity(64 * 1024, source), RegionDictionary::builtin(), |o| {
-        count += 1;
-        sum += o.value.unwrap_or(0.0);
-        Ok(())
-    })
+    let summary = read_sdmx(
+        "generated.xml",
+        std::io::BufReader::with_capacity(64 * 1024, source),
+        RegionDictionary::builtin(),
+        |o| {
+            count += 1;
+            sum += o.value.unwrap_or(0.0);
+            Ok(())
+        },
+    )
     .unwrap();
     assert!(summary.problems.is_empty());
     assert_eq!(count, summary.observations);
