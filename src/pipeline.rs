@@ -85,7 +85,7 @@ pub async fn run_once(
         .iter()
         .filter(|s| only_source.is_none_or(|id| id == s.id))
     {
-        let source = match Source::build(source_config) {
+        let source = match Source::build(source_config, &config.http) {
             Ok(s) => s,
             Err(e) => {
                 report

@@ -96,18 +96,24 @@ fn every_corpus_workbook_extracts_without_unresolved_labels() {
 
 #[test]
 fn sdmx_extracts_with_the_same_columns_and_dimensions_as_json() {
-    let xml = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/fedstat/sdmx_example.xml");
+    let xml =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/fedstat/sdmx_example.xml");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("emiss.jsonl");
     let (code, _, stderr) = extract(&[xml.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("22 observations"), "{stderr}");
-    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 22);
     assert_eq!(rows[0]["region_code"], "643");
     assert_eq!(rows[0]["period"], "1990-01-01");
     assert_eq!(rows[0]["period_type"], "date");
     assert_eq!(rows[0]["value"], 78549601.0);
-    let dims: serde_json::Value = serde_json::from_str(rows[0]["dimensions"].as_str().unwrap()).unwrap();
+    let dims: serde_json::Value =
+        serde_json::from_str(rows[0]["dimensions"].as_str().unwrap()).unwrap();
     assert_eq!(dims["s_vozr"], "Всего");
 }

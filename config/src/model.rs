@@ -75,6 +75,9 @@ pub enum SourceKind {
     Workbook,
     /// An HTML page listing documents (regional office sites): every matching link is fetched.
     DocumentList,
+    /// An EMISS (fedstat.ru) indicator: `url` is its page, `https://www.fedstat.ru/indicator/<id>`;
+    /// the data come as SDMX through the site's token protocol.
+    Emiss,
 }
 
 /// One source: where to fetch, when, and how to read what comes back.
@@ -97,6 +100,32 @@ pub struct SourceConfig {
     /// How the fetched documents are read.
     #[serde(default)]
     pub parser: ParserOptions,
+    /// For `emiss`: what to select.
+    #[serde(default)]
+    pub emiss: EmissOptions,
+}
+
+/// The selection of an EMISS indicator. By default: every region, every year, and for the other
+/// fields the values the site itself pre-selects; rows and columns as the site lays them out.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmissOptions {
+    /// First and last year to download (inclusive).
+    pub from_year: Option<i32>,
+    pub to_year: Option<i32>,
+    /// Title of the region field; by default the field whose title names ОКАТО, субъект or регион.
+    pub region_field: Option<String>,
+    /// Values of other fields by title: `{ "Пол" = ["Женщины"] }`.
+    #[serde(default)]
+    pub filters: std::collections::BTreeMap<String, Vec<String>>,
+    /// Field titles laid out as rows and as columns; the site's layout when empty.
+    #[serde(default)]
+    pub rows: Vec<String>,
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// Use the older `data.do` form (no token) instead of `downloadData.do`.
+    #[serde(default)]
+    pub legacy: bool,
 }
 
 /// Options for reading a source's documents.
@@ -205,6 +234,26 @@ impl Config {
             }
             if let Err(e) = s.cron_schedule() {
                 issues.push((key("schedule"), e));
+            }
+            if s.kind == SourceKind::Emiss {
+                let id_ok = url::Url::parse(&s.url)
+                    .ok()
+                    .and_then(|u| {
+                        u.path_segments()
+                            .and_then(|mut p| p.next_back().map(str::to_string))
+                    })
+                    .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()));
+                if !id_ok {
+                    issues.push((key("url"), format!("expected an EMISS indicator page such as https://www.fedstat.ru/indicator/33459, found {:?}", s.url)));
+                }
+                if let (Some(a), Some(b)) = (s.emiss.from_year, s.emiss.to_year) {
+                    if a > b {
+                        issues.push((
+                            key("emiss.from_year"),
+                            format!("from_year {a} is after to_year {b}"),
+                        ));
+                    }
+                }
             }
             if s.kind == SourceKind::DocumentList {
                 if let Err(e) = scraper_like_selector_check(&s.link_selector) {

@@ -38,34 +38,7 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(settings: &HttpSettings) -> Result<Self, IngestError> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(&settings.user_agent)
-            .timeout(Duration::from_secs(settings.timeout_secs))
-            .connect_timeout(Duration::from_secs(settings.timeout_secs.min(30)))
-            .https_only(false);
-        if let Some(path) = &settings.extra_ca_bundle {
-            let pem = std::fs::read(path).map_err(|e| {
-                IngestError::Client(format!("extra CA bundle {}: {e}", path.display()))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                IngestError::Client(format!("extra CA bundle {}: {e}", path.display()))
-            })?;
-            if certs.is_empty() {
-                return Err(IngestError::Client(format!(
-                    "extra CA bundle {}: no PEM certificates in it",
-                    path.display()
-                )));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        if let Some(proxy) = &settings.proxy {
-            let proxy = reqwest::Proxy::all(proxy)
-                .map_err(|e| IngestError::Client(format!("proxy {proxy:?}: {e}")))?;
-            builder = builder.proxy(proxy);
-        }
-        let client = builder
+        let client = client_builder(settings)?
             .build()
             .map_err(|e| IngestError::Client(e.to_string()))?;
         Ok(Self {
@@ -74,11 +47,53 @@ impl Fetcher {
             backoff: Duration::from_millis(500),
         })
     }
+}
 
+/// A client builder with regstat's policies: User-Agent, timeouts, extra CA roots, proxy. TLS
+/// verification is never turned off.
+pub(crate) fn client_builder(
+    settings: &HttpSettings,
+) -> Result<reqwest::ClientBuilder, IngestError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(&settings.user_agent)
+        .timeout(Duration::from_secs(settings.timeout_secs))
+        .connect_timeout(Duration::from_secs(settings.timeout_secs.min(30)))
+        .https_only(false);
+    if let Some(path) = &settings.extra_ca_bundle {
+        let pem = std::fs::read(path)
+            .map_err(|e| IngestError::Client(format!("extra CA bundle {}: {e}", path.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| IngestError::Client(format!("extra CA bundle {}: {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(IngestError::Client(format!(
+                "extra CA bundle {}: no PEM certificates in it",
+                path.display()
+            )));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some(proxy) = &settings.proxy {
+        let proxy = reqwest::Proxy::all(proxy)
+            .map_err(|e| IngestError::Client(format!("proxy {proxy:?}: {e}")))?;
+        builder = builder.proxy(proxy);
+    }
+    Ok(builder)
+}
+
+impl Fetcher {
     /// Sets the first retry delay (doubled on each further attempt); tests make it short.
     pub fn with_backoff(mut self, backoff: Duration) -> Self {
         self.backoff = backoff;
         self
+    }
+
+    pub(crate) fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            attempts: self.attempts,
+            backoff: self.backoff,
+        }
     }
 
     /// GET with conditional headers from the previous fetch of the URL, retrying connection errors,
@@ -88,47 +103,80 @@ impl Fetcher {
         url: &str,
         previous: Option<&ArchivedDocument>,
     ) -> Result<FetchOutcome, IngestError> {
+        let policy = self.policy();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self.client.get(url);
-            if let Some(prev) = previous {
-                if let Some(etag) = &prev.etag {
-                    request = request.header(IF_NONE_MATCH, etag);
+            let response = policy
+                .send(url, || {
+                    let mut request = self.client.get(url);
+                    if let Some(prev) = previous {
+                        if let Some(etag) = &prev.etag {
+                            request = request.header(IF_NONE_MATCH, etag);
+                        }
+                        if let Some(lm) = &prev.last_modified {
+                            request = request.header(IF_MODIFIED_SINCE, lm);
+                        }
+                    }
+                    request
+                })
+                .await?;
+            let status = response.status();
+            if status == StatusCode::NOT_MODIFIED {
+                return Ok(FetchOutcome::NotModified);
+            }
+            if !status.is_success() {
+                return Err(IngestError::Status {
+                    url: url.into(),
+                    status: status.as_u16(),
+                });
+            }
+            let headers = response.headers().clone();
+            match response.bytes().await {
+                Ok(body) => {
+                    return Ok(FetchOutcome::Fetched(fetched(
+                        url,
+                        status,
+                        &headers,
+                        body.to_vec(),
+                    )))
                 }
-                if let Some(lm) = &prev.last_modified {
-                    request = request.header(IF_MODIFIED_SINCE, lm);
+                Err(e) if attempt < self.attempts => {
+                    tracing::warn!(url, attempt, error = %e, "body read failed; retrying");
+                    tokio::time::sleep(policy.delay(attempt, None)).await;
+                }
+                Err(e) => {
+                    return Err(IngestError::Http {
+                        url: url.into(),
+                        reason: format!("reading the body: {e}"),
+                    })
                 }
             }
-            let retry_in = match request.send().await {
+        }
+    }
+}
+
+/// Retries of one request: connection errors, timeouts, 5xx and 429 are retried with exponential
+/// backoff and jitter (or the server's Retry-After); any other response is returned as it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetryPolicy {
+    pub(crate) attempts: u32,
+    pub(crate) backoff: Duration,
+}
+
+impl RetryPolicy {
+    pub(crate) async fn send(
+        &self,
+        url: &str,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, IngestError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let retry_in = match make().send().await {
                 Ok(response) => {
                     let status = response.status();
-                    if status == StatusCode::NOT_MODIFIED {
-                        return Ok(FetchOutcome::NotModified);
-                    }
-                    if status.is_success() {
-                        let headers = response.headers().clone();
-                        match response.bytes().await {
-                            Ok(body) => {
-                                return Ok(FetchOutcome::Fetched(fetched(
-                                    url,
-                                    status,
-                                    &headers,
-                                    body.to_vec(),
-                                )))
-                            }
-                            Err(e) if attempt < self.attempts => {
-                                tracing::warn!(url, attempt, error = %e, "body read failed; retrying");
-                                self.delay(attempt, None)
-                            }
-                            Err(e) => {
-                                return Err(IngestError::Http {
-                                    url: url.into(),
-                                    reason: format!("reading the body: {e}"),
-                                })
-                            }
-                        }
-                    } else if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
+                    if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
                         && attempt < self.attempts
                     {
                         let retry_after = response
@@ -141,14 +189,11 @@ impl Fetcher {
                             url,
                             attempt,
                             status = status.as_u16(),
-                            "server error; retrying"
+                            "server busy or failing; retrying"
                         );
                         self.delay(attempt, retry_after)
                     } else {
-                        return Err(IngestError::Status {
-                            url: url.into(),
-                            status: status.as_u16(),
-                        });
+                        return Ok(response);
                     }
                 }
                 Err(e)
@@ -169,7 +214,7 @@ impl Fetcher {
         }
     }
 
-    fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(d) = retry_after {
             return d;
         }

@@ -12,6 +12,7 @@ use crate::fetch::{FetchOutcome, Fetcher};
 pub struct Source {
     pub config: SourceConfig,
     selector: Option<scraper::Selector>,
+    http: regstat_config::HttpSettings,
 }
 
 /// What one run of a source produced: the documents it holds now (new or unchanged) and the documents
@@ -23,7 +24,10 @@ pub struct SourceRun {
 }
 
 impl Source {
-    pub fn build(config: &SourceConfig) -> Result<Self, IngestError> {
+    pub fn build(
+        config: &SourceConfig,
+        http: &regstat_config::HttpSettings,
+    ) -> Result<Self, IngestError> {
         let selector = match config.kind {
             SourceKind::DocumentList => Some(
                 scraper::Selector::parse(&config.link_selector).map_err(|e| IngestError::Page {
@@ -31,11 +35,12 @@ impl Source {
                     reason: format!("link_selector {:?}: {e}", config.link_selector),
                 })?,
             ),
-            SourceKind::Workbook => None,
+            SourceKind::Workbook | SourceKind::Emiss => None,
         };
         Ok(Self {
             config: config.clone(),
             selector,
+            http: http.clone(),
         })
     }
 
@@ -47,6 +52,20 @@ impl Source {
         archive: &Archive,
     ) -> Result<SourceRun, IngestError> {
         let mut run = SourceRun::default();
+        if self.config.kind == SourceKind::Emiss {
+            let client =
+                crate::emiss::EmissClient::new(&self.http)?.with_backoff(fetcher.policy().backoff);
+            let fetched = client
+                .download(&self.config.url, &self.config.emiss)
+                .await?;
+            run.documents.push(store(
+                archive,
+                &format!("{}#sdmx", self.config.url),
+                emiss_name(&self.config.url),
+                fetched,
+            )?);
+            return Ok(run);
+        }
         let urls = match &self.selector {
             None => vec![self.config.url.clone()],
             Some(selector) => {
@@ -83,22 +102,38 @@ async fn fetch_document(
     let previous = archive.url_state(url).map(|s| s.document);
     let fetched = match fetcher.get(url, previous.as_ref()).await? {
         FetchOutcome::NotModified => {
-            let prev = previous.expect("304 only answers a conditional request");
+            // A 304 to an unconditional request is the server's error; never a panic here.
+            let Some(prev) = previous else {
+                return Err(IngestError::Status {
+                    url: url.into(),
+                    status: 304,
+                });
+            };
             tracing::debug!(url, sha256 = %prev.sha256, "not modified");
             return Ok((prev, false));
         }
         FetchOutcome::Fetched(f) => f,
     };
+    store(archive, url, document_name(url), fetched)
+}
+
+/// Archives a fetched body under `key` (the URL, or the EMISS page URL with `#sdmx`), comparing it with
+/// the previous fetch of that key; an unchanged body keeps the first fetch's record.
+fn store(
+    archive: &Archive,
+    key: &str,
+    file_name: String,
+    fetched: crate::fetch::Fetched,
+) -> Result<(ArchivedDocument, bool), IngestError> {
+    let previous = archive.url_state(key).map(|s| s.document);
     let (sha256, _) = archive.store(&fetched.bytes)?;
-    let changed = previous.as_ref().is_none_or(|p| p.sha256 != sha256);
-    if !changed {
-        // Same bytes without a 304: keep the first fetch's record; nothing new is stored.
-        return Ok((previous.expect("unchanged implies a previous fetch"), false));
+    if let Some(prev) = previous.filter(|p| p.sha256 == sha256) {
+        return Ok((prev, false));
     }
     let document = ArchivedDocument {
         sha256,
-        url: url.to_string(),
-        file_name: document_name(url),
+        url: key.to_string(),
+        file_name,
         fetched_at: Utc::now(),
         http_status: fetched.status,
         etag: fetched.etag,
@@ -110,6 +145,13 @@ async fn fetch_document(
         document: document.clone(),
     })?;
     Ok((document, true))
+}
+
+fn emiss_name(page_url: &str) -> String {
+    format!(
+        "emiss-{}.xml",
+        document_name(page_url).trim_end_matches(".html")
+    )
 }
 
 /// Links on a document-list page, absolute, filtered by extension, in page order without repeats.

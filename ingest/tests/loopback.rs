@@ -74,6 +74,7 @@ fn source(base: &str) -> SourceConfig {
         extensions: vec![".xlsx".into()],
         description: None,
         parser: Default::default(),
+        emiss: Default::default(),
     }
 }
 
@@ -89,7 +90,7 @@ async fn document_list_fetches_archives_retries_and_skips_unchanged() {
     })
     .unwrap()
     .with_backoff(Duration::from_millis(10));
-    let source = Source::build(&source(&base)).unwrap();
+    let source = Source::build(&source(&base), &HttpSettings::default()).unwrap();
 
     let first = source.run(&fetcher, &archive).await.unwrap();
     assert_eq!(first.documents.len(), 2);
