@@ -8,7 +8,7 @@ use regstat_config::SourceConfig;
 use regstat_config::{ClusterConfig, Config};
 use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
 use regstat_ingest::{Archive, ArchivedDocument, Fetcher, Source};
-use regstat_transform::{parse_document, Catalogue, RegionDictionary};
+use regstat_transform::{parse_document, read_sdmx, Catalogue, ParsedDocument, RegionDictionary};
 use regstat_warehouse::{
     ClusterRow, DocumentRecord, EstimateRow, IndicatorRow, LoadOutcome, Manifest, Warehouse,
 };
@@ -187,12 +187,17 @@ fn load_document(
         bytes: doc.bytes,
     };
     let bytes = archive.read(&doc.sha256)?;
-    let mut parsed = match parse_document(
-        &doc.file_name,
-        &bytes,
-        RegionDictionary::builtin(),
-        &source.parser.sheets,
-    ) {
+    let parsed = if is_sdmx(&doc.file_name, &bytes) {
+        let mut observations = Vec::new();
+        read_sdmx(&doc.file_name, bytes.as_slice(), RegionDictionary::builtin(), |o| {
+            observations.push(o);
+            Ok(())
+        })
+        .map(|summary| ParsedDocument { observations, tables: vec![], problems: summary.problems })
+    } else {
+        parse_document(&doc.file_name, &bytes, RegionDictionary::builtin(), &source.parser.sheets)
+    };
+    let mut parsed = match parsed {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(document = %doc.file_name, error = %e, "document did not parse");
@@ -203,11 +208,12 @@ fn load_document(
     };
     for o in &mut parsed.observations {
         o.provenance.document_sha256 = doc.sha256.clone();
-        if let Some(id) = indicator_for(
-            Some(config),
-            &o.provenance.table_code,
-            &o.provenance.table_title,
-        ) {
+        let id = if o.indicator.starts_with("emiss:") {
+            config.indicator_for_emiss(&o.provenance.table_code).map(|i| i.id.clone())
+        } else {
+            indicator_for(Some(config), &o.provenance.table_code, &o.provenance.table_title)
+        };
+        if let Some(id) = id {
             o.indicator = id;
         }
     }
@@ -623,4 +629,10 @@ fn per_region(
         }
     }
     rows
+}
+
+/// EMISS documents are SDMX XML; everything else is a workbook or an archive of workbooks.
+fn is_sdmx(file_name: &str, bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(512)];
+    file_name.to_lowercase().ends_with(".xml") || (head.starts_with(b"<?xml") && String::from_utf8_lossy(head).contains("GenericData"))
 }

@@ -173,6 +173,9 @@ pub struct IndicatorConfig {
     /// Rosstat table codes that publish it (`10.2` in the 2023 appendix).
     #[serde(default)]
     pub rosstat_tables: Vec<String>,
+    /// EMISS indicator ids that publish it (`33459`), so both sources land on one identity.
+    #[serde(default)]
+    pub emiss_ids: Vec<String>,
 }
 
 /// An industrial cluster and its evaluation design.
@@ -359,6 +362,11 @@ impl Config {
                 .iter()
                 .any(|t| t.trim_end_matches('.') == code)
         })
+    }
+
+    /// The configured indicator an EMISS indicator id publishes, if any.
+    pub fn indicator_for_emiss(&self, emiss_id: &str) -> Option<&IndicatorConfig> {
+        self.indicators.iter().find(|i| i.emiss_ids.iter().any(|e| e == emiss_id))
     }
 }
 
