@@ -189,13 +189,27 @@ fn load_document(
     let bytes = archive.read(&doc.sha256)?;
     let parsed = if is_sdmx(&doc.file_name, &bytes) {
         let mut observations = Vec::new();
-        read_sdmx(&doc.file_name, bytes.as_slice(), RegionDictionary::builtin(), |o| {
-            observations.push(o);
-            Ok(())
+        read_sdmx(
+            &doc.file_name,
+            bytes.as_slice(),
+            RegionDictionary::builtin(),
+            |o| {
+                observations.push(o);
+                Ok(())
+            },
+        )
+        .map(|summary| ParsedDocument {
+            observations,
+            tables: vec![],
+            problems: summary.problems,
         })
-        .map(|summary| ParsedDocument { observations, tables: vec![], problems: summary.problems })
     } else {
-        parse_document(&doc.file_name, &bytes, RegionDictionary::builtin(), &source.parser.sheets)
+        parse_document(
+            &doc.file_name,
+            &bytes,
+            RegionDictionary::builtin(),
+            &source.parser.sheets,
+        )
     };
     let mut parsed = match parsed {
         Ok(p) => p,
@@ -209,9 +223,15 @@ fn load_document(
     for o in &mut parsed.observations {
         o.provenance.document_sha256 = doc.sha256.clone();
         let id = if o.indicator.starts_with("emiss:") {
-            config.indicator_for_emiss(&o.provenance.table_code).map(|i| i.id.clone())
+            config
+                .indicator_for_emiss(&o.provenance.table_code)
+                .map(|i| i.id.clone())
         } else {
-            indicator_for(Some(config), &o.provenance.table_code, &o.provenance.table_title)
+            indicator_for(
+                Some(config),
+                &o.provenance.table_code,
+                &o.provenance.table_title,
+            )
         };
         if let Some(id) = id {
             o.indicator = id;
@@ -634,5 +654,6 @@ fn per_region(
 /// EMISS documents are SDMX XML; everything else is a workbook or an archive of workbooks.
 fn is_sdmx(file_name: &str, bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(512)];
-    file_name.to_lowercase().ends_with(".xml") || (head.starts_with(b"<?xml") && String::from_utf8_lossy(head).contains("GenericData"))
+    file_name.to_lowercase().ends_with(".xml")
+        || (head.starts_with(b"<?xml") && String::from_utf8_lossy(head).contains("GenericData"))
 }

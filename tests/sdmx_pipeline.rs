@@ -7,8 +7,14 @@ use regstat_config::Config;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdmx_documents_load_with_dimensions_under_the_configured_indicator() {
-    let sdmx = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/fedstat/sdmx_example.xml")).unwrap();
-    let app = axum::Router::new().route("/data/emiss-33459.xml", get(move || async move { sdmx.clone() }));
+    let sdmx = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/fedstat/sdmx_example.xml"),
+    )
+    .unwrap();
+    let app = axum::Router::new().route(
+        "/data/emiss-33459.xml",
+        get(move || async move { sdmx.clone() }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

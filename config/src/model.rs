@@ -366,7 +366,9 @@ impl Config {
 
     /// The configured indicator an EMISS indicator id publishes, if any.
     pub fn indicator_for_emiss(&self, emiss_id: &str) -> Option<&IndicatorConfig> {
-        self.indicators.iter().find(|i| i.emiss_ids.iter().any(|e| e == emiss_id))
+        self.indicators
+            .iter()
+            .find(|i| i.emiss_ids.iter().any(|e| e == emiss_id))
     }
 }
 

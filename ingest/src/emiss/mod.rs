@@ -76,8 +76,9 @@ impl EmissClient {
                 build_selection(&page, options).map_err(|reason| protocol(page_url, reason))?;
             let token =
                 match (&page.token, options.legacy) {
-                    (Some(t), _) => Some(t.clone()),
-                    (None, true) => None,
+                    // The older form takes no token.
+                    (_, true) => None,
+                    (Some(t), false) => Some(t.clone()),
                     (None, false) => return Err(protocol(
                         page_url,
                         "no download token (#downloadTokenHolder input[name=token]) on the page"
