@@ -54,7 +54,7 @@ fn record(file: &str, o: &Observation, regions: &RegionDictionary) -> Vec<Cell> 
 
 /// Where rows go: CSV and JSON lines stream (bounded memory for SDMX of any size); Parquet collects.
 enum Sink {
-    Csv(csv::Writer<Box<dyn Write>>),
+    Csv(Box<csv::Writer<Box<dyn Write>>>),
     Jsonl(Box<dyn Write>),
     Parquet(PathBuf, Vec<Vec<Cell>>),
 }
@@ -86,7 +86,7 @@ impl Sink {
     fn csv(w: Box<dyn Write>) -> anyhow::Result<Sink> {
         let mut w = csv::Writer::from_writer(w);
         w.write_record(COLUMNS)?;
-        Ok(Sink::Csv(w))
+        Ok(Sink::Csv(Box::new(w)))
     }
 
     fn push(&mut self, row: Vec<Cell>) -> anyhow::Result<()> {

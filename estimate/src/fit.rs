@@ -108,7 +108,7 @@ pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<F
     }
     if let Some(w) = &design.weights {
         check(w.len())?;
-        if w.iter().any(|w| !(*w > 0.0) || !w.is_finite()) {
+        if w.iter().any(|w| w.is_nan() || *w <= 0.0 || w.is_infinite()) {
             return Err(EstimateError::BadWeights);
         }
     }

@@ -39,7 +39,7 @@ impl GeneratedSdmx {
             self.done = true;
         } else {
             self.series += 1;
-            let region = if self.series % 2 == 0 {
+            let region = if self.series.is_multiple_of(2) {
                 "643"
             } else {
                 "42000000000"
