@@ -1,19 +1,31 @@
-//! The scheduler: each source's cron expression, evaluated in Moscow time (UTC+3 all year since 2014),
-//! fires a run of the job for the sources that are due. Runs never overlap: the loop waits for a run
-//! to end before it looks at the clock again. SIGINT and SIGTERM stop it between runs.
+//! The scheduler. Each source's cron expression is read in the configured time zone (Europe/Moscow by
+//! default); a due source runs the job for that source, with optional jitter. Runs never overlap: the
+//! loop waits for a run to end before it looks at the clock again, and a lock beside the warehouse
+//! keeps a second daemon out. After downtime, the catch-up policy decides whether missed schedules run
+//! once at start-up. SIGTERM and SIGINT stop new work; a run in progress finishes its current document
+//! and ends as `cancelled`; the locks are released and the process exits 0.
 
-use chrono::{DateTime, FixedOffset, Utc};
-use regstat_config::Config;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::pipeline::run_once;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use regstat_config::{CatchUp, Config};
 
-fn moscow() -> FixedOffset {
-    FixedOffset::east_opt(3 * 3600).expect("valid offset")
-}
+use crate::locks;
+use crate::metrics::Metrics;
+use crate::pipeline::{run_with, RunControl};
 
-/// The next fire time of every source after `after`.
+/// The next fire time of every source after `after`, in the configured time zone.
 pub fn next_fires(config: &Config, after: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
-    let local = after.with_timezone(&moscow());
+    let tz: Tz = config
+        .daemon
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::Moscow);
+    let local = after.with_timezone(&tz);
     config
         .sources
         .iter()
@@ -25,9 +37,91 @@ pub fn next_fires(config: &Config, after: DateTime<Utc>) -> Vec<(String, DateTim
         .collect()
 }
 
+/// Sources with a scheduled time in `(last, now]`: missed while the daemon was down.
+pub fn missed(
+    config: &Config,
+    last_fires: &BTreeMap<String, DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    config
+        .sources
+        .iter()
+        .filter(|s| {
+            let Some(last) = last_fires.get(&s.id) else {
+                return false;
+            };
+            next_fires(
+                &Config {
+                    sources: vec![(*s).clone()],
+                    ..config.clone()
+                },
+                *last,
+            )
+            .first()
+            .is_some_and(|(_, t)| *t <= now)
+        })
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+/// When each source last ran on schedule, kept beside the warehouse for the catch-up policy.
+fn state_path(config: &Config) -> PathBuf {
+    locks::lock_path(&config.outputs.warehouse, "schedule").with_extension("json")
+}
+
+fn load_state(path: &Path) -> BTreeMap<String, DateTime<Utc>> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn save_state(path: &Path, state: &BTreeMap<String, DateTime<Utc>>) {
+    let tmp = path.with_extension("json.partial");
+    let write = std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(state).expect("state serializes"),
+    )
+    .and_then(|_| std::fs::rename(&tmp, path));
+    if let Err(e) = write {
+        tracing::warn!(path = %path.display(), error = %e, "schedule state not saved");
+    }
+}
+
+/// Cancels `control` on SIGTERM or SIGINT.
+pub fn cancel_on_signals(control: RunControl) {
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested: no new work; the current document finishes");
+        control.cancel();
+    });
+}
+
 pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
-    let mut shutdown = Box::pin(shutdown_signal());
-    loop {
+    let _daemon_lock = locks::acquire(
+        &locks::lock_path(&config.outputs.warehouse, "daemon"),
+        "a regstat daemon",
+        Duration::ZERO,
+    )?;
+    let metrics = Arc::new(Metrics::default());
+    if !config.daemon.metrics_addr.is_empty() {
+        crate::metrics::serve(config.daemon.metrics_addr.parse()?, metrics.clone()).await?;
+    }
+    let control = RunControl::default();
+    cancel_on_signals(control.clone());
+    let state_file = state_path(&config);
+    let mut state = load_state(&state_file);
+
+    if config.daemon.catch_up == CatchUp::RunOnce {
+        for id in missed(&config, &state, Utc::now()) {
+            tracing::info!(source = %id, "catching up a schedule missed while the daemon was down");
+            run_source(&config, &id, &control, &metrics).await;
+            state.insert(id, Utc::now());
+            save_state(&state_file, &state);
+        }
+    }
+
+    while !control.is_cancelled() {
         let now = Utc::now();
         let fires = next_fires(&config, now);
         let Some(earliest) = fires.iter().map(|(_, t)| *t).min() else {
@@ -38,25 +132,57 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
             .filter(|(_, t)| *t == earliest)
             .map(|(id, _)| id.clone())
             .collect();
-        tracing::info!(next = %earliest, sources = ?due, "waiting for the next scheduled run");
-        let wait = (earliest - now).to_std().unwrap_or_default();
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = &mut shutdown => {
-                tracing::info!("shutdown requested; exiting");
-                return Ok(());
-            }
+        let jitter = jitter(config.daemon.jitter_secs);
+        tracing::info!(next = %earliest, sources = ?due, ?jitter, "waiting for the next scheduled run");
+        let wait = (earliest - now).to_std().unwrap_or_default() + jitter;
+        let deadline = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < deadline && !control.is_cancelled() {
+            tokio::time::sleep_until(
+                deadline.min(tokio::time::Instant::now() + Duration::from_millis(250)),
+            )
+            .await;
         }
         for id in due {
-            match run_once(&config, Some(&id)).await {
-                Ok(report) if report.failed() => {
-                    tracing::warn!(source = %id, failures = report.failures.len(), "run finished with failures")
-                }
-                Ok(_) => tracing::info!(source = %id, "run succeeded"),
-                Err(e) => tracing::error!(source = %id, error = %e, "run failed"),
+            if control.is_cancelled() {
+                break;
             }
+            run_source(&config, &id, &control, &metrics).await;
+            state.insert(id, earliest);
+            save_state(&state_file, &state);
         }
     }
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+async fn run_source(config: &Config, id: &str, control: &RunControl, metrics: &Metrics) {
+    match run_with(config, Some(id), control).await {
+        Ok(report) => {
+            metrics.record(&report);
+            if report.cancelled {
+                tracing::warn!(source = %id, run_id = report.run_id, "run cancelled");
+            } else if report.failed() {
+                tracing::warn!(source = %id, run_id = report.run_id, failures = report.failures.len(), "run finished with failures");
+            } else {
+                tracing::info!(source = %id, run_id = report.run_id, "run succeeded");
+            }
+        }
+        Err(e) => {
+            metrics.record_error();
+            tracing::error!(source = %id, error = %e, "run failed");
+        }
+    }
+}
+
+fn jitter(max_secs: u64) -> Duration {
+    if max_secs == 0 {
+        return Duration::ZERO;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    Duration::from_millis(regstat_estimate::SplitMix64::new(nanos).below(max_secs * 1000))
 }
 
 async fn shutdown_signal() {
@@ -81,13 +207,19 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    fn config() -> Config {
+        Config::parse(&crate::demo::demo_config(
+            "http://127.0.0.1:1",
+            Path::new("/tmp/x"),
+        ))
+        .unwrap()
+    }
+
     #[test]
-    fn schedules_are_read_in_moscow_time() {
-        let text = crate::demo::demo_config("http://127.0.0.1:1", std::path::Path::new("/tmp/x"));
-        let config = Config::parse(&text).unwrap();
+    fn schedules_are_read_in_moscow_time_by_default() {
         // 02:00 UTC is 05:00 in Moscow; the daily 06:00 Moscow source fires at 03:00 UTC.
         let after = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
-        let fires = next_fires(&config, after);
+        let fires = next_fires(&config(), after);
         let daily = fires
             .iter()
             .find(|(id, _)| id == "lipetskstat-documents")
@@ -96,5 +228,32 @@ mod tests {
             daily.1,
             Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn other_time_zones_and_missed_schedules() {
+        let mut c = config();
+        c.daemon.timezone = "Asia/Yekaterinburg".into(); // UTC+5
+        let after = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
+        let daily = next_fires(&c, after)
+            .into_iter()
+            .find(|(id, _)| id == "lipetskstat-documents")
+            .unwrap();
+        assert_eq!(
+            daily.1,
+            Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap()
+        );
+        // Last ran two days ago: the daily schedule was missed; never ran: nothing to catch up.
+        let mut last = BTreeMap::new();
+        last.insert(
+            "lipetskstat-documents".to_string(),
+            after - chrono::Duration::days(2),
+        );
+        assert_eq!(missed(&c, &last, after), ["lipetskstat-documents"]);
+        last.insert(
+            "lipetskstat-documents".to_string(),
+            after - chrono::Duration::hours(1),
+        );
+        assert!(missed(&c, &last, after).is_empty());
     }
 }

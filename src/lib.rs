@@ -5,4 +5,6 @@ pub mod daemon;
 pub mod demo;
 pub mod estimate_cmd;
 pub mod extract_cmd;
+pub mod locks;
+pub mod metrics;
 pub mod pipeline;

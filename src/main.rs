@@ -112,7 +112,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Run { config, source } => {
             let config = Config::load(&config)?;
-            let report = regstat::pipeline::run_once(&config, source.as_deref()).await?;
+            let control = regstat::pipeline::RunControl::default();
+            regstat::daemon::cancel_on_signals(control.clone());
+            let report = regstat::pipeline::run_with(&config, source.as_deref(), &control).await?;
             print_report(&report, &config);
             Ok(exit_code(&report))
         }
@@ -156,7 +158,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn exit_code(report: &RunReport) -> ExitCode {
-    if report.failed() {
+    // A run stopped by SIGTERM or SIGINT exits 0: it did what it was asked to.
+    if report.failed() && !report.cancelled {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -3,6 +3,11 @@
 //! run's status says whether anything failed.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::locks;
 
 use regstat_config::SourceConfig;
 use regstat_config::{ClusterConfig, Config};
@@ -15,6 +20,8 @@ use regstat_warehouse::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    #[error(transparent)]
+    Lock(#[from] crate::locks::LockError),
     #[error(transparent)]
     Warehouse(#[from] regstat_warehouse::WarehouseError),
     #[error(transparent)]
@@ -32,6 +39,12 @@ pub struct RunReport {
     pub observations_loaded: usize,
     pub estimates: Vec<EffectSummary>,
     pub twfe: Vec<TwfeSummary>,
+    pub bytes_fetched: u64,
+    /// Sources whose fetch and loads all succeeded in this run.
+    pub succeeded_sources: Vec<String>,
+    /// Stopped by SIGTERM or SIGINT between documents.
+    pub cancelled: bool,
+    pub duration: Duration,
     /// Everything that went wrong, each naming its source, document, sheet or cell.
     pub failures: Vec<String>,
     pub manifest: Option<Manifest>,
@@ -60,14 +73,47 @@ pub struct EffectSummary {
     pub post_years: Vec<i32>,
 }
 
+/// Cancels a run between documents: set by SIGTERM and SIGINT; the document being loaded finishes
+/// (its transaction commits) and the run ends with status `cancelled`.
+#[derive(Debug, Clone, Default)]
+pub struct RunControl {
+    cancel: Arc<AtomicBool>,
+}
+
+impl RunControl {
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+}
+
 /// Runs the job once over the configured sources (or only `only_source`).
 pub async fn run_once(
     config: &Config,
     only_source: Option<&str>,
 ) -> Result<RunReport, PipelineError> {
+    run_with(config, only_source, &RunControl::default()).await
+}
+
+/// [`run_once`] under a [`RunControl`]. One run at a time per warehouse (a lock beside it); the
+/// warehouse is open only for the run, and the analysts' snapshot is replaced at its end.
+pub async fn run_with(
+    config: &Config,
+    only_source: Option<&str>,
+    control: &RunControl,
+) -> Result<RunReport, PipelineError> {
+    let wait = Duration::from_secs(config.daemon.lock_wait_secs);
+    let _run_lock = locks::acquire(
+        &locks::lock_path(&config.outputs.warehouse, "run"),
+        "a regstat run",
+        wait,
+    )?;
     let archive = Archive::open(&config.outputs.archive)?;
     let fetcher = Fetcher::new(&config.http)?;
-    let mut warehouse = Warehouse::open(&config.outputs.warehouse)?;
+    let mut warehouse = Warehouse::open_waiting(&config.outputs.warehouse, wait)?;
     warehouse.sync_reference(
         RegionDictionary::builtin(),
         &indicator_rows(config),
@@ -78,13 +124,17 @@ pub async fn run_once(
         run_id,
         ..RunReport::default()
     };
+    let started = std::time::Instant::now();
     tracing::info!(run_id, "run started");
 
-    for source_config in config
+    'sources: for source_config in config
         .sources
         .iter()
         .filter(|s| only_source.is_none_or(|id| id == s.id))
     {
+        if control.is_cancelled() {
+            break;
+        }
         let source = match Source::build(source_config, &config.http) {
             Ok(s) => s,
             Err(e) => {
@@ -111,8 +161,13 @@ pub async fn run_once(
                 .map(|e| format!("source {}: {e}", source_config.id)),
         );
         for (doc, changed) in fetched.documents {
+            if control.is_cancelled() {
+                tracing::warn!(document = %doc.file_name, "run cancelled; the document stays archived for the next run");
+                break 'sources;
+            }
             report.documents_fetched += 1;
             report.documents_changed += changed as usize;
+            report.bytes_fetched += if changed { doc.bytes } else { 0 };
             load_document(
                 config,
                 &archive,
@@ -123,40 +178,63 @@ pub async fn run_once(
                 &mut report,
             )?;
         }
+        if report
+            .failures
+            .iter()
+            .all(|f| !f.starts_with(&format!("source {}:", source_config.id)))
+        {
+            report.succeeded_sources.push(source_config.id.clone());
+        }
     }
 
-    let rows = estimate_clusters(config, &warehouse, run_id, &mut report)?;
-    warehouse.store_estimates(&rows)?;
-    std::fs::create_dir_all(&config.outputs.publish).map_err(|source| {
-        regstat_warehouse::WarehouseError::Io {
-            path: config.outputs.publish.clone(),
-            source,
-        }
-    })?;
-    report.manifest = Some(warehouse.publish(&config.outputs.publish, Some(run_id))?);
+    let mut estimates = 0;
+    if control.is_cancelled() {
+        report.cancelled = true;
+    } else {
+        let rows = estimate_clusters(config, &warehouse, run_id, &mut report)?;
+        estimates = rows.len();
+        warehouse.store_estimates(&rows)?;
+        std::fs::create_dir_all(&config.outputs.publish).map_err(|source| {
+            regstat_warehouse::WarehouseError::Io {
+                path: config.outputs.publish.clone(),
+                source,
+            }
+        })?;
+        report.manifest = Some(warehouse.publish(&config.outputs.publish, Some(run_id))?);
+    }
     let summary = format!(
-        "{} documents fetched ({} changed), {} loaded, {} observations, {} estimates, {} failures",
+        "{} documents fetched ({} changed), {} loaded, {} observations, {} estimates, {} failures{}",
         report.documents_fetched,
         report.documents_changed,
         report.documents_loaded,
         report.observations_loaded,
-        rows.len(),
-        report.failures.len()
+        estimates,
+        report.failures.len(),
+        if report.cancelled { ", cancelled" } else { "" }
     );
     let summary_with_failures = if report.failures.is_empty() {
         summary
     } else {
         format!("{summary}: {}", report.failures.join("; "))
     };
+    let status = if report.cancelled {
+        "cancelled"
+    } else if report.failed() {
+        "failed"
+    } else {
+        "succeeded"
+    };
     warehouse.finish_run(
         run_id,
-        report.failed(),
+        status,
         report.documents_loaded,
         report.observations_loaded,
         report.failures.len(),
         &summary_with_failures,
     )?;
-    tracing::info!(run_id, failed = report.failed(), "run finished");
+    warehouse.close_with_snapshot(&config.outputs.snapshot_path())?;
+    report.duration = started.elapsed();
+    tracing::info!(run_id, status, "run finished");
     Ok(report)
 }
 

@@ -17,6 +17,46 @@ pub struct Config {
     pub indicators: Vec<IndicatorConfig>,
     #[serde(default)]
     pub clusters: Vec<ClusterConfig>,
+    #[serde(default)]
+    pub daemon: DaemonSettings,
+}
+
+/// What to do about scheduled runs missed while the daemon was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CatchUp {
+    /// Wait for the next scheduled time.
+    #[default]
+    Skip,
+    /// Run once at start-up for every source whose scheduled time passed unrun.
+    RunOnce,
+}
+
+/// The daemon's behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonSettings {
+    /// IANA time zone the cron expressions are read in.
+    pub timezone: String,
+    /// Up to this many seconds of random delay before each scheduled run.
+    pub jitter_secs: u64,
+    pub catch_up: CatchUp,
+    /// Address of /metrics (Prometheus) and /healthz; loopback by default; empty to disable.
+    pub metrics_addr: String,
+    /// How long a run waits for the warehouse when another process holds it open.
+    pub lock_wait_secs: u64,
+}
+
+impl Default for DaemonSettings {
+    fn default() -> Self {
+        Self {
+            timezone: "Europe/Moscow".into(),
+            jitter_secs: 0,
+            catch_up: CatchUp::Skip,
+            metrics_addr: "127.0.0.1:9184".into(),
+            lock_wait_secs: 60,
+        }
+    }
 }
 
 /// Where regstat keeps what it makes.
@@ -29,10 +69,32 @@ pub struct Outputs {
     pub archive: PathBuf,
     /// Directory of published Parquet/CSV files and manifest.json.
     pub publish: PathBuf,
+    /// The read-only copy analysts open, replaced atomically after every run; by default
+    /// `<warehouse>.snapshot.duckdb` beside the warehouse.
+    #[serde(default)]
+    pub snapshot: Option<PathBuf>,
 }
 
 impl Outputs {
+    /// Where the analysts' snapshot goes.
+    pub fn snapshot_path(&self) -> PathBuf {
+        self.snapshot.clone().unwrap_or_else(|| {
+            let stem = self
+                .warehouse
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "warehouse".into());
+            self.warehouse
+                .with_file_name(format!("{stem}.snapshot.duckdb"))
+        })
+    }
+
     pub(crate) fn resolve_against(&mut self, dir: &Path) {
+        if let Some(p) = &mut self.snapshot {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
         for p in [&mut self.warehouse, &mut self.archive, &mut self.publish] {
             if p.is_relative() {
                 *p = dir.join(&*p);
@@ -263,6 +325,27 @@ impl Config {
                     issues.push((key("link_selector"), e));
                 }
             }
+        }
+        if self.daemon.timezone.parse::<chrono_tz::Tz>().is_err() {
+            issues.push((
+                "daemon.timezone".into(),
+                format!("not an IANA time zone: {:?}", self.daemon.timezone),
+            ));
+        }
+        if !self.daemon.metrics_addr.is_empty()
+            && self
+                .daemon
+                .metrics_addr
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+        {
+            issues.push((
+                "daemon.metrics_addr".into(),
+                format!(
+                    "expected an address such as 127.0.0.1:9184, found {:?}",
+                    self.daemon.metrics_addr
+                ),
+            ));
         }
         let mut indicator_ids = HashSet::new();
         for (i, ind) in self.indicators.iter().enumerate() {

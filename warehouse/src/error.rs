@@ -12,6 +12,12 @@ pub enum WarehouseError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("warehouse {path} is held open by another process (waited {waited:?}): {detail}. Analysts should open the snapshot, not the warehouse")]
+    Locked {
+        path: PathBuf,
+        waited: std::time::Duration,
+        detail: String,
+    },
 }
 
 impl WarehouseError {

@@ -10,6 +10,7 @@ mod load;
 mod migrate;
 mod publish;
 mod query;
+mod snapshot;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ pub use error::WarehouseError;
 pub use load::{DocumentRecord, LoadOutcome};
 pub use publish::{Manifest, ManifestColumn, ManifestFile};
 pub use query::{ClusterRow, EstimateRow, IndicatorRow, PanelPoint, RunSummary};
+pub use snapshot::write_snapshot;
 
 pub struct Warehouse {
     conn: duckdb::Connection,

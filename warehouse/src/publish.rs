@@ -69,7 +69,13 @@ impl Warehouse {
             let path = path.to_path_buf();
             move |source| WarehouseError::Io { path, source }
         };
-        let staging = dir.join(".staging");
+        // The staging directory sits beside the publish directory, not in it: whatever is killed
+        // mid-way, the publish directory holds only whole files.
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "publish".into());
+        let staging = dir.with_file_name(format!(".{name}.staging"));
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
         }

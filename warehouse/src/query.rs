@@ -97,10 +97,11 @@ impl Warehouse {
         Ok(run_id)
     }
 
+    /// Ends a run with its status (`succeeded`, `failed`, `cancelled`) and counts.
     pub fn finish_run(
         &self,
         run_id: i64,
-        failed: bool,
+        status: &str,
         documents: usize,
         observations: usize,
         failures: usize,
@@ -109,7 +110,7 @@ impl Warehouse {
         self.conn
             .execute(
                 "UPDATE run SET finished_at = now(), status = ?, documents = ?, observations = ?, failures = ?, summary = ? WHERE run_id = ?",
-                params![if failed { "failed" } else { "succeeded" }, documents as i64, observations as i64, failures as i64, summary, run_id],
+                params![status, documents as i64, observations as i64, failures as i64, summary, run_id],
             )
             .context("finishing a run")?;
         Ok(())

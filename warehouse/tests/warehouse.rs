@@ -164,5 +164,10 @@ fn publishes_parquet_csv_and_manifest() {
         .unwrap();
     assert_eq!(back, ("RU-LIP".to_string(), 25339.0, "G18".to_string()));
     assert!(out.join("manifest.json").exists());
-    assert!(!out.join(".staging").exists());
+    assert!(!dir.path().join(".publish.staging").exists());
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        7,
+        "six data files and the manifest"
+    );
 }
