@@ -244,7 +244,9 @@ fn print_report(report: &RunReport, config: &Config) {
             println!("  {:<22} {:>7} rows", f.path, f.rows);
         }
     }
-    if report.failed() {
+    if report.cancelled {
+        println!("\nrun {} CANCELLED by a shutdown signal: the documents loaded so far are in; the rest wait in the archive for the next run", report.run_id);
+    } else if report.failed() {
         println!("\nrun {} FAILED: {} problem(s), listed above and in the warehouse's run and source_document tables", report.run_id, report.failures.len());
     }
 }
