@@ -1,0 +1,122 @@
+//! The fetcher against a loopback server that injects faults: timeouts, 503 storms, connection resets,
+//! truncated bodies, slow responses, 429 with Retry-After. Bounded loops, 127.0.0.1 only.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use regstat_config::HttpSettings;
+use regstat_ingest::{FetchOutcome, Fetcher};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A raw HTTP server: `respond(n)` decides what the n-th connection gets.
+async fn raw_server(respond: impl Fn(usize) -> Fault + Send + Sync + 'static) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let respond = Arc::new(respond);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let respond = respond.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                match respond(n) {
+                    Fault::Reset => drop(socket),
+                    Fault::Sleep(d) => {
+                        tokio::time::sleep(d).await;
+                        let _ = socket.write_all(ok_response(b"late").as_bytes()).await;
+                    }
+                    Fault::Status(code, extra) => {
+                        let _ = socket.write_all(format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n{extra}Connection: close\r\n\r\n").as_bytes()).await;
+                    }
+                    Fault::Truncated => {
+                        let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nonly part").await;
+                    }
+                    Fault::Ok(body) => {
+                        let _ = socket.write_all(ok_response(body.as_bytes()).as_bytes()).await;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}/doc.xlsx"), hits)
+}
+
+fn ok_response(body: &[u8]) -> String {
+    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", body.len(), String::from_utf8_lossy(body))
+}
+
+enum Fault {
+    Reset,
+    Sleep(Duration),
+    Status(u16, &'static str),
+    Truncated,
+    Ok(&'static str),
+}
+
+fn fetcher(retries: u32, timeout_secs: u64) -> Fetcher {
+    Fetcher::new(&HttpSettings { retries, timeout_secs, ..HttpSettings::default() }).unwrap().with_backoff(Duration::from_millis(20))
+}
+
+fn body(outcome: FetchOutcome) -> Vec<u8> {
+    match outcome {
+        FetchOutcome::Fetched(f) => f.bytes,
+        FetchOutcome::NotModified => panic!("unexpected 304"),
+    }
+}
+
+#[tokio::test]
+async fn connection_resets_and_truncated_bodies_are_retried() {
+    let (url, hits) = raw_server(|n| match n {
+        0 => Fault::Reset,
+        1 => Fault::Truncated,
+        _ => Fault::Ok("whole"),
+    })
+    .await;
+    assert_eq!(body(fetcher(4, 5).get(&url, None).await.unwrap()), b"whole");
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_503_storm_fails_cleanly_after_the_configured_attempts() {
+    let (url, hits) = raw_server(|_| Fault::Status(503, "")).await;
+    let err = fetcher(3, 5).get(&url, None).await.unwrap_err().to_string();
+    assert!(err.contains("doc.xlsx: HTTP 503"), "{err}");
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_then_reported_with_the_url() {
+    let (url, hits) = raw_server(|_| Fault::Sleep(Duration::from_secs(5))).await;
+    let start = Instant::now();
+    let err = fetcher(2, 1).get(&url, None).await.unwrap_err().to_string();
+    assert!(err.contains("doc.xlsx") && err.to_lowercase().contains("timed out"), "{err}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn slow_responses_within_the_timeout_succeed() {
+    let (url, _) = raw_server(|_| Fault::Sleep(Duration::from_millis(300))).await;
+    assert_eq!(body(fetcher(1, 5).get(&url, None).await.unwrap()), b"late");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_on_429() {
+    let (url, hits) = raw_server(|n| if n == 0 { Fault::Status(429, "Retry-After: 1\r\n") } else { Fault::Ok("after") }).await;
+    let start = Instant::now();
+    assert_eq!(body(fetcher(3, 5).get(&url, None).await.unwrap()), b"after");
+    assert!(start.elapsed() >= Duration::from_millis(950), "waited {:?}", start.elapsed());
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let (url, hits) = raw_server(|_| Fault::Status(404, "")).await;
+    assert!(fetcher(5, 5).get(&url, None).await.unwrap_err().to_string().contains("HTTP 404"));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
