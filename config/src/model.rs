@@ -116,6 +116,8 @@ pub struct HttpSettings {
     pub proxy: Option<String>,
     /// Attempts per request on connection errors, 5xx and 429.
     pub retries: u32,
+    /// Least time between two requests to the same host, to be polite to the statistics sites.
+    pub host_delay_ms: u64,
 }
 
 impl Default for HttpSettings {
@@ -126,6 +128,7 @@ impl Default for HttpSettings {
             extra_ca_bundle: None,
             proxy: None,
             retries: 3,
+            host_delay_ms: 0,
         }
     }
 }

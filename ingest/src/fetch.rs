@@ -34,6 +34,10 @@ pub struct Fetcher {
     client: reqwest::Client,
     attempts: u32,
     backoff: Duration,
+    host_delay: Duration,
+    /// When each host was last asked, for `host_delay`.
+    last_request:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, tokio::time::Instant>>>,
 }
 
 impl Fetcher {
@@ -45,6 +49,8 @@ impl Fetcher {
             client,
             attempts: settings.retries.max(1),
             backoff: Duration::from_millis(500),
+            host_delay: Duration::from_millis(settings.host_delay_ms),
+            last_request: Default::default(),
         })
     }
 }
@@ -89,6 +95,27 @@ impl Fetcher {
         self
     }
 
+    /// Waits until `host_delay` has passed since the last request to the URL's host.
+    async fn pace(&self, url: &str) {
+        if self.host_delay.is_zero() {
+            return;
+        }
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let wait = {
+            let mut last = self.last_request.lock().expect("pacing lock");
+            let now = tokio::time::Instant::now();
+            let next = last
+                .get(&host)
+                .map_or(now, |t| (*t + self.host_delay).max(now));
+            last.insert(host, next);
+            next - now
+        };
+        tokio::time::sleep(wait).await;
+    }
+
     pub(crate) fn policy(&self) -> RetryPolicy {
         RetryPolicy {
             attempts: self.attempts,
@@ -103,6 +130,7 @@ impl Fetcher {
         url: &str,
         previous: Option<&ArchivedDocument>,
     ) -> Result<FetchOutcome, IngestError> {
+        self.pace(url).await;
         let policy = self.policy();
         let mut attempt = 0;
         loop {

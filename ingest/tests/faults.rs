@@ -10,7 +10,9 @@ use regstat_ingest::{FetchOutcome, Fetcher};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A raw HTTP server: `respond(n)` decides what the n-th connection gets.
-async fn raw_server(respond: impl Fn(usize) -> Fault + Send + Sync + 'static) -> (String, Arc<AtomicUsize>) {
+async fn raw_server(
+    respond: impl Fn(usize) -> Fault + Send + Sync + 'static,
+) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicUsize::new(0));
@@ -18,7 +20,9 @@ async fn raw_server(respond: impl Fn(usize) -> Fault + Send + Sync + 'static) ->
     let respond = Arc::new(respond);
     tokio::spawn(async move {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
             let n = counter.fetch_add(1, Ordering::SeqCst);
             let respond = respond.clone();
             tokio::spawn(async move {
@@ -37,7 +41,9 @@ async fn raw_server(respond: impl Fn(usize) -> Fault + Send + Sync + 'static) ->
                         let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nonly part").await;
                     }
                     Fault::Ok(body) => {
-                        let _ = socket.write_all(ok_response(body.as_bytes()).as_bytes()).await;
+                        let _ = socket
+                            .write_all(ok_response(body.as_bytes()).as_bytes())
+                            .await;
                     }
                 }
             });
@@ -47,7 +53,11 @@ async fn raw_server(respond: impl Fn(usize) -> Fault + Send + Sync + 'static) ->
 }
 
 fn ok_response(body: &[u8]) -> String {
-    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", body.len(), String::from_utf8_lossy(body))
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        String::from_utf8_lossy(body)
+    )
 }
 
 enum Fault {
@@ -59,7 +69,13 @@ enum Fault {
 }
 
 fn fetcher(retries: u32, timeout_secs: u64) -> Fetcher {
-    Fetcher::new(&HttpSettings { retries, timeout_secs, ..HttpSettings::default() }).unwrap().with_backoff(Duration::from_millis(20))
+    Fetcher::new(&HttpSettings {
+        retries,
+        timeout_secs,
+        ..HttpSettings::default()
+    })
+    .unwrap()
+    .with_backoff(Duration::from_millis(20))
 }
 
 fn body(outcome: FetchOutcome) -> Vec<u8> {
@@ -94,7 +110,10 @@ async fn timeouts_are_retried_then_reported_with_the_url() {
     let (url, hits) = raw_server(|_| Fault::Sleep(Duration::from_secs(5))).await;
     let start = Instant::now();
     let err = fetcher(2, 1).get(&url, None).await.unwrap_err().to_string();
-    assert!(err.contains("doc.xlsx") && err.to_lowercase().contains("timed out"), "{err}");
+    assert!(
+        err.contains("doc.xlsx") && err.to_lowercase().contains("timed out"),
+        "{err}"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     assert!(start.elapsed() < Duration::from_secs(10));
 }
@@ -107,16 +126,51 @@ async fn slow_responses_within_the_timeout_succeed() {
 
 #[tokio::test]
 async fn retry_after_is_honoured_on_429() {
-    let (url, hits) = raw_server(|n| if n == 0 { Fault::Status(429, "Retry-After: 1\r\n") } else { Fault::Ok("after") }).await;
+    let (url, hits) = raw_server(|n| {
+        if n == 0 {
+            Fault::Status(429, "Retry-After: 1\r\n")
+        } else {
+            Fault::Ok("after")
+        }
+    })
+    .await;
     let start = Instant::now();
     assert_eq!(body(fetcher(3, 5).get(&url, None).await.unwrap()), b"after");
-    assert!(start.elapsed() >= Duration::from_millis(950), "waited {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        start.elapsed()
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn client_errors_are_not_retried() {
     let (url, hits) = raw_server(|_| Fault::Status(404, "")).await;
-    assert!(fetcher(5, 5).get(&url, None).await.unwrap_err().to_string().contains("HTTP 404"));
+    assert!(fetcher(5, 5)
+        .get(&url, None)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("HTTP 404"));
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn requests_to_one_host_are_paced() {
+    let (url, _) = raw_server(|_| Fault::Ok("x")).await;
+    let f = Fetcher::new(&HttpSettings {
+        host_delay_ms: 300,
+        ..HttpSettings::default()
+    })
+    .unwrap();
+    let start = Instant::now();
+    for _ in 0..3 {
+        f.get(&url, None).await.unwrap();
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        start.elapsed()
+    );
 }
