@@ -29,6 +29,9 @@ enum Command {
         /// Where the warehouse, archive and published files go.
         #[arg(long, default_value = "regstat-demo")]
         dir: PathBuf,
+        /// Keep the demo's sources running under the scheduler (every 20 seconds) until Ctrl-C.
+        #[arg(long)]
+        daemon: bool,
     },
     /// Run the job once.
     Run {
@@ -37,6 +40,18 @@ enum Command {
         /// Only this source.
         #[arg(long)]
         source: Option<String>,
+    },
+    /// Re-parse every archived document (or one source's) and replace its figures, without fetching.
+    Backfill {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Last runs, failures, next scheduled runs, and how fresh each source and indicator is.
+    Status {
+        #[arg(long)]
+        config: PathBuf,
     },
     /// Run the job on each source's schedule until SIGINT or SIGTERM.
     Daemon {
@@ -76,6 +91,22 @@ fn init_tracing(json: bool) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Status { .. }
+            | Command::Extract(_)
+            | Command::Estimate(_)
+            | Command::Config { .. }
+    ) {
+        // Output commands die quietly when their reader goes away (`regstat status | head`), as Unix
+        // tools do; Rust ignores SIGPIPE by default and println! would panic instead. Not for the
+        // daemon or runs, whose sockets must never kill the process.
+        #[cfg(unix)]
+        // SAFETY: restoring the default disposition of one signal before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     init_tracing(cli.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -101,7 +132,7 @@ fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Demo { dir } => {
+        Command::Demo { dir, daemon: false } => {
             let outcome = regstat::demo::run_demo(&dir).await.context("demo")?;
             print_report(&outcome.report, &outcome.config);
             println!(
@@ -109,6 +140,25 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 outcome.dir.join("regstat.toml").display()
             );
             Ok(exit_code(&outcome.report))
+        }
+        Command::Demo { dir, daemon: true } => {
+            regstat::demo::run_demo_daemon(&dir)
+                .await
+                .context("demo --daemon")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill { config, source } => {
+            let config = Config::load(&config)?;
+            let control = regstat::pipeline::RunControl::default();
+            regstat::daemon::cancel_on_signals(control.clone());
+            let report = regstat::pipeline::backfill(&config, source.as_deref(), &control).await?;
+            print_report(&report, &config);
+            Ok(exit_code(&report))
+        }
+        Command::Status { config } => {
+            let config = Config::load(&config)?;
+            print_status(&config)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Run { config, source } => {
             let config = Config::load(&config)?;
@@ -249,4 +299,70 @@ fn print_report(report: &RunReport, config: &Config) {
     } else if report.failed() {
         println!("\nrun {} FAILED: {} problem(s), listed above and in the warehouse's run and source_document tables", report.run_id, report.failures.len());
     }
+}
+
+fn print_status(config: &Config) -> anyhow::Result<()> {
+    let snapshot = config.outputs.snapshot_path();
+    let path = if snapshot.exists() {
+        snapshot
+    } else {
+        config.outputs.warehouse.clone()
+    };
+    let status = regstat_warehouse::read_status(&path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    println!("from {}", path.display());
+    println!("\nruns (newest first):");
+    for r in &status.runs {
+        println!(
+            "  {:>4}  {}  {:<9}  {:>3} documents  {:>7} observations  {:>3} failures",
+            r.run_id,
+            r.started_at.format("%Y-%m-%d %H:%M:%S"),
+            r.status,
+            r.documents.unwrap_or(0),
+            r.observations.unwrap_or(0),
+            r.failures.unwrap_or(0)
+        );
+    }
+    if let Some(failed) = status.runs.iter().find(|r| r.status == "failed") {
+        println!(
+            "\nlast failed run {}: {}",
+            failed.run_id,
+            failed.summary.as_deref().unwrap_or("")
+        );
+    }
+    let next = regstat::daemon::next_fires(config, chrono::Utc::now());
+    println!("\nsources (next run in {}):", config.daemon.timezone);
+    for s in &config.sources {
+        let fresh = status.sources.iter().find(|f| f.source_id == s.id);
+        let next = next
+            .iter()
+            .find(|(id, _)| *id == s.id)
+            .map(|(_, t)| t.to_rfc3339())
+            .unwrap_or_default();
+        match fresh {
+            Some(f) => println!(
+                "  {:<28} last fetched {}  {} documents ({} failed)  next {next}",
+                s.id,
+                f.last_fetched
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default(),
+                f.documents,
+                f.failed_documents
+            ),
+            None => println!("  {:<28} never fetched  next {next}", s.id),
+        }
+    }
+    println!("\nindicators:");
+    for i in &status.indicators {
+        println!(
+            "  {:<34} {:>7} figures  latest period {:<10}  vintage {}",
+            i.indicator_id,
+            i.observations,
+            i.latest_period.as_deref().unwrap_or(""),
+            i.latest_vintage
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
 }

@@ -168,14 +168,16 @@ pub async fn run_with(
             report.documents_fetched += 1;
             report.documents_changed += changed as usize;
             report.bytes_fetched += if changed { doc.bytes } else { 0 };
+            let record = record_of(&source_config.id, &doc);
             load_document(
                 config,
                 &archive,
                 &mut warehouse,
-                source_config,
-                &doc,
+                Some(source_config),
+                &record,
                 run_id,
                 &mut report,
+                false,
             )?;
         }
         if report
@@ -187,11 +189,72 @@ pub async fn run_with(
         }
     }
 
+    conclude(config, warehouse, &mut report, control, started)?;
+    Ok(report)
+}
+
+/// Re-parses every archived document (of one source, or all) and replaces its figures: after a
+/// parser change, the warehouse catches up without fetching anything.
+pub async fn backfill(
+    config: &Config,
+    only_source: Option<&str>,
+    control: &RunControl,
+) -> Result<RunReport, PipelineError> {
+    let wait = Duration::from_secs(config.daemon.lock_wait_secs);
+    let _run_lock = locks::acquire(
+        &locks::lock_path(&config.outputs.warehouse, "run"),
+        "a regstat run",
+        wait,
+    )?;
+    let archive = Archive::open(&config.outputs.archive)?;
+    let mut warehouse = Warehouse::open_waiting(&config.outputs.warehouse, wait)?;
+    warehouse.sync_reference(
+        RegionDictionary::builtin(),
+        &indicator_rows(config),
+        &cluster_rows(config),
+    )?;
+    let run_id = warehouse.begin_run()?;
+    let mut report = RunReport {
+        run_id,
+        ..RunReport::default()
+    };
+    let started = std::time::Instant::now();
+    tracing::info!(run_id, "backfill started");
+    for record in warehouse.documents(only_source)? {
+        if control.is_cancelled() {
+            break;
+        }
+        let source = config.sources.iter().find(|s| s.id == record.source_id);
+        report.documents_fetched += 1;
+        load_document(
+            config,
+            &archive,
+            &mut warehouse,
+            source,
+            &record,
+            run_id,
+            &mut report,
+            true,
+        )?;
+    }
+    conclude(config, warehouse, &mut report, control, started)?;
+    Ok(report)
+}
+
+/// The end of a run: estimates and published files (unless cancelled), the run's record, the snapshot.
+fn conclude(
+    config: &Config,
+    mut warehouse: Warehouse,
+    report: &mut RunReport,
+    control: &RunControl,
+    started: std::time::Instant,
+) -> Result<(), PipelineError> {
+    let run_id = report.run_id;
     let mut estimates = 0;
     if control.is_cancelled() {
         report.cancelled = true;
     } else {
-        let rows = estimate_clusters(config, &warehouse, run_id, &mut report)?;
+        let rows = estimate_clusters(config, &warehouse, run_id, report)?;
         estimates = rows.len();
         warehouse.store_estimates(&rows)?;
         std::fs::create_dir_all(&config.outputs.publish).map_err(|source| {
@@ -235,24 +298,11 @@ pub async fn run_with(
     warehouse.close_with_snapshot(&config.outputs.snapshot_path())?;
     report.duration = started.elapsed();
     tracing::info!(run_id, status, "run finished");
-    Ok(report)
+    Ok(())
 }
 
-fn load_document(
-    config: &Config,
-    archive: &Archive,
-    warehouse: &mut Warehouse,
-    source: &SourceConfig,
-    doc: &ArchivedDocument,
-    run_id: i64,
-    report: &mut RunReport,
-) -> Result<(), PipelineError> {
-    let source_id = source.id.as_str();
-    if warehouse.is_loaded(&doc.sha256)? {
-        report.documents_already_loaded += 1;
-        return Ok(());
-    }
-    let record = DocumentRecord {
+fn record_of(source_id: &str, doc: &ArchivedDocument) -> DocumentRecord {
+    DocumentRecord {
         sha256: doc.sha256.clone(),
         source_id: source_id.to_string(),
         url: doc.url.clone(),
@@ -263,43 +313,37 @@ fn load_document(
         last_modified: doc.last_modified.clone(),
         content_type: doc.content_type.clone(),
         bytes: doc.bytes,
-    };
-    let bytes = archive.read(&doc.sha256)?;
-    let parsed = if is_sdmx(&doc.file_name, &bytes) {
+    }
+}
+
+/// Parses an archived document (SDMX, workbook or archive of workbooks) and names its indicators.
+fn parse_archived(
+    config: &Config,
+    source: Option<&SourceConfig>,
+    file_name: &str,
+    sha256: &str,
+    bytes: &[u8],
+) -> Result<ParsedDocument, regstat_transform::TransformError> {
+    let regions = RegionDictionary::builtin();
+    let mut parsed = if is_sdmx(file_name, bytes) {
         let mut observations = Vec::new();
-        read_sdmx(
-            &doc.file_name,
-            bytes.as_slice(),
-            RegionDictionary::builtin(),
-            |o| {
-                observations.push(o);
-                Ok(())
-            },
-        )
-        .map(|summary| ParsedDocument {
+        let summary = read_sdmx(file_name, bytes, regions, |o| {
+            observations.push(o);
+            Ok(())
+        })?;
+        ParsedDocument {
             observations,
             tables: vec![],
             problems: summary.problems,
-        })
-    } else {
-        parse_document(
-            &doc.file_name,
-            &bytes,
-            RegionDictionary::builtin(),
-            &source.parser.sheets,
-        )
-    };
-    let mut parsed = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(document = %doc.file_name, error = %e, "document did not parse");
-            report.failures.push(format!("source {source_id}: {e}"));
-            warehouse.record_failed_document(&record, &e.to_string(), run_id)?;
-            return Ok(());
         }
+    } else {
+        let sheets = source
+            .map(|s| s.parser.sheets.as_slice())
+            .unwrap_or_default();
+        parse_document(file_name, bytes, regions, sheets)?
     };
     for o in &mut parsed.observations {
-        o.provenance.document_sha256 = doc.sha256.clone();
+        o.provenance.document_sha256 = sha256.to_string();
         let id = if o.indicator.starts_with("emiss:") {
             config
                 .indicator_for_emiss(&o.provenance.table_code)
@@ -315,22 +359,57 @@ fn load_document(
             o.indicator = id;
         }
     }
+    Ok(parsed)
+}
+
+/// Parses and loads one document; `replace` re-parses a loaded one (backfill).
+#[allow(clippy::too_many_arguments)]
+fn load_document(
+    config: &Config,
+    archive: &Archive,
+    warehouse: &mut Warehouse,
+    source: Option<&SourceConfig>,
+    record: &DocumentRecord,
+    run_id: i64,
+    report: &mut RunReport,
+    replace: bool,
+) -> Result<(), PipelineError> {
+    let source_id = record.source_id.as_str();
+    if !replace && warehouse.is_loaded(&record.sha256)? {
+        report.documents_already_loaded += 1;
+        return Ok(());
+    }
+    let bytes = archive.read(&record.sha256)?;
+    let parsed = match parse_archived(config, source, &record.file_name, &record.sha256, &bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(document = %record.file_name, error = %e, "document did not parse");
+            report.failures.push(format!("source {source_id}: {e}"));
+            warehouse.record_failed_document(record, &e.to_string(), run_id)?;
+            return Ok(());
+        }
+    };
     for p in &parsed.problems {
         report.failures.push(format!("source {source_id}: {p}"));
     }
-    match warehouse.load_document(&record, &parsed.observations, &parsed.problems, run_id) {
+    let result = if replace {
+        warehouse.replace_document(record, &parsed.observations, &parsed.problems, run_id)
+    } else {
+        warehouse.load_document(record, &parsed.observations, &parsed.problems, run_id)
+    };
+    match result {
         Ok(LoadOutcome::Loaded(n)) => {
             report.documents_loaded += 1;
             report.observations_loaded += n;
-            tracing::info!(document = %doc.file_name, observations = n, problems = parsed.problems.len(), "document loaded");
+            tracing::info!(document = %record.file_name, observations = n, problems = parsed.problems.len(), "document loaded");
         }
         Ok(LoadOutcome::AlreadyLoaded) => report.documents_already_loaded += 1,
         Err(e) => {
-            tracing::error!(document = %doc.file_name, error = %e, "document load rolled back");
+            tracing::error!(document = %record.file_name, error = %e, "document load rolled back");
             report
                 .failures
-                .push(format!("source {source_id}: {}: {e}", doc.file_name));
-            warehouse.record_failed_document(&record, &e.to_string(), run_id)?;
+                .push(format!("source {source_id}: {}: {e}", record.file_name));
+            warehouse.record_failed_document(record, &e.to_string(), run_id)?;
         }
     }
     Ok(())
@@ -353,6 +432,11 @@ fn estimate_clusters(
             .collect();
         for indicator in &cluster.indicators {
             let points = warehouse.yearly_panel(indicator, &regions)?;
+            if points.is_empty() {
+                // Not a failure: the source that publishes it has not run yet (a daemon's first runs).
+                tracing::warn!(cluster = %cluster.id, %indicator, "no figures yet; no estimate");
+                continue;
+            }
             let panel: Vec<PanelObs> = points
                 .iter()
                 .map(|p| PanelObs {

@@ -370,3 +370,62 @@ async fn one_daemon_per_warehouse_with_metrics_and_a_clean_sigterm() {
             .unwrap();
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_reparses_the_archive_without_fetching_and_status_reports_it() {
+    let base = slow_server(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &base, "");
+    let c = config.to_str().unwrap().to_string();
+    let (code, ..) = tokio::task::spawn_blocking(move || {
+        wait(regstat(&["run", "--config", &c]), Duration::from_secs(120))
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0));
+    // Point the sources at a closed port: a backfill must not need them.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&base, "http://127.0.0.1:9");
+    std::fs::write(&config, text).unwrap();
+    let c = config.to_str().unwrap().to_string();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        wait(
+            regstat(&["backfill", "--config", &c]),
+            Duration::from_secs(120),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("3 loaded"), "{out}");
+    let conn = read_only(&dir.path().join("warehouse.snapshot.duckdb"));
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM observation"),
+        1240,
+        "replaced, not duplicated"
+    );
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM observation WHERE run_id = 2"),
+        1240
+    );
+    drop(conn);
+    let c = config.to_str().unwrap().to_string();
+    let (code, out, _) = tokio::task::spawn_blocking(move || {
+        wait(
+            regstat(&["status", "--config", &c]),
+            Duration::from_secs(60),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("investment_per_capita") && out.contains("latest period 2022"),
+        "{out}"
+    );
+    assert!(
+        out.contains("lipetskstat-documents") && out.contains("2 documents (0 failed)"),
+        "{out}"
+    );
+}

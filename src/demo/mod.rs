@@ -103,3 +103,35 @@ pub async fn run_demo(dir: &Path) -> anyhow::Result<DemoOutcome> {
         report,
     })
 }
+
+/// `regstat demo --daemon`: the demo's sources on the loopback server under the scheduler, every 20
+/// seconds, until Ctrl-C, so a newcomer can watch runs, the snapshot and /metrics.
+pub async fn run_demo_daemon(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let dir = dir.canonicalize()?;
+    let server = DemoServer::start(demo_documents()?).await?;
+    let text = demo_config(&server.base_url(), &dir)
+        .replace(
+            "schedule = \"0 0 6 * * *\"",
+            "schedule = \"*/20 * * * * *\"",
+        )
+        .replace(
+            "schedule = \"0 30 6 * * Mon\"",
+            "schedule = \"10/20 * * * * *\"",
+        );
+    let config_path = dir.join("regstat.toml");
+    std::fs::write(&config_path, &text)?;
+    let config = Config::load(&config_path)?;
+    println!(
+        "demo daemon: sources every 20 s on {}; metrics on http://{}/metrics; Ctrl-C to stop",
+        server.base_url(),
+        config.daemon.metrics_addr
+    );
+    println!(
+        "watch it: regstat status --config {}",
+        config_path.display()
+    );
+    crate::daemon::run_daemon(config).await?;
+    server.stop().await;
+    Ok(())
+}

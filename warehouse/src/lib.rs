@@ -11,6 +11,7 @@ mod migrate;
 mod publish;
 mod query;
 mod snapshot;
+mod status;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ pub use load::{DocumentRecord, LoadOutcome};
 pub use publish::{Manifest, ManifestColumn, ManifestFile};
 pub use query::{ClusterRow, EstimateRow, IndicatorRow, PanelPoint, RunSummary};
 pub use snapshot::write_snapshot;
+pub use status::{read_status, IndicatorFreshness, SourceFreshness, WarehouseStatus};
 
 pub struct Warehouse {
     conn: duckdb::Connection,

@@ -72,11 +72,38 @@ impl Warehouse {
         if self.is_loaded(&doc.sha256)? {
             return Ok(LoadOutcome::AlreadyLoaded);
         }
+        self.write_document(doc, observations, problems, run_id)
+    }
+
+    /// Replaces a loaded document's figures with a new parse of the same bytes (a backfill after a
+    /// parser change), in one transaction: readers see the old figures or the new, never a mix.
+    pub fn replace_document(
+        &mut self,
+        doc: &DocumentRecord,
+        observations: &[Observation],
+        problems: &[ParseProblem],
+        run_id: i64,
+    ) -> Result<LoadOutcome, WarehouseError> {
+        self.write_document(doc, observations, problems, run_id)
+    }
+
+    fn write_document(
+        &mut self,
+        doc: &DocumentRecord,
+        observations: &[Observation],
+        problems: &[ParseProblem],
+        run_id: i64,
+    ) -> Result<LoadOutcome, WarehouseError> {
         let tx = self
             .conn
             .transaction()
             .context("beginning a document load")?;
-        // A failed attempt of the same document leaves a record to replace.
+        // A failed attempt, or the figures of an earlier parse, are replaced.
+        tx.execute(
+            "DELETE FROM observation WHERE document_sha256 = ?",
+            [&doc.sha256],
+        )
+        .context("clearing an earlier parse")?;
         tx.execute(
             "DELETE FROM document_problem WHERE document_sha256 = ?",
             [&doc.sha256],
