@@ -162,9 +162,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Run { config, source } => {
             let config = Config::load(&config)?;
-            let control = regstat::pipeline::RunControl::default();
+            let (control, bar) = interactive_control();
             regstat::daemon::cancel_on_signals(control.clone());
-            let report = regstat::pipeline::run_with(&config, source.as_deref(), &control).await?;
+            let report = regstat::pipeline::run_with(&config, source.as_deref(), &control).await;
+            bar.finish_and_clear();
+            let report = report?;
             print_report(&report, &config);
             Ok(exit_code(&report))
         }
@@ -205,6 +207,26 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Err(e) => Err(e.into()),
         },
     }
+}
+
+/// A spinner naming what the run is doing, on a terminal only (services and pipes get the logs).
+fn interactive_control() -> (regstat::pipeline::RunControl, indicatif::ProgressBar) {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return (
+            regstat::pipeline::RunControl::default(),
+            indicatif::ProgressBar::hidden(),
+        );
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let shown = bar.clone();
+    (
+        regstat::pipeline::RunControl::with_progress(move |what| {
+            shown.set_message(what.to_string())
+        }),
+        bar,
+    )
 }
 
 fn exit_code(report: &RunReport) -> ExitCode {

@@ -73,14 +73,40 @@ pub struct EffectSummary {
     pub post_years: Vec<i32>,
 }
 
+/// Called with a short description of what the run is doing.
+type ProgressHook = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Cancels a run between documents: set by SIGTERM and SIGINT; the document being loaded finishes
 /// (its transaction commits) and the run ends with status `cancelled`.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RunControl {
     cancel: Arc<AtomicBool>,
+    progress: Option<ProgressHook>,
+}
+
+impl std::fmt::Debug for RunControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunControl")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
 }
 
 impl RunControl {
+    /// A control that reports what the run is doing (for a progress display).
+    pub fn with_progress(progress: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self {
+            cancel: Arc::default(),
+            progress: Some(Arc::new(progress)),
+        }
+    }
+
+    pub fn progress(&self, what: &str) {
+        if let Some(p) = &self.progress {
+            p(what);
+        }
+    }
+
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::SeqCst);
     }
@@ -127,7 +153,7 @@ pub async fn run_with(
     let started = std::time::Instant::now();
     tracing::info!(run_id, "run started");
 
-    'sources: for source_config in config
+    for source_config in config
         .sources
         .iter()
         .filter(|s| only_source.is_none_or(|id| id == s.id))
@@ -135,62 +161,106 @@ pub async fn run_with(
         if control.is_cancelled() {
             break;
         }
-        let source = match Source::build(source_config, &config.http) {
-            Ok(s) => s,
-            Err(e) => {
-                report
-                    .failures
-                    .push(format!("source {}: {e}", source_config.id));
-                continue;
-            }
-        };
-        let fetched = match source.run(&fetcher, &archive).await {
-            Ok(run) => run,
-            Err(e) => {
-                tracing::error!(source = %source_config.id, error = %e, "source failed");
-                report
-                    .failures
-                    .push(format!("source {}: {e}", source_config.id));
-                continue;
-            }
-        };
-        report.failures.extend(
-            fetched
-                .failures
-                .iter()
-                .map(|e| format!("source {}: {e}", source_config.id)),
+        let step_start = chrono::Utc::now();
+        let before = (
+            report.documents_loaded,
+            report.observations_loaded,
+            report.failures.len(),
         );
-        for (doc, changed) in fetched.documents {
-            if control.is_cancelled() {
-                tracing::warn!(document = %doc.file_name, "run cancelled; the document stays archived for the next run");
-                break 'sources;
-            }
-            report.documents_fetched += 1;
-            report.documents_changed += changed as usize;
-            report.bytes_fetched += if changed { doc.bytes } else { 0 };
-            let record = record_of(&source_config.id, &doc);
-            load_document(
-                config,
-                &archive,
-                &mut warehouse,
-                Some(source_config),
-                &record,
-                run_id,
-                &mut report,
-                false,
-            )?;
-        }
-        if report
-            .failures
-            .iter()
-            .all(|f| !f.starts_with(&format!("source {}:", source_config.id)))
-        {
+        control.progress(&format!("source {}", source_config.id));
+        fetch_and_load(
+            config,
+            source_config,
+            &fetcher,
+            &archive,
+            &mut warehouse,
+            &mut report,
+            control,
+        )
+        .await?;
+        let errors = &report.failures[before.2..];
+        let status = if control.is_cancelled() {
+            "cancelled"
+        } else if errors.is_empty() {
             report.succeeded_sources.push(source_config.id.clone());
-        }
+            "succeeded"
+        } else {
+            "failed"
+        };
+        let error = (!errors.is_empty()).then(|| errors.join("; "));
+        warehouse.record_step(
+            run_id,
+            "source",
+            Some(&source_config.id),
+            step_start,
+            status,
+            report.documents_loaded - before.0,
+            report.observations_loaded - before.1,
+            error.as_deref(),
+        )?;
     }
 
     conclude(config, warehouse, &mut report, control, started)?;
     Ok(report)
+}
+
+/// Fetches one source and loads its documents; failures go into the report.
+async fn fetch_and_load(
+    config: &Config,
+    source_config: &SourceConfig,
+    fetcher: &Fetcher,
+    archive: &Archive,
+    warehouse: &mut Warehouse,
+    report: &mut RunReport,
+    control: &RunControl,
+) -> Result<(), PipelineError> {
+    let source = match Source::build(source_config, &config.http) {
+        Ok(s) => s,
+        Err(e) => {
+            report
+                .failures
+                .push(format!("source {}: {e}", source_config.id));
+            return Ok(());
+        }
+    };
+    let fetched = match source.run(fetcher, archive).await {
+        Ok(run) => run,
+        Err(e) => {
+            tracing::error!(source = %source_config.id, error = %e, "source failed");
+            report
+                .failures
+                .push(format!("source {}: {e}", source_config.id));
+            return Ok(());
+        }
+    };
+    report.failures.extend(
+        fetched
+            .failures
+            .iter()
+            .map(|e| format!("source {}: {e}", source_config.id)),
+    );
+    for (doc, changed) in fetched.documents {
+        if control.is_cancelled() {
+            tracing::warn!(document = %doc.file_name, "run cancelled; the document stays archived for the next run");
+            return Ok(());
+        }
+        report.documents_fetched += 1;
+        report.documents_changed += changed as usize;
+        report.bytes_fetched += if changed { doc.bytes } else { 0 };
+        control.progress(&format!("source {}: {}", source_config.id, doc.file_name));
+        let record = record_of(&source_config.id, &doc);
+        load_document(
+            config,
+            archive,
+            warehouse,
+            Some(source_config),
+            &record,
+            report.run_id,
+            report,
+            false,
+        )?;
+    }
+    Ok(())
 }
 
 /// Re-parses every archived document (of one source, or all) and replaces its figures: after a
@@ -254,16 +324,55 @@ fn conclude(
     if control.is_cancelled() {
         report.cancelled = true;
     } else {
+        let step_start = chrono::Utc::now();
+        let failures_before = report.failures.len();
+        control.progress("estimating");
         let rows = estimate_clusters(config, &warehouse, run_id, report)?;
         estimates = rows.len();
         warehouse.store_estimates(&rows)?;
+        let errors = &report.failures[failures_before..];
+        let status = if errors.is_empty() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        let error = (!errors.is_empty()).then(|| errors.join("; "));
+        warehouse.record_step(
+            run_id,
+            "estimate",
+            None,
+            step_start,
+            status,
+            0,
+            estimates,
+            error.as_deref(),
+        )?;
+        let step_start = chrono::Utc::now();
+        control.progress("publishing");
         std::fs::create_dir_all(&config.outputs.publish).map_err(|source| {
             regstat_warehouse::WarehouseError::Io {
                 path: config.outputs.publish.clone(),
                 source,
             }
         })?;
-        report.manifest = Some(warehouse.publish(&config.outputs.publish, Some(run_id))?);
+        let manifest = warehouse.publish(&config.outputs.publish, Some(run_id))?;
+        let rows_published = manifest
+            .files
+            .iter()
+            .map(|f| f.rows as usize)
+            .sum::<usize>()
+            / 2;
+        warehouse.record_step(
+            run_id,
+            "publish",
+            None,
+            step_start,
+            "succeeded",
+            manifest.files.len(),
+            rows_published,
+            None,
+        )?;
+        report.manifest = Some(manifest);
     }
     let summary = format!(
         "{} documents fetched ({} changed), {} loaded, {} observations, {} estimates, {} failures{}",

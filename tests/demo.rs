@@ -65,6 +65,21 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
             1
         );
         assert_eq!(count(&conn, "SELECT count(*) FROM cluster"), 1);
+        // The run's steps: two sources, the estimates, the publish.
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM run_step WHERE status = 'succeeded'"
+            ),
+            4
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT sum(observations) FROM run_step WHERE step = 'source'"
+            ),
+            1240
+        );
         assert_eq!(
             count(
                 &conn,

@@ -12,9 +12,12 @@ use axum::routing::get;
 use regstat::demo::{demo_config, demo_documents};
 use regstat_estimate::SplitMix64;
 
+/// File name and bytes of every served document.
+type Documents = Arc<Vec<(String, Vec<u8>)>>;
+
 /// The demo's documents, each served after `delay`.
 async fn slow_server(delay: Duration) -> String {
-    let docs: Arc<Vec<(String, Vec<u8>)>> = Arc::new(
+    let docs: Documents = Arc::new(
         demo_documents()
             .unwrap()
             .into_iter()
@@ -37,8 +40,7 @@ async fn slow_server(delay: Duration) -> String {
         .route(
             "/storage/mediabank/{name}",
             get(
-                move |State(docs): State<Arc<Vec<(String, Vec<u8>)>>>,
-                      UrlPath(name): UrlPath<String>| async move {
+                move |State(docs): State<Documents>, UrlPath(name): UrlPath<String>| async move {
                     tokio::time::sleep(delay).await;
                     docs.iter()
                         .find(|(n, _)| *n == name)

@@ -7,6 +7,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/001_initial.sql")),
     (2, include_str!("migrations/002_indicator_catalogue.sql")),
     (3, include_str!("migrations/003_dimensions.sql")),
+    (4, include_str!("migrations/004_run_steps.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {

@@ -97,6 +97,37 @@ impl Warehouse {
         Ok(run_id)
     }
 
+    /// Records one step of a run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_step(
+        &self,
+        run_id: i64,
+        step: &str,
+        source_id: Option<&str>,
+        started_at: chrono::DateTime<chrono::Utc>,
+        status: &str,
+        documents: usize,
+        observations: usize,
+        error: Option<&str>,
+    ) -> Result<(), WarehouseError> {
+        self.conn
+            .execute(
+                "INSERT INTO run_step VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
+                params![
+                    run_id,
+                    step,
+                    source_id,
+                    started_at.naive_utc(),
+                    status,
+                    documents as i64,
+                    observations as i64,
+                    error
+                ],
+            )
+            .context("recording a run step")?;
+        Ok(())
+    }
+
     /// Ends a run with its status (`succeeded`, `failed`, `cancelled`) and counts.
     pub fn finish_run(
         &self,
