@@ -131,27 +131,15 @@ pub async fn run_with(
     only_source: Option<&str>,
     control: &RunControl,
 ) -> Result<RunReport, PipelineError> {
-    let wait = Duration::from_secs(config.daemon.lock_wait_secs);
-    let _run_lock = locks::acquire(
-        &locks::lock_path(&config.outputs.warehouse, "run"),
-        "a regstat run",
-        wait,
-    )?;
-    let archive = Archive::open(&config.outputs.archive)?;
+    let Started {
+        _lock,
+        archive,
+        mut warehouse,
+        mut report,
+        started,
+    } = start(config, "run")?;
+    let run_id = report.run_id;
     let fetcher = Fetcher::new(&config.http)?;
-    let mut warehouse = Warehouse::open_waiting(&config.outputs.warehouse, wait)?;
-    warehouse.sync_reference(
-        RegionDictionary::builtin(),
-        &indicator_rows(config),
-        &cluster_rows(config),
-    )?;
-    let run_id = warehouse.begin_run()?;
-    let mut report = RunReport {
-        run_id,
-        ..RunReport::default()
-    };
-    let started = std::time::Instant::now();
-    tracing::info!(run_id, "run started");
 
     for source_config in config
         .sources
@@ -202,6 +190,44 @@ pub async fn run_with(
 
     conclude(config, warehouse, &mut report, control, started)?;
     Ok(report)
+}
+
+/// What every run (and backfill) starts with: the run lock, the archive, the warehouse open and its
+/// reference tables current, a new run recorded.
+struct Started {
+    _lock: locks::HeldLock,
+    archive: Archive,
+    warehouse: Warehouse,
+    report: RunReport,
+    started: std::time::Instant,
+}
+
+fn start(config: &Config, kind: &str) -> Result<Started, PipelineError> {
+    let wait = Duration::from_secs(config.daemon.lock_wait_secs);
+    let _lock = locks::acquire(
+        &locks::lock_path(&config.outputs.warehouse, "run"),
+        "a regstat run",
+        wait,
+    )?;
+    let archive = Archive::open(&config.outputs.archive)?;
+    let mut warehouse = Warehouse::open_waiting(&config.outputs.warehouse, wait)?;
+    warehouse.sync_reference(
+        RegionDictionary::builtin(),
+        &indicator_rows(config),
+        &cluster_rows(config),
+    )?;
+    let run_id = warehouse.begin_run()?;
+    tracing::info!(run_id, kind, "run started");
+    Ok(Started {
+        _lock,
+        archive,
+        warehouse,
+        report: RunReport {
+            run_id,
+            ..RunReport::default()
+        },
+        started: std::time::Instant::now(),
+    })
 }
 
 /// Fetches one source and loads its documents; failures go into the report.
@@ -270,26 +296,14 @@ pub async fn backfill(
     only_source: Option<&str>,
     control: &RunControl,
 ) -> Result<RunReport, PipelineError> {
-    let wait = Duration::from_secs(config.daemon.lock_wait_secs);
-    let _run_lock = locks::acquire(
-        &locks::lock_path(&config.outputs.warehouse, "run"),
-        "a regstat run",
-        wait,
-    )?;
-    let archive = Archive::open(&config.outputs.archive)?;
-    let mut warehouse = Warehouse::open_waiting(&config.outputs.warehouse, wait)?;
-    warehouse.sync_reference(
-        RegionDictionary::builtin(),
-        &indicator_rows(config),
-        &cluster_rows(config),
-    )?;
-    let run_id = warehouse.begin_run()?;
-    let mut report = RunReport {
-        run_id,
-        ..RunReport::default()
-    };
-    let started = std::time::Instant::now();
-    tracing::info!(run_id, "backfill started");
+    let Started {
+        _lock,
+        archive,
+        mut warehouse,
+        mut report,
+        started,
+    } = start(config, "backfill")?;
+    let run_id = report.run_id;
     for record in warehouse.documents(only_source)? {
         if control.is_cancelled() {
             break;

@@ -112,6 +112,17 @@ fn wait(mut child: Child, limit: Duration) -> (Option<i32>, String, String) {
     }
 }
 
+/// Runs regstat to completion off the async runtime (the test's servers keep serving meanwhile).
+async fn cli(args: &[&str], limit_secs: u64) -> (Option<i32>, String, String) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        wait(regstat(&args), Duration::from_secs(limit_secs))
+    })
+    .await
+    .unwrap()
+}
+
 fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &child.id().to_string()])
@@ -138,11 +149,7 @@ async fn an_analyst_on_the_snapshot_never_blocks_a_run_and_keeps_reading() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &base, "");
     let c = config.to_str().unwrap().to_string();
-    let (code, out, err) = tokio::task::spawn_blocking(move || {
-        wait(regstat(&["run", "--config", &c]), Duration::from_secs(120))
-    })
-    .await
-    .unwrap();
+    let (code, out, err) = cli(&["run", "--config", &c], 120).await;
     assert_eq!(code, Some(0), "{out}{err}");
     let snapshot = dir.path().join("warehouse.snapshot.duckdb");
     let analyst = read_only(&snapshot);
@@ -152,11 +159,7 @@ async fn an_analyst_on_the_snapshot_never_blocks_a_run_and_keeps_reading() {
     // Two more runs while the analyst's session stays open on the snapshot.
     for _ in 0..2 {
         let c = config.to_str().unwrap().to_string();
-        let (code, out, err) = tokio::task::spawn_blocking(move || {
-            wait(regstat(&["run", "--config", &c]), Duration::from_secs(120))
-        })
-        .await
-        .unwrap();
+        let (code, out, err) = cli(&["run", "--config", &c], 120).await;
         assert_eq!(code, Some(0), "{out}{err}");
     }
     assert_eq!(
@@ -177,19 +180,11 @@ async fn a_session_held_on_the_warehouse_itself_fails_a_run_clearly_after_waitin
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &base, "[daemon]\nlock_wait_secs = 1\n");
     let c = config.to_str().unwrap().to_string();
-    let (code, ..) = tokio::task::spawn_blocking(move || {
-        wait(regstat(&["run", "--config", &c]), Duration::from_secs(120))
-    })
-    .await
-    .unwrap();
+    let (code, ..) = cli(&["run", "--config", &c], 120).await;
     assert_eq!(code, Some(0));
     let holder = read_only(&dir.path().join("warehouse.duckdb"));
     let c = config.to_str().unwrap().to_string();
-    let (code, _, err) = tokio::task::spawn_blocking(move || {
-        wait(regstat(&["run", "--config", &c]), Duration::from_secs(60))
-    })
-    .await
-    .unwrap();
+    let (code, _, err) = cli(&["run", "--config", &c], 60).await;
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("held open by another process") && err.contains("snapshot"),
@@ -222,11 +217,7 @@ async fn sigterm_mid_run_finishes_the_document_and_exits_zero() {
     drop(conn);
     // Locks released: the next run completes.
     let c = config.to_str().unwrap().to_string();
-    let (code, out, _) = tokio::task::spawn_blocking(move || {
-        wait(regstat(&["run", "--config", &c]), Duration::from_secs(120))
-    })
-    .await
-    .unwrap();
+    let (code, out, _) = cli(&["run", "--config", &c], 120).await;
     assert_eq!(code, Some(0), "{out}");
 }
 
@@ -282,11 +273,7 @@ async fn sigkill_at_random_points_leaves_everything_usable() {
         }
     }
     let c = config.to_str().unwrap().to_string();
-    let (code, out, err) = tokio::task::spawn_blocking(move || {
-        wait(regstat(&["run", "--config", &c]), Duration::from_secs(120))
-    })
-    .await
-    .unwrap();
+    let (code, out, err) = cli(&["run", "--config", &c], 120).await;
     assert_eq!(code, Some(0), "{out}{err}");
     let conn = read_only(&dir.path().join("warehouse.duckdb"));
     assert_eq!(
@@ -379,11 +366,7 @@ async fn backfill_reparses_the_archive_without_fetching_and_status_reports_it() 
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &base, "");
     let c = config.to_str().unwrap().to_string();
-    let (code, ..) = tokio::task::spawn_blocking(move || {
-        wait(regstat(&["run", "--config", &c]), Duration::from_secs(120))
-    })
-    .await
-    .unwrap();
+    let (code, ..) = cli(&["run", "--config", &c], 120).await;
     assert_eq!(code, Some(0));
     // Point the sources at a closed port: a backfill must not need them.
     let text = std::fs::read_to_string(&config)
