@@ -12,7 +12,7 @@ use crate::locks;
 use regstat_config::SourceConfig;
 use regstat_config::{ClusterConfig, Config};
 use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
-use regstat_ingest::{Archive, ArchivedDocument, Fetcher, Source};
+use regstat_ingest::{Archive, ArchivedDocument, Fetcher, IngestError, Source};
 use regstat_transform::{parse_document, read_sdmx, Catalogue, ParsedDocument, RegionDictionary};
 use regstat_warehouse::{
     ClusterRow, DocumentRecord, EstimateRow, IndicatorRow, LoadOutcome, Manifest, Warehouse,
@@ -439,7 +439,8 @@ fn record_of(source_id: &str, doc: &ArchivedDocument) -> DocumentRecord {
     }
 }
 
-/// Parses an archived document (SDMX, workbook or archive of workbooks) and names its indicators.
+/// Parses an archived workbook (or archive of workbooks) and names its indicators. SDMX takes the
+/// streamed path, [`load_sdmx_streamed`].
 fn parse_archived(
     config: &Config,
     source: Option<&SourceConfig>,
@@ -447,38 +448,17 @@ fn parse_archived(
     sha256: &str,
     bytes: &[u8],
 ) -> Result<ParsedDocument, regstat_transform::TransformError> {
-    let regions = RegionDictionary::builtin();
-    let mut parsed = if is_sdmx(file_name, bytes) {
-        let mut observations = Vec::new();
-        let summary = read_sdmx(file_name, bytes, regions, |o| {
-            observations.push(o);
-            Ok(())
-        })?;
-        ParsedDocument {
-            observations,
-            tables: vec![],
-            problems: summary.problems,
-        }
-    } else {
-        let sheets = source
-            .map(|s| s.parser.sheets.as_slice())
-            .unwrap_or_default();
-        parse_document(file_name, bytes, regions, sheets)?
-    };
+    let sheets = source
+        .map(|s| s.parser.sheets.as_slice())
+        .unwrap_or_default();
+    let mut parsed = parse_document(file_name, bytes, RegionDictionary::builtin(), sheets)?;
     for o in &mut parsed.observations {
         o.provenance.document_sha256 = sha256.to_string();
-        let id = if o.indicator.starts_with("emiss:") {
-            config
-                .indicator_for_emiss(&o.provenance.table_code)
-                .map(|i| i.id.clone())
-        } else {
-            indicator_for(
-                Some(config),
-                &o.provenance.table_code,
-                &o.provenance.table_title,
-            )
-        };
-        if let Some(id) = id {
+        if let Some(id) = indicator_for(
+            Some(config),
+            &o.provenance.table_code,
+            &o.provenance.table_title,
+        ) {
             o.indicator = id;
         }
     }
@@ -501,6 +481,14 @@ fn load_document(
     if !replace && warehouse.is_loaded(&record.sha256)? {
         report.documents_already_loaded += 1;
         return Ok(());
+    }
+    let object = archive.object_path(&record.sha256);
+    let head = read_head(&object).map_err(|source| IngestError::Archive {
+        path: object.clone(),
+        source,
+    })?;
+    if is_sdmx(&record.file_name, &head) {
+        return load_sdmx_streamed(config, warehouse, &object, record, run_id, report);
     }
     let bytes = archive.read(&record.sha256)?;
     let parsed = match parse_archived(config, source, &record.file_name, &record.sha256, &bytes) {
@@ -934,6 +922,79 @@ fn per_region(
         }
     }
     rows
+}
+
+fn read_head(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(path)?
+        .take(512)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// SDMX goes from the archived file through the reader straight into the warehouse's appender, in one
+/// transaction: memory stays bounded whatever the file's size.
+fn load_sdmx_streamed(
+    config: &Config,
+    warehouse: &mut Warehouse,
+    object: &std::path::Path,
+    record: &DocumentRecord,
+    run_id: i64,
+    report: &mut RunReport,
+) -> Result<(), PipelineError> {
+    let source_id = record.source_id.as_str();
+    let file = std::fs::File::open(object).map_err(|source| IngestError::Archive {
+        path: object.to_path_buf(),
+        source,
+    })?;
+    let mut problems_seen = Vec::new();
+    let result = warehouse.load_streamed(record, run_id, |push| {
+        read_sdmx(
+            &record.file_name,
+            std::io::BufReader::new(file),
+            RegionDictionary::builtin(),
+            |mut o| {
+                o.provenance.document_sha256 = record.sha256.clone();
+                if let Some(i) = config.indicator_for_emiss(&o.provenance.table_code) {
+                    o.indicator = i.id.clone();
+                }
+                if push(&o) {
+                    Ok(())
+                } else {
+                    Err(regstat_transform::TransformError::Workbook {
+                        file: record.file_name.clone(),
+                        reason: "the warehouse refused an observation".into(),
+                    })
+                }
+            },
+        )
+        .map(|summary| {
+            problems_seen = summary.problems.clone();
+            summary.problems
+        })
+    });
+    let error = match result {
+        Ok(Ok(outcome)) => {
+            if let LoadOutcome::Loaded(n) = outcome {
+                report.documents_loaded += 1;
+                report.observations_loaded += n;
+                tracing::info!(document = %record.file_name, observations = n, problems = problems_seen.len(), "document loaded");
+            }
+            report.failures.extend(
+                problems_seen
+                    .iter()
+                    .map(|p| format!("source {source_id}: {p}")),
+            );
+            return Ok(());
+        }
+        Ok(Err(parse)) => parse.to_string(),
+        Err(load) => format!("{}: {load}", record.file_name),
+    };
+    tracing::error!(document = %record.file_name, error = %error, "document not loaded");
+    report.failures.push(format!("source {source_id}: {error}"));
+    warehouse.record_failed_document(record, &error, run_id)?;
+    Ok(())
 }
 
 /// EMISS documents are SDMX XML; everything else is a workbook or an archive of workbooks.

@@ -94,6 +94,27 @@ impl Warehouse {
         problems: &[ParseProblem],
         run_id: i64,
     ) -> Result<LoadOutcome, WarehouseError> {
+        let outcome = self.load_streamed(doc, run_id, |push| {
+            for o in observations {
+                if !push(o) {
+                    break;
+                }
+            }
+            Ok::<_, std::convert::Infallible>(problems.to_vec())
+        })?;
+        Ok(outcome.unwrap_or_else(|never| match never {}))
+    }
+
+    /// Loads a document whose observations are produced as a stream (an SDMX file of any size): `produce`
+    /// calls `push` with each observation (`false` back means stop: the load failed) and returns the
+    /// problems it met, or its own error, which rolls the whole document back and comes back as
+    /// `Ok(Err(e))`. One transaction either way; memory stays bounded by the appender's chunks.
+    pub fn load_streamed<E>(
+        &mut self,
+        doc: &DocumentRecord,
+        run_id: i64,
+        produce: impl FnOnce(&mut dyn FnMut(&Observation) -> bool) -> Result<Vec<ParseProblem>, E>,
+    ) -> Result<Result<LoadOutcome, E>, WarehouseError> {
         let tx = self
             .conn
             .transaction()
@@ -114,51 +135,77 @@ impl Warehouse {
             [&doc.sha256],
         )
         .context("clearing a failed attempt")?;
+        let mut count = 0usize;
+        let mut append_error: Option<WarehouseError> = None;
+        let produced = {
+            let mut app = tx
+                .appender("observation")
+                .context("opening the observation appender")?;
+            let vintage = naive(doc.fetched_at);
+            let mut push = |o: &Observation| -> bool {
+                let appended = app
+                    .append_row(params![
+                        o.indicator,
+                        o.region_code,
+                        o.period.to_string(),
+                        o.period.period_type().as_str(),
+                        o.period.year(),
+                        o.value,
+                        o.unit,
+                        o.status.as_str(),
+                        (!o.footnotes.is_empty()).then(|| o.footnotes.join("\n")),
+                        o.region_label,
+                        doc.sha256,
+                        o.provenance.sheet,
+                        o.provenance.cell,
+                        o.provenance.table_code,
+                        o.provenance.table_title,
+                        vintage,
+                        run_id,
+                        dimensions_json(&o.dimensions),
+                    ])
+                    .context(&format!(
+                        "appending {} {}",
+                        o.provenance.sheet, o.provenance.cell
+                    ));
+                match appended {
+                    Ok(()) => {
+                        count += 1;
+                        true
+                    }
+                    Err(e) => {
+                        append_error = Some(e);
+                        false
+                    }
+                }
+            };
+            let produced = produce(&mut push);
+            // Flush explicitly: an appender's Drop flushes too but swallows the error (a key violation).
+            if append_error.is_none() {
+                if let Err(e) = app.flush().context("flushing observations") {
+                    append_error = Some(e);
+                }
+            }
+            produced
+        };
+        if let Some(e) = append_error {
+            return Err(e);
+        }
+        let problems = match produced {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
         let status = if problems.is_empty() {
             "loaded"
         } else {
             "loaded_with_problems"
         };
-        insert_document(&tx, doc, run_id, status, None, observations.len())?;
-        {
-            let mut app = tx
-                .appender("observation")
-                .context("opening the observation appender")?;
-            let vintage = naive(doc.fetched_at);
-            for o in observations {
-                app.append_row(params![
-                    o.indicator,
-                    o.region_code,
-                    o.period.to_string(),
-                    o.period.period_type().as_str(),
-                    o.period.year(),
-                    o.value,
-                    o.unit,
-                    o.status.as_str(),
-                    (!o.footnotes.is_empty()).then(|| o.footnotes.join("\n")),
-                    o.region_label,
-                    doc.sha256,
-                    o.provenance.sheet,
-                    o.provenance.cell,
-                    o.provenance.table_code,
-                    o.provenance.table_title,
-                    vintage,
-                    run_id,
-                    dimensions_json(&o.dimensions),
-                ])
-                .context(&format!(
-                    "appending {} {}",
-                    o.provenance.sheet, o.provenance.cell
-                ))?;
-            }
-            // Flush explicitly: an appender's Drop flushes too but swallows the error (a key violation).
-            app.flush().context("flushing observations")?;
-        }
+        insert_document(&tx, doc, run_id, status, None, count)?;
         {
             let mut app = tx
                 .appender("document_problem")
                 .context("opening the problem appender")?;
-            for p in problems {
+            for p in &problems {
                 app.append_row(params![
                     doc.sha256,
                     p.location.sheet,
@@ -171,7 +218,7 @@ impl Warehouse {
             app.flush().context("flushing problems")?;
         }
         tx.commit().context("committing a document load")?;
-        Ok(LoadOutcome::Loaded(observations.len()))
+        Ok(Ok(LoadOutcome::Loaded(count)))
     }
 
     /// Records a document that could not be parsed at all, with the error, so that it is visible in
