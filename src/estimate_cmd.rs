@@ -35,9 +35,10 @@ pub struct EstimateArgs {
     /// Fixed effects: `unit,time` (default) or `none` (an intercept instead).
     #[arg(long, default_value = "unit,time")]
     pub fe: String,
-    /// Cluster column; by default the unit when unit effects are in the model, else iid errors.
-    #[arg(long)]
-    pub cluster: Option<String>,
+    /// Cluster column, or two (`a,b`) for two-way clustering; by default the unit when unit effects
+    /// are in the model, else iid errors.
+    #[arg(long, value_delimiter = ',')]
+    pub cluster: Vec<String>,
     #[arg(long)]
     pub weights: Option<String>,
     /// Event-study reference period, relative to adoption.
@@ -135,9 +136,13 @@ impl EstimateArgs {
         if let Some(w) = &self.weights {
             cols.push((w, ColumnKind::Float));
         }
-        if let Some(c) = &self.cluster {
-            cols.push((c, ColumnKind::Text));
+        if self.cluster.len() > 2 {
+            bail!(
+                "--cluster: one or two columns, found {}",
+                self.cluster.len()
+            );
         }
+        cols.extend(self.cluster.iter().map(|c| (c.as_str(), ColumnKind::Text)));
         let data = read_columns(&self.panel, &cols)
             .with_context(|| format!("reading the panel {}", self.panel.display()))?;
         let n = match &data[0] {
@@ -225,10 +230,10 @@ impl EstimateArgs {
             (None, None) => unreachable!("checked above"),
         };
         let weights = self.weights.as_ref().map(|_| float(&data[take(1).start]));
-        let cluster = self
-            .cluster
-            .as_ref()
-            .map(|name| (name.clone(), text(&data[take(1).start])));
+        let cluster = take(self.cluster.len())
+            .zip(&self.cluster)
+            .map(|(i, name)| (name.clone(), text(&data[i])))
+            .collect();
         let time = int(&data[1])
             .into_iter()
             .map(|t| t.expect("kept rows have a time"))

@@ -788,7 +788,7 @@ fn panel_designs(
                 .collect(),
         },
         weights: None,
-        cluster: None,
+        cluster: vec![],
     };
     let base = |method: &str, term: &str| EstimateRow {
         run_id,

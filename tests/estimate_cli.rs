@@ -206,3 +206,57 @@ fn bad_flags_and_columns_are_named() {
     assert!(!ok);
     assert!(stderr.contains("--fe"), "{stderr}");
 }
+
+#[test]
+fn two_way_clustering_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, _) = base_did_files(dir.path());
+    let (ok, stdout, stderr) = regstat(&[
+        "estimate",
+        "--panel",
+        &csv,
+        "--unit",
+        "id",
+        "--time",
+        "period",
+        "--outcome",
+        "y",
+        "--cohort",
+        "g",
+        "--method",
+        "twfe",
+        "--covariates",
+        "x1",
+        "--cluster",
+        "id,period",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["vcov"], "two-way CR1 clustered by id and period");
+    assert_eq!(v["n_clusters"], 10, "G is the smaller of the two");
+    assert_eq!(v["estimates"][0]["df"], 9.0);
+    let (ok, _, stderr) = regstat(&[
+        "estimate",
+        "--panel",
+        &csv,
+        "--unit",
+        "id",
+        "--time",
+        "period",
+        "--outcome",
+        "y",
+        "--cohort",
+        "g",
+        "--method",
+        "twfe",
+        "--cluster",
+        "id,period",
+        "--bootstrap",
+        "wild",
+    ]);
+    assert!(
+        !ok && stderr.contains("exactly one cluster variable"),
+        "{stderr}"
+    );
+}

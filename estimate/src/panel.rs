@@ -38,8 +38,9 @@ pub struct Panel {
     pub covariates: Vec<(String, Vec<f64>)>,
     pub treatment: Treatment,
     pub weights: Option<Vec<f64>>,
-    /// Cluster labels per row and the column they came from.
-    pub cluster: Option<(String, Vec<String>)>,
+    /// Cluster variables (one, or two for two-way clustering): the column's name and its label per
+    /// row. Empty: by unit when unit effects are in the model (as fixest), else iid errors.
+    pub cluster: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -213,19 +214,31 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
     } else {
         vec![]
     };
-    // As fixest: cluster by the given column, else by unit when unit effects are in the model.
-    let cluster = match &panel.cluster {
-        Some((name, labels)) => Some(Factor::from_labels(name, labels)),
-        None if spec.unit_time_fe => Some(unit.clone()),
-        None => None,
+    // As fixest: cluster by the given columns, else by unit when unit effects are in the model.
+    let clusters: Vec<Factor> = match panel.cluster.as_slice() {
+        [] if spec.unit_time_fe => vec![unit.clone()],
+        [] => vec![],
+        given @ ([_] | [_, _]) => given
+            .iter()
+            .map(|(name, labels)| Factor::from_labels(name, labels))
+            .collect(),
+        more => {
+            return Err(EstimateError::Design(format!(
+                "one or two cluster variables, found {}",
+                more.len()
+            )))
+        }
     };
-    let vcov = match &cluster {
-        Some(c) => VcovSpec::Cluster(vec![c.clone()]),
-        None => VcovSpec::Iid,
+    let vcov = if clusters.is_empty() {
+        VcovSpec::Iid
+    } else {
+        VcovSpec::Cluster(clusters.clone())
     };
-    let vcov_name = match &cluster {
-        Some(c) => format!("CR1 clustered by {}", c.name),
-        None => "iid".to_string(),
+    let vcov_name = match clusters.as_slice() {
+        [] => "iid".to_string(),
+        [c] => format!("CR1 clustered by {}", c.name),
+        [a, b] => format!("two-way CR1 clustered by {} and {}", a.name, b.name),
+        _ => unreachable!("checked above"),
     };
     let design = Design {
         outcomes: panel.outcomes.clone(),
@@ -281,11 +294,12 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
                 ))
             }
             (Some(b), _) => {
-                let cl = cluster.as_ref().ok_or_else(|| {
-                    EstimateError::Design(
-                        "the wild cluster bootstrap needs clusters (--cluster)".into(),
-                    )
-                })?;
+                let [cl] = clusters.as_slice() else {
+                    return Err(EstimateError::Design(
+                        "the wild cluster bootstrap needs exactly one cluster variable (--cluster)"
+                            .into(),
+                    ));
+                };
                 let g = cl.levels as f64;
                 let nn = fitted.n_obs as f64;
                 let c = g / (g - 1.0) * (nn - 1.0) / (nn - fitted.k_adjust as f64);

@@ -46,7 +46,7 @@ fn simulate(
             values: cohort,
         },
         weights: None,
-        cluster: None,
+        cluster: vec![],
     }
 }
 
