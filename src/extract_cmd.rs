@@ -10,7 +10,7 @@ use regstat_warehouse::files::{write_parquet, Cell};
 
 #[derive(clap::Args, Debug)]
 pub struct ExtractArgs {
-    /// A workbook (.xlsx, .xls), a ZIP archive of workbooks, or an EMISS SDMX file (.xml).
+    /// A workbook (.xlsx, .xls), a ZIP or RAR archive of workbooks, or an EMISS SDMX file (.xml).
     pub file: PathBuf,
     /// Output file: .csv, .parquet or .jsonl; CSV on standard output when absent.
     #[arg(long)]

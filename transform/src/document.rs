@@ -18,10 +18,7 @@ pub fn parse_document(
     sheets: &[String],
 ) -> Result<ParsedDocument, TransformError> {
     if bytes.starts_with(b"Rar!\x1a\x07") {
-        return Err(TransformError::Workbook {
-            file: file.into(),
-            reason: "RAR archives are not supported yet; unpack it and fetch the workbooks".into(),
-        });
+        return parse_rar(file, bytes, regions, sheets);
     }
     if !bytes.starts_with(b"PK\x03\x04") {
         return parse_workbook_sheets(file, bytes, regions, sheets);
@@ -56,8 +53,7 @@ pub fn parse_document(
                 continue;
             }
         };
-        let lower = name.to_lowercase();
-        if member.is_dir() || !(lower.ends_with(".xlsx") || lower.ends_with(".xls")) {
+        if member.is_dir() || !is_workbook_name(&name) {
             tracing::debug!(archive = file, member = %name, "not a workbook; skipped");
             continue;
         }
@@ -87,21 +83,107 @@ pub fn parse_document(
             doc.problems.push(problem(e.to_string()));
             continue;
         }
-        let short = name.rsplit('/').next().unwrap_or(&name).to_string();
-        match parse_workbook_sheets(&path, &content, regions, sheets) {
-            Ok(mut part) => {
-                for o in &mut part.observations {
-                    o.provenance.sheet = format!("[{short}]{}", o.provenance.sheet);
-                }
-                for t in &mut part.tables {
-                    t.sheet = format!("[{short}]{}", t.sheet);
-                }
-                doc.observations.append(&mut part.observations);
-                doc.tables.append(&mut part.tables);
-                doc.problems.append(&mut part.problems);
+        add_member(&mut doc, file, &name, &content, regions, sheets);
+    }
+    Ok(doc)
+}
+
+fn is_workbook_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    lower.ends_with(".xlsx") || lower.ends_with(".xls")
+}
+
+/// Parses one archive member and adds its figures, its sheets marked with the member's name.
+fn add_member(
+    doc: &mut ParsedDocument,
+    archive: &str,
+    name: &str,
+    content: &[u8],
+    regions: &RegionDictionary,
+    sheets: &[String],
+) {
+    let path = format!("{archive}/{name}");
+    let short = name.rsplit(['/', '\\']).next().unwrap_or(name).to_string();
+    match parse_workbook_sheets(&path, content, regions, sheets) {
+        Ok(mut part) => {
+            for o in &mut part.observations {
+                o.provenance.sheet = format!("[{short}]{}", o.provenance.sheet);
             }
-            Err(e) => doc.problems.push(problem(e.to_string())),
+            for t in &mut part.tables {
+                t.sheet = format!("[{short}]{}", t.sheet);
+            }
+            doc.observations.append(&mut part.observations);
+            doc.tables.append(&mut part.tables);
+            doc.problems.append(&mut part.problems);
         }
+        Err(e) => doc.problems.push(ParseProblem {
+            location: Location {
+                file: path,
+                sheet: None,
+                cell: None,
+            },
+            expected: "a readable workbook".into(),
+            found: e.to_string(),
+        }),
+    }
+}
+
+/// A RAR archive (how Rosstat ships the «Регионы России» appendix), read with the unrar library.
+/// The library reads archives from files only, so the bytes go to a temporary file first.
+fn parse_rar(
+    file: &str,
+    bytes: &[u8],
+    regions: &RegionDictionary,
+    sheets: &[String],
+) -> Result<ParsedDocument, TransformError> {
+    let fail = |reason: String| TransformError::Workbook {
+        file: file.into(),
+        reason,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .suffix(".rar")
+        .tempfile()
+        .map_err(|e| fail(format!("temporary file: {e}")))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| fail(format!("temporary file: {e}")))?;
+    let mut doc = ParsedDocument::default();
+    let mut cursor = unrar::Archive::new(tmp.path())
+        .open_for_processing()
+        .map_err(|e| fail(format!("not a readable RAR archive: {e}")))?;
+    while let Some(header) = cursor
+        .read_header()
+        .map_err(|e| fail(format!("RAR header: {e}")))?
+    {
+        let entry = header.entry();
+        let name = entry.filename.to_string_lossy().replace('\\', "/");
+        if !entry.is_file() || !is_workbook_name(&name) {
+            cursor = header
+                .skip()
+                .map_err(|e| fail(format!("RAR member {name}: {e}")))?;
+            continue;
+        }
+        if entry.unpacked_size > MAX_MEMBER_BYTES {
+            doc.problems.push(ParseProblem {
+                location: Location {
+                    file: format!("{file}/{name}"),
+                    sheet: None,
+                    cell: None,
+                },
+                expected: "a readable workbook".into(),
+                found: format!(
+                    "{} bytes uncompressed, over the {MAX_MEMBER_BYTES} limit",
+                    entry.unpacked_size
+                ),
+            });
+            cursor = header
+                .skip()
+                .map_err(|e| fail(format!("RAR member {name}: {e}")))?;
+            continue;
+        }
+        let (content, rest) = header
+            .read()
+            .map_err(|e| fail(format!("RAR member {name}: {e}")))?;
+        add_member(&mut doc, file, &name, &content, regions, sheets);
+        cursor = rest;
     }
     Ok(doc)
 }

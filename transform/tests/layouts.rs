@@ -130,9 +130,7 @@ fn stacked_blocks_are_separate_tables() {
     assert_eq!(doc.tables[1].rejected, 1);
 }
 
-#[test]
-fn zip_archives_of_workbooks_keep_the_member_in_provenance() {
-    use std::io::Write;
+fn investment_book() -> Vec<u8> {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("10.2.").unwrap();
@@ -148,8 +146,13 @@ fn zip_archives_of_workbooks_keep_the_member_in_provenance() {
     ws.write_string(4, 0, "Липецкая область").unwrap();
     ws.write_number(4, 1, 25339.0).unwrap();
     ws.write_number(4, 2, 37382.1).unwrap();
-    let book = wb.save_to_buffer().unwrap();
+    wb.save_to_buffer().unwrap()
+}
 
+#[test]
+fn zip_archives_of_workbooks_keep_the_member_in_provenance() {
+    use std::io::Write;
+    let book = investment_book();
     let mut buf = Vec::new();
     {
         let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut buf));
@@ -185,16 +188,73 @@ fn zip_archives_of_workbooks_keep_the_member_in_provenance() {
         doc.problems[0].location.file,
         "Pril_Region_Pokaz_2023.zip/Раздел 99.xlsx"
     );
-    // A RAR archive is refused with a clear reason.
-    let err = regstat_transform::parse_document(
-        "a.rar",
-        b"Rar!\x1a\x07\x01\x00rest",
+}
+
+/// A RAR 4 archive of stored (uncompressed) members, written as the RAR 4.x technical note lays the
+/// format out: marker block, archive header, one file header per member with its data, end block.
+/// Each header's CRC is the low 16 bits of the CRC-32 of the header from its type byte on.
+fn rar4(members: &[(&str, &[u8])]) -> Vec<u8> {
+    fn block(kind: u8, flags: u16, body: &[u8]) -> Vec<u8> {
+        let size = (7 + body.len()) as u16;
+        let mut head = vec![kind];
+        head.extend_from_slice(&flags.to_le_bytes());
+        head.extend_from_slice(&size.to_le_bytes());
+        head.extend_from_slice(body);
+        let crc = (crc32fast::hash(&head) & 0xffff) as u16;
+        let mut out = crc.to_le_bytes().to_vec();
+        out.extend(head);
+        out
+    }
+    let mut out = b"Rar!\x1a\x07\x00".to_vec();
+    out.extend(block(0x73, 0, &[0; 6]));
+    for (name, data) in members {
+        let mut body = Vec::new();
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes()); // packed size
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes()); // unpacked size
+        body.push(3); // host OS: Unix
+        body.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+        body.extend_from_slice(&0x5a21_0000u32.to_le_bytes()); // DOS time: 2025-01-01
+        body.push(29); // version needed: 2.9
+        body.push(0x30); // method: store
+        body.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        body.extend_from_slice(&0o100644u32.to_le_bytes()); // attributes
+        body.extend_from_slice(name.as_bytes());
+        out.extend(block(0x74, 0x8000, &body));
+        out.extend_from_slice(data);
+    }
+    out.extend(block(0x7b, 0x4000, &[]));
+    out
+}
+
+#[test]
+fn rar_archives_of_workbooks_are_read_member_by_member() {
+    let book = investment_book();
+    let rar = rar4(&[
+        ("Pril/Razdel_10.xlsx", &book),
+        ("readme.txt", b"skip me"),
+        ("Razdel_99.xlsx", b"broken"),
+    ]);
+    let doc = regstat_transform::parse_document(
+        "Pril_Region_Pokaz_2025.rar",
+        &rar,
         RegionDictionary::builtin(),
         &[],
     )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("RAR archives are not supported"),
-        "{err}"
+    .unwrap();
+    assert_eq!(doc.observations.len(), 2, "{:?}", doc.problems);
+    assert_eq!(
+        doc.observations[0].provenance.sheet,
+        "[Razdel_10.xlsx]10.2."
     );
+    assert_eq!(doc.observations[0].value, Some(25339.0));
+    assert_eq!(doc.problems.len(), 1);
+    assert_eq!(
+        doc.problems[0].location.file,
+        "Pril_Region_Pokaz_2025.rar/Razdel_99.xlsx"
+    );
+    // A damaged archive is an error naming the file, never a panic.
+    let err =
+        regstat_transform::parse_document("bad.rar", &rar[..40], RegionDictionary::builtin(), &[])
+            .unwrap_err();
+    assert!(err.to_string().contains("bad.rar"), "{err}");
 }
