@@ -81,7 +81,13 @@ fn the_shipped_example_config_is_valid() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lipetsk.toml");
     let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(config.sources.iter().any(|s| s.kind == SourceKind::Emiss));
-    assert!(config.sources.iter().any(|s| s.kind == SourceKind::DocumentList));
+    assert!(config
+        .sources
+        .iter()
+        .any(|s| s.kind == SourceKind::DocumentList));
     assert_eq!(config.daemon.catch_up, CatchUp::RunOnce);
-    assert!(config.outputs.warehouse.is_absolute(), "relative outputs resolve against the file");
+    assert!(
+        config.outputs.warehouse.is_absolute(),
+        "relative outputs resolve against the file"
+    );
 }
