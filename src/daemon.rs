@@ -16,7 +16,7 @@ use regstat_config::{CatchUp, Config};
 
 use crate::locks;
 use crate::metrics::Metrics;
-use crate::pipeline::{run_with, RunControl};
+use crate::pipeline::{run_sources, RunControl};
 
 /// The next fire time of every source after `after`, in the configured time zone.
 pub fn next_fires(config: &Config, after: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
@@ -113,10 +113,13 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     let mut state = load_state(&state_file);
 
     if config.daemon.catch_up == CatchUp::RunOnce {
-        for id in missed(&config, &state, Utc::now()) {
-            tracing::info!(source = %id, "catching up a schedule missed while the daemon was down");
-            run_source(&config, &id, &control, &metrics).await;
-            state.insert(id, Utc::now());
+        let late = missed(&config, &state, Utc::now());
+        if !late.is_empty() {
+            tracing::info!(sources = ?late, "catching up schedules missed while the daemon was down");
+            run_due(&config, &late, &control, &metrics).await;
+            for id in late {
+                state.insert(id, Utc::now());
+            }
             save_state(&state_file, &state);
         }
     }
@@ -142,12 +145,12 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
             )
             .await;
         }
-        for id in due {
-            if control.is_cancelled() {
-                break;
+        if !control.is_cancelled() {
+            // The sources due at the same time share one run: one round of estimates, one publish.
+            run_due(&config, &due, &control, &metrics).await;
+            for id in due {
+                state.insert(id, earliest);
             }
-            run_source(&config, &id, &control, &metrics).await;
-            state.insert(id, earliest);
             save_state(&state_file, &state);
         }
     }
@@ -155,21 +158,22 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_source(config: &Config, id: &str, control: &RunControl, metrics: &Metrics) {
-    match run_with(config, Some(id), control).await {
+async fn run_due(config: &Config, ids: &[String], control: &RunControl, metrics: &Metrics) {
+    let sources = ids.join(",");
+    match run_sources(config, ids, control).await {
         Ok(report) => {
             metrics.record(&report);
             if report.cancelled {
-                tracing::warn!(source = %id, run_id = report.run_id, "run cancelled");
+                tracing::warn!(%sources, run_id = report.run_id, "run cancelled");
             } else if report.failed() {
-                tracing::warn!(source = %id, run_id = report.run_id, failures = report.failures.len(), "run finished with failures");
+                tracing::warn!(%sources, run_id = report.run_id, failures = report.failures.len(), "run finished with failures");
             } else {
-                tracing::info!(source = %id, run_id = report.run_id, "run succeeded");
+                tracing::info!(%sources, run_id = report.run_id, "run succeeded");
             }
         }
         Err(e) => {
             metrics.record_error();
-            tracing::error!(source = %id, error = %e, "run failed");
+            tracing::error!(%sources, error = %e, "run failed");
         }
     }
 }

@@ -131,6 +131,20 @@ pub async fn run_with(
     only_source: Option<&str>,
     control: &RunControl,
 ) -> Result<RunReport, PipelineError> {
+    let ids: Vec<String> = match only_source {
+        Some(id) => vec![id.to_string()],
+        None => config.sources.iter().map(|s| s.id.clone()).collect(),
+    };
+    run_sources(config, &ids, control).await
+}
+
+/// One run over the named sources (the daemon's sources due at the same time): their fetches and loads,
+/// then one round of estimates and one publish.
+pub async fn run_sources(
+    config: &Config,
+    source_ids: &[String],
+    control: &RunControl,
+) -> Result<RunReport, PipelineError> {
     let Started {
         _lock,
         archive,
@@ -141,11 +155,7 @@ pub async fn run_with(
     let run_id = report.run_id;
     let fetcher = Fetcher::new(&config.http)?;
 
-    for source_config in config
-        .sources
-        .iter()
-        .filter(|s| only_source.is_none_or(|id| id == s.id))
-    {
+    for source_config in config.sources.iter().filter(|s| source_ids.contains(&s.id)) {
         if control.is_cancelled() {
             break;
         }
