@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use nalgebra::{DMatrix, DVector};
-
+use crate::demean::DemeanOptions;
 use crate::error::EstimateError;
-use crate::ols::{ols, Vcov};
+use crate::factor::Factor;
+use crate::fit::{fit, Design, VcovSpec};
 use crate::Coefficient;
 
 /// One yearly figure of one region.
@@ -101,12 +101,7 @@ pub fn did2x2(input: &Did2x2Input<'_>) -> Result<Did2x2, EstimateError> {
     let effect_by_means = (means[3] - means[2]) - (means[1] - means[0]);
 
     let n = rows.len();
-    let x = DMatrix::from_fn(n, 4, |i, j| {
-        let r = &rows[i];
-        let (t, p) = (r.treated as u8 as f64, r.post as u8 as f64);
-        [1.0, t, p, t * p][j]
-    });
-    let y = DVector::from_iterator(n, rows.iter().map(|r| r.y));
+    let column = |f: &dyn Fn(&Row) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
     let treated_units: BTreeSet<usize> =
         rows.iter().filter(|r| r.treated).map(|r| r.unit).collect();
     let control_units: BTreeSet<usize> =
@@ -114,16 +109,32 @@ pub fn did2x2(input: &Did2x2Input<'_>) -> Result<Did2x2, EstimateError> {
     // Clustering by region is only meaningful with several regions on both sides; with a single
     // treated region the classical variance is reported (as the study did) beside the placebo test.
     let (vcov, vcov_name) = if treated_units.len() >= 2 && control_units.len() >= 2 {
+        let regions: Vec<usize> = rows.iter().map(|r| r.unit).collect();
         (
-            Vcov::Cluster(rows.iter().map(|r| r.unit).collect()),
+            VcovSpec::Cluster(vec![Factor::from_labels("region", &regions)]),
             "CR1 clustered by region",
         )
     } else {
-        (Vcov::Iid, "iid (classical OLS)")
+        (VcovSpec::Iid, "iid (classical OLS)")
     };
-    let fit = ols(&x, &y, vcov)?;
-    debug_assert!((fit.coef[3] - effect_by_means).abs() < 1e-8 * (1.0 + effect_by_means.abs()));
-    let effect = Coefficient::from_estimate("treated_x_post", fit.coef[3], fit.se(3), fit.df);
+    // y = a + b*treated + c*post + d*treated*post: the same regression core as every other estimator.
+    let design = Design {
+        outcomes: vec![("y".into(), column(&|r| r.y))],
+        regressors: vec![
+            ("treated".into(), column(&|r| r.treated as u8 as f64)),
+            ("post".into(), column(&|r| r.post as u8 as f64)),
+            (
+                "treated_x_post".into(),
+                column(&|r| (r.treated && r.post) as u8 as f64),
+            ),
+        ],
+        intercept: true,
+        ..Design::default()
+    };
+    let fitted = fit(&design, &vcov, DemeanOptions::default())?;
+    let d = &fitted.outcomes[0].coefficients[2];
+    debug_assert!((d.estimate - effect_by_means).abs() < 1e-8 * (1.0 + effect_by_means.abs()));
+    let effect = d.clone();
 
     let placebo = (!control_units.is_empty() && input.treated.len() == treated_units.len())
         .then(|| placebo(&rows, &control_units, effect.estimate));

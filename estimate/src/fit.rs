@@ -279,3 +279,52 @@ pub fn wald(fit: &OutcomeFit, indices: &[usize], df: f64) -> Option<(f64, usize,
         .map(|d| 1.0 - d.cdf(stat))?;
     Some((stat, q, p))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(xs: &[f64], e: &[f64]) -> Design {
+        Design {
+            outcomes: vec![(
+                "y".into(),
+                xs.iter().zip(e).map(|(x, e)| 1.0 + 2.0 * x + e).collect(),
+            )],
+            regressors: vec![("x".into(), xs.to_vec())],
+            intercept: true,
+            ..Design::default()
+        }
+    }
+
+    #[test]
+    fn recovers_a_known_line_and_textbook_standard_errors() {
+        // y = 1 + 2x + e with e known: OLS by hand gives slope 2 + Sxy/Sxx, and the residual
+        // variance sum(e^2)/(n-2).
+        let xs = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let e = [0.1, -0.1, 0.0, 0.1, -0.1];
+        let f = fit(&line(&xs, &e), &VcovSpec::Iid, DemeanOptions::default()).unwrap();
+        let o = &f.outcomes[0];
+        // Closed form: slope = Sxy/Sxx with Sxx = 10.
+        let sxy: f64 = xs.iter().zip(&e).map(|(x, e)| (x - 3.0) * e).sum();
+        assert!((o.coef[0] - (2.0 + sxy / 10.0)).abs() < 1e-12);
+        let rss: f64 = o.residuals.iter().map(|r| r * r).sum();
+        assert!((o.coefficients[0].se - (rss / 3.0 / 10.0).sqrt()).abs() < 1e-12);
+        assert_eq!(f.df, 3.0);
+    }
+
+    #[test]
+    fn collinear_designs_are_refused() {
+        let design = Design {
+            outcomes: vec![("y".into(), vec![1.0; 4])],
+            regressors: vec![
+                ("a".into(), vec![0.0, 1.0, 2.0, 3.0]),
+                ("b".into(), vec![0.0, 1.0, 2.0, 3.0]),
+            ],
+            ..Design::default()
+        };
+        assert_eq!(
+            fit(&design, &VcovSpec::Iid, DemeanOptions::default()).unwrap_err(),
+            EstimateError::Singular
+        );
+    }
+}

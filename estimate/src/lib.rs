@@ -1,6 +1,6 @@
 //! Difference-in-differences estimators with honest inference.
 //!
-//! [`ols`] is the regression core (iid, HC1 and cluster-robust CR1 variances with fixest's
+//! [`fit`] is the regression core (iid, HC1 and cluster-robust CR1 variances with fixest's
 //! small-sample conventions); [`did2x2`] is the Lipetsk study's 2x2 estimator (its eq. 7) computed
 //! both from the four cell means and as a regression, with a placebo-in-space test for designs with a
 //! single treated region, where a t statistic alone is not to be trusted.
@@ -11,7 +11,6 @@ mod did2x2;
 mod error;
 mod factor;
 mod fit;
-mod ols;
 mod panel;
 mod rng;
 
@@ -21,7 +20,6 @@ pub use did2x2::{did2x2, Did2x2, Did2x2Input, PanelObs, Placebo};
 pub use error::EstimateError;
 pub use factor::Factor;
 pub use fit::{fit, wald, Design, Fit, OutcomeFit, VcovSpec};
-pub use ols::{ols, OlsFit, Vcov};
 pub use panel::{estimate, EventCoefficient, Method, Panel, Pretrend, Report, Spec, Treatment};
 pub use rng::SplitMix64;
 

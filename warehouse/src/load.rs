@@ -72,22 +72,13 @@ impl Warehouse {
         if self.is_loaded(&doc.sha256)? {
             return Ok(LoadOutcome::AlreadyLoaded);
         }
-        self.write_document(doc, observations, problems, run_id)
+        self.replace_document(doc, observations, problems, run_id)
     }
 
-    /// Replaces a loaded document's figures with a new parse of the same bytes (a backfill after a
-    /// parser change), in one transaction: readers see the old figures or the new, never a mix.
+    /// Writes a document's figures, replacing any earlier parse of the same bytes (a failed attempt, or
+    /// a backfill after a parser change), in one transaction: readers see the old figures or the new,
+    /// never a mix.
     pub fn replace_document(
-        &mut self,
-        doc: &DocumentRecord,
-        observations: &[Observation],
-        problems: &[ParseProblem],
-        run_id: i64,
-    ) -> Result<LoadOutcome, WarehouseError> {
-        self.write_document(doc, observations, problems, run_id)
-    }
-
-    fn write_document(
         &mut self,
         doc: &DocumentRecord,
         observations: &[Observation],
