@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use regstat_config::{CatchUp, Config};
+use regstat_config::{CatchUp, Config, SourceConfig};
 
 use crate::locks;
 use crate::metrics::Metrics;
@@ -20,21 +20,27 @@ use crate::pipeline::{run_sources, RunControl};
 
 /// The next fire time of every source after `after`, in the configured time zone.
 pub fn next_fires(config: &Config, after: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
-    let tz: Tz = config
-        .daemon
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Moscow);
-    let local = after.with_timezone(&tz);
+    let tz = timezone(config);
     config
         .sources
         .iter()
-        .filter_map(|s| {
-            let schedule = s.cron_schedule().ok()?;
-            let next = schedule.after(&local).next()?;
-            Some((s.id.clone(), next.with_timezone(&Utc)))
-        })
+        .filter_map(|s| Some((s.id.clone(), next_fire(s, tz, after)?)))
         .collect()
+}
+
+fn timezone(config: &Config) -> Tz {
+    config
+        .daemon
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::Moscow)
+}
+
+/// A source's first scheduled time after `after`, its cron expression read in `tz`.
+fn next_fire(source: &SourceConfig, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let schedule = source.cron_schedule().ok()?;
+    let next = schedule.after(&after.with_timezone(&tz)).next()?;
+    Some(next.with_timezone(&Utc))
 }
 
 /// Sources with a scheduled time in `(last, now]`: missed while the daemon was down.
@@ -43,22 +49,15 @@ pub fn missed(
     last_fires: &BTreeMap<String, DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Vec<String> {
+    let tz = timezone(config);
     config
         .sources
         .iter()
         .filter(|s| {
-            let Some(last) = last_fires.get(&s.id) else {
-                return false;
-            };
-            next_fires(
-                &Config {
-                    sources: vec![(*s).clone()],
-                    ..config.clone()
-                },
-                *last,
-            )
-            .first()
-            .is_some_and(|(_, t)| *t <= now)
+            last_fires
+                .get(&s.id)
+                .and_then(|last| next_fire(s, tz, *last))
+                .is_some_and(|t| t <= now)
         })
         .map(|s| s.id.clone())
         .collect()

@@ -3,6 +3,11 @@
 
 use super::jsobject::{parse_value, JsValue};
 
+/// Titles as the config names them and as the site prints them: case and surrounding spaces aside.
+pub(crate) fn same_title(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldValue {
     pub id: String,
@@ -34,10 +39,7 @@ impl IndicatorPage {
     }
 
     pub fn field_by_title(&self, title: &str) -> Option<&Field> {
-        let want = title.trim().to_lowercase();
-        self.fields
-            .iter()
-            .find(|f| f.title.trim().to_lowercase() == want)
+        self.fields.iter().find(|f| same_title(&f.title, title))
     }
 
     /// Parses the page: the argument of `new FGrid(` in its scripts, and the token inputs of

@@ -2,7 +2,7 @@
 
 use regstat_config::EmissOptions;
 
-use super::page::{Field, IndicatorPage};
+use super::page::{same_title, Field, IndicatorPage};
 
 /// What will be asked for, in the form's terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,10 +19,7 @@ pub struct Selection {
 
 fn is_region_field(field: &Field, options: &EmissOptions) -> bool {
     match &options.region_field {
-        Some(title) => {
-            field.title.trim().eq_ignore_ascii_case(title.trim())
-                || field.title.trim().to_lowercase() == title.trim().to_lowercase()
-        }
+        Some(title) => same_title(&field.title, title),
         None => {
             let t = field.title.to_lowercase();
             t.contains("окато") || t.contains("субъект") || t.contains("регион")
@@ -31,9 +28,7 @@ fn is_region_field(field: &Field, options: &EmissOptions) -> bool {
 }
 
 fn is_year_field(field: &Field) -> bool {
-    field.id == "3"
-        || field.title.trim().eq_ignore_ascii_case("год")
-        || field.title.trim().to_lowercase() == "год"
+    field.id == "3" || same_title(&field.title, "год")
 }
 
 pub fn build(page: &IndicatorPage, options: &EmissOptions) -> Result<Selection, String> {
@@ -52,7 +47,7 @@ pub fn build(page: &IndicatorPage, options: &EmissOptions) -> Result<Selection, 
         let chosen: Vec<&str> = if let Some(titles) = options
             .filters
             .iter()
-            .find(|(t, _)| t.trim().to_lowercase() == field.title.trim().to_lowercase())
+            .find(|(t, _)| same_title(t, &field.title))
             .map(|(_, v)| v)
         {
             let mut ids = Vec::new();
@@ -60,7 +55,7 @@ pub fn build(page: &IndicatorPage, options: &EmissOptions) -> Result<Selection, 
                 let v = field
                     .values
                     .iter()
-                    .find(|v| v.title.trim().to_lowercase() == title.trim().to_lowercase())
+                    .find(|v| same_title(&v.title, title))
                     .ok_or_else(|| {
                         format!("no value titled {title:?} in field {:?}", field.title)
                     })?;
