@@ -21,6 +21,25 @@ fn regstat(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `regstat estimate` on the base_did files: unit `id`, time `period`, cohort `g`, then `extra`.
+fn base_did_estimate(panel: &str, outcome: &str, extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec![
+        "estimate",
+        "--panel",
+        panel,
+        "--unit",
+        "id",
+        "--time",
+        "period",
+        "--outcome",
+        outcome,
+        "--cohort",
+        "g",
+    ];
+    args.extend_from_slice(extra);
+    regstat(&args)
+}
+
 /// base_did with a cohort column (6 for treated units, 0 otherwise), written as CSV and Parquet.
 fn base_did_files(dir: &Path) -> (String, String) {
     let conn = duckdb::Connection::open_in_memory().unwrap();
@@ -42,26 +61,19 @@ fn event_study_json_reproduces_fixest_from_csv_and_parquet() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, parquet) = base_did_files(dir.path());
     for panel in [&csv, &parquet] {
-        let (ok, stdout, stderr) = regstat(&[
-            "estimate",
-            "--panel",
+        let (ok, stdout, stderr) = base_did_estimate(
             panel,
-            "--unit",
-            "id",
-            "--time",
-            "period",
-            "--outcome",
             "y",
-            "--cohort",
-            "g",
-            "--method",
-            "event-study",
-            "--covariates",
-            "x1",
-            "--cluster",
-            "id",
-            "--json",
-        ]);
+            &[
+                "--method",
+                "event-study",
+                "--covariates",
+                "x1",
+                "--cluster",
+                "id",
+                "--json",
+            ],
+        );
         assert!(ok, "{stderr}");
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
         assert_eq!(v["method"], "event-study");
@@ -88,22 +100,7 @@ fn event_study_json_reproduces_fixest_from_csv_and_parquet() {
 fn several_outcomes_give_a_list_and_twfe_names_the_treatment() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, _) = base_did_files(dir.path());
-    let (ok, stdout, stderr) = regstat(&[
-        "estimate",
-        "--panel",
-        &csv,
-        "--unit",
-        "id",
-        "--time",
-        "period",
-        "--outcome",
-        "y,y2",
-        "--cohort",
-        "g",
-        "--method",
-        "twfe",
-        "--json",
-    ]);
+    let (ok, stdout, stderr) = base_did_estimate(&csv, "y,y2", &["--method", "twfe", "--json"]);
     assert!(ok, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let list = v.as_array().unwrap();
@@ -169,40 +166,10 @@ fn card_krueger_2x2_with_a_wild_bootstrap() {
 fn bad_flags_and_columns_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, _) = base_did_files(dir.path());
-    let (ok, _, stderr) = regstat(&[
-        "estimate",
-        "--panel",
-        &csv,
-        "--unit",
-        "id",
-        "--time",
-        "period",
-        "--outcome",
-        "nope",
-        "--cohort",
-        "g",
-        "--method",
-        "twfe",
-    ]);
+    let (ok, _, stderr) = base_did_estimate(&csv, "nope", &["--method", "twfe"]);
     assert!(!ok);
     assert!(stderr.contains("nope"), "{stderr}");
-    let (ok, _, stderr) = regstat(&[
-        "estimate",
-        "--panel",
-        &csv,
-        "--unit",
-        "id",
-        "--time",
-        "period",
-        "--outcome",
-        "y",
-        "--cohort",
-        "g",
-        "--method",
-        "twfe",
-        "--fe",
-        "unit",
-    ]);
+    let (ok, _, stderr) = base_did_estimate(&csv, "y", &["--method", "twfe", "--fe", "unit"]);
     assert!(!ok);
     assert!(stderr.contains("--fe"), "{stderr}");
 }
@@ -211,50 +178,36 @@ fn bad_flags_and_columns_are_named() {
 fn two_way_clustering_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, _) = base_did_files(dir.path());
-    let (ok, stdout, stderr) = regstat(&[
-        "estimate",
-        "--panel",
+    let (ok, stdout, stderr) = base_did_estimate(
         &csv,
-        "--unit",
-        "id",
-        "--time",
-        "period",
-        "--outcome",
         "y",
-        "--cohort",
-        "g",
-        "--method",
-        "twfe",
-        "--covariates",
-        "x1",
-        "--cluster",
-        "id,period",
-        "--json",
-    ]);
+        &[
+            "--method",
+            "twfe",
+            "--covariates",
+            "x1",
+            "--cluster",
+            "id,period",
+            "--json",
+        ],
+    );
     assert!(ok, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["vcov"], "two-way CR1 clustered by id and period");
     assert_eq!(v["n_clusters"], 10, "G is the smaller of the two");
     assert_eq!(v["estimates"][0]["df"], 9.0);
-    let (ok, _, stderr) = regstat(&[
-        "estimate",
-        "--panel",
+    let (ok, _, stderr) = base_did_estimate(
         &csv,
-        "--unit",
-        "id",
-        "--time",
-        "period",
-        "--outcome",
         "y",
-        "--cohort",
-        "g",
-        "--method",
-        "twfe",
-        "--cluster",
-        "id,period",
-        "--bootstrap",
-        "wild",
-    ]);
+        &[
+            "--method",
+            "twfe",
+            "--cluster",
+            "id,period",
+            "--bootstrap",
+            "wild",
+        ],
+    );
     assert!(
         !ok && stderr.contains("exactly one cluster variable"),
         "{stderr}"
