@@ -32,8 +32,7 @@ pub enum FetchOutcome {
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
-    attempts: u32,
-    backoff: Duration,
+    policy: RetryPolicy,
     host_delay: Duration,
     /// When each host was last asked, for `host_delay`.
     last_request:
@@ -47,8 +46,7 @@ impl Fetcher {
             .map_err(|e| IngestError::Client(e.to_string()))?;
         Ok(Self {
             client,
-            attempts: settings.retries.max(1),
-            backoff: Duration::from_millis(500),
+            policy: RetryPolicy::from_settings(settings),
             host_delay: Duration::from_millis(settings.host_delay_ms),
             last_request: Default::default(),
         })
@@ -91,7 +89,7 @@ pub(crate) fn client_builder(
 impl Fetcher {
     /// Sets the first retry delay (doubled on each further attempt); tests make it short.
     pub fn with_backoff(mut self, backoff: Duration) -> Self {
-        self.backoff = backoff;
+        self.policy.backoff = backoff;
         self
     }
 
@@ -117,10 +115,7 @@ impl Fetcher {
     }
 
     pub(crate) fn policy(&self) -> RetryPolicy {
-        RetryPolicy {
-            attempts: self.attempts,
-            backoff: self.backoff,
-        }
+        self.policy
     }
 
     /// GET with conditional headers from the previous fetch of the URL, retrying connection errors,
@@ -131,61 +126,44 @@ impl Fetcher {
         previous: Option<&ArchivedDocument>,
     ) -> Result<FetchOutcome, IngestError> {
         self.pace(url).await;
-        let policy = self.policy();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let response = policy
-                .send(url, || {
-                    let mut request = self.client.get(url);
-                    if let Some(prev) = previous {
-                        if let Some(etag) = &prev.etag {
-                            request = request.header(IF_NONE_MATCH, etag);
-                        }
-                        if let Some(lm) = &prev.last_modified {
-                            request = request.header(IF_MODIFIED_SINCE, lm);
-                        }
+        let reply = self
+            .policy()
+            .send(url, || {
+                let mut request = self.client.get(url);
+                if let Some(prev) = previous {
+                    if let Some(etag) = &prev.etag {
+                        request = request.header(IF_NONE_MATCH, etag);
                     }
-                    request
-                })
-                .await?;
-            let status = response.status();
-            if status == StatusCode::NOT_MODIFIED {
-                return Ok(FetchOutcome::NotModified);
-            }
-            if !status.is_success() {
-                return Err(IngestError::Status {
-                    url: url.into(),
-                    status: status.as_u16(),
-                });
-            }
-            let headers = response.headers().clone();
-            match response.bytes().await {
-                Ok(body) => {
-                    return Ok(FetchOutcome::Fetched(fetched(
-                        url,
-                        status,
-                        &headers,
-                        body.to_vec(),
-                    )))
+                    if let Some(lm) = &prev.last_modified {
+                        request = request.header(IF_MODIFIED_SINCE, lm);
+                    }
                 }
-                Err(e) if attempt < self.attempts => {
-                    tracing::warn!(url, attempt, error = %e, "body read failed; retrying");
-                    tokio::time::sleep(policy.delay(attempt, None)).await;
-                }
-                Err(e) => {
-                    return Err(IngestError::Http {
-                        url: url.into(),
-                        reason: format!("reading the body: {e}"),
-                    })
-                }
-            }
+                request
+            })
+            .await?;
+        if reply.status == StatusCode::NOT_MODIFIED {
+            return Ok(FetchOutcome::NotModified);
         }
+        if !reply.status.is_success() {
+            return Err(IngestError::Status {
+                url: url.into(),
+                status: reply.status.as_u16(),
+            });
+        }
+        Ok(FetchOutcome::Fetched(fetched(url, reply)))
     }
 }
 
-/// Retries of one request: connection errors, timeouts, 5xx and 429 are retried with exponential
-/// backoff and jitter (or the server's Retry-After); any other response is returned as it is.
+/// A response read whole.
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Retries of one request: connection errors, timeouts, 5xx, 429 and bodies cut off mid-way are
+/// retried with exponential backoff and jitter (or the server's Retry-After), all counted against one
+/// limit of attempts; any other response is returned as it is, read whole.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RetryPolicy {
     pub(crate) attempts: u32,
@@ -193,11 +171,18 @@ pub(crate) struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    pub(crate) fn from_settings(settings: &HttpSettings) -> Self {
+        Self {
+            attempts: settings.retries.max(1),
+            backoff: Duration::from_millis(500),
+        }
+    }
+
     pub(crate) async fn send(
         &self,
         url: &str,
         make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, IngestError> {
+    ) -> Result<Reply, IngestError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -221,7 +206,26 @@ impl RetryPolicy {
                         );
                         self.delay(attempt, retry_after)
                     } else {
-                        return Ok(response);
+                        let headers = response.headers().clone();
+                        match response.bytes().await {
+                            Ok(body) => {
+                                return Ok(Reply {
+                                    status,
+                                    headers,
+                                    body: body.to_vec(),
+                                })
+                            }
+                            Err(e) if attempt < self.attempts => {
+                                tracing::warn!(url, attempt, error = %e, "body read failed; retrying");
+                                self.delay(attempt, None)
+                            }
+                            Err(e) => {
+                                return Err(IngestError::Http {
+                                    url: url.into(),
+                                    reason: format!("reading the body: {}", error_chain(&e)),
+                                })
+                            }
+                        }
                     }
                 }
                 Err(e)
@@ -256,20 +260,21 @@ impl RetryPolicy {
     }
 }
 
-fn fetched(url: &str, status: StatusCode, headers: &HeaderMap, bytes: Vec<u8>) -> Fetched {
+fn fetched(url: &str, reply: Reply) -> Fetched {
     let header = |name| {
-        headers
+        reply
+            .headers
             .get(name)
             .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
             .map(str::to_string)
     };
     Fetched {
         url: url.to_string(),
-        status: status.as_u16(),
-        bytes,
+        status: reply.status.as_u16(),
         etag: header(ETAG),
         last_modified: header(LAST_MODIFIED),
         content_type: header(reqwest::header::CONTENT_TYPE),
+        bytes: reply.body,
     }
 }
 

@@ -35,10 +35,7 @@ impl EmissClient {
             .map_err(|e| IngestError::Client(e.to_string()))?;
         Ok(Self {
             client,
-            policy: RetryPolicy {
-                attempts: settings.retries.max(1),
-                backoff: Duration::from_millis(500),
-            },
+            policy: RetryPolicy::from_settings(settings),
         })
     }
 
@@ -96,17 +93,14 @@ impl EmissClient {
                         .body(form.clone())
                 })
                 .await?;
-            match response.status() {
+            match response.status {
                 s if s.is_success() => {
                     let content_type = response
-                        .headers()
+                        .headers
                         .get(CONTENT_TYPE)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_string);
-                    let bytes = response.bytes().await.map_err(|e| IngestError::Http {
-                        url: post_url.clone(),
-                        reason: e.to_string(),
-                    })?;
+                    let bytes = response.body;
                     if !bytes.starts_with(b"<?xml")
                         && !bytes.starts_with(b"\xef\xbb\xbf<?xml")
                         && !bytes.starts_with(b"<")
@@ -123,7 +117,7 @@ impl EmissClient {
                     return Ok(Fetched {
                         url: page_url.to_string(),
                         status: s.as_u16(),
-                        bytes: bytes.to_vec(),
+                        bytes,
                         etag: None,
                         last_modified: None,
                         content_type,
@@ -154,7 +148,7 @@ impl EmissClient {
             .policy
             .send(page_url, || self.client.get(page_url))
             .await?;
-        match response.status() {
+        match response.status {
             s if s.is_success() => {}
             StatusCode::FORBIDDEN => return Err(refused(page_url)),
             s => {
@@ -165,11 +159,7 @@ impl EmissClient {
             }
         }
         // The declared charset is not to be trusted: the page is UTF-8.
-        let bytes = response.bytes().await.map_err(|e| IngestError::Http {
-            url: page_url.into(),
-            reason: e.to_string(),
-        })?;
-        IndicatorPage::parse(&String::from_utf8_lossy(&bytes))
+        IndicatorPage::parse(&String::from_utf8_lossy(&response.body))
             .map_err(|reason| protocol(page_url, reason))
     }
 }
