@@ -226,11 +226,10 @@ pub fn normalize_label(label: &str) -> String {
             c => s.extend(c.to_lowercase()),
         }
     }
-    let mut collapsed = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    collapsed = collapsed.replace(" -", "-").replace("- ", "-");
-    // Every form of «автономный» (автономного, автономных, автономная, авт.) folds to one word, so
-    // «без авт. округа» meets «без автономного округа».
-    collapsed = collapsed
+    // White space collapsed, dashes joined to their neighbours, and every form of «автономный»
+    // (автономного, автономных, автономная, авт.) folded to one word, so that «без авт. округа» meets
+    // «без автономного округа».
+    let mut collapsed = s
         .replace("авт.", "авт ")
         .split_whitespace()
         .map(|w| {
