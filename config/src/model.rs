@@ -324,7 +324,7 @@ impl Config {
                 }
             }
             if s.kind == SourceKind::DocumentList {
-                if let Err(e) = scraper_like_selector_check(&s.link_selector) {
+                if let Err(e) = check_selector(&s.link_selector) {
                     issues.push((key("link_selector"), e));
                 }
             }
@@ -464,14 +464,13 @@ fn is_identifier(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// A light check of a CSS selector's shape; the ingest crate compiles it for real.
-fn scraper_like_selector_check(selector: &str) -> Result<(), String> {
-    if selector.trim().is_empty() {
-        return Err("expected a CSS selector, found an empty string".into());
-    }
-    let balanced = selector.matches('[').count() == selector.matches(']').count();
-    if !balanced {
+/// A CSS selector as the source will compile it (so `config check` catches what a run would), and
+/// with balanced brackets, which the lenient parser would otherwise let through.
+fn check_selector(selector: &str) -> Result<(), String> {
+    if selector.matches('[').count() != selector.matches(']').count() {
         return Err(format!("unbalanced brackets in CSS selector {selector:?}"));
     }
-    Ok(())
+    scraper::Selector::parse(selector)
+        .map(|_| ())
+        .map_err(|e| format!("not a CSS selector ({e}): {selector:?}"))
 }

@@ -91,3 +91,24 @@ fn the_shipped_example_config_is_valid() {
         "relative outputs resolve against the file"
     );
 }
+
+#[test]
+fn a_bad_link_selector_is_caught_by_config_check() {
+    let text = GOOD.replace(
+        "kind = \"workbook\"",
+        "kind = \"document_list\"\nlink_selector = \"div.item > a[href\"",
+    );
+    let issues = Config::parse(&text).unwrap_err();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].key, "sources[0].link_selector");
+    assert_eq!(issues[0].line, Some(10));
+    let text = GOOD.replace(
+        "kind = \"workbook\"",
+        "kind = \"document_list\"\nlink_selector = \"div >> a\"",
+    );
+    let issues = Config::parse(&text).unwrap_err();
+    assert!(
+        issues[0].message.contains("not a CSS selector"),
+        "{issues:?}"
+    );
+}
