@@ -57,12 +57,7 @@ pub fn parse_workbook_sheets(
     regions: &RegionDictionary,
     sheets: &[String],
 ) -> Result<ParsedDocument, TransformError> {
-    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-        TransformError::Workbook {
-            file: file.to_string(),
-            reason: e.to_string(),
-        }
-    })?;
+    let mut workbook = open_workbook(file, bytes)?;
     let mut doc = ParsedDocument::default();
     for sheet in workbook.sheet_names() {
         if !sheets.is_empty() && !sheets.iter().any(|s| s.trim() == sheet.trim()) {
@@ -83,6 +78,49 @@ pub fn parse_workbook_sheets(
         .parse(&range)?;
     }
     Ok(doc)
+}
+
+/// The first bytes of an OLE2 compound file: a legacy .xls (BIFF) workbook.
+const OLE2_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// Opens a workbook by what its bytes are, not by trial: calamine's own detection tries every
+/// reader and, when all fail, reports only "Cannot detect file format", hiding why a damaged
+/// .xls or .xlsx could not be read.
+fn open_workbook<'b>(
+    file: &str,
+    bytes: &'b [u8],
+) -> Result<calamine::Sheets<Cursor<&'b [u8]>>, TransformError> {
+    let error = |reason: String| TransformError::Workbook {
+        file: file.to_string(),
+        reason,
+    };
+    if bytes.starts_with(OLE2_MAGIC) {
+        return calamine::open_workbook_from_rs(Cursor::new(bytes))
+            .map(calamine::Sheets::Xls)
+            .map_err(|e: calamine::XlsError| error(format!("legacy .xls (BIFF) workbook: {e}")));
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        // .xlsx, or the rarer .xlsb and .ods, all ZIP archives; the .xlsx reader's error is the
+        // one worth reporting when none of them reads it.
+        return calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).or_else(|_| {
+            calamine::open_workbook_from_rs(Cursor::new(bytes))
+                .map(calamine::Sheets::Xlsx)
+                .map_err(|e: calamine::XlsxError| error(format!(".xlsx workbook: {e}")))
+        });
+    }
+    let start = bytes.trim_ascii_start();
+    let found = if start.starts_with(b"<") {
+        // Old gks.ru pages saved tables as HTML under an .xls name.
+        "an HTML or XML document".to_string()
+    } else if bytes.is_empty() {
+        "an empty file".to_string()
+    } else {
+        let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("bytes {}", head.join(" "))
+    };
+    Err(error(format!(
+        "expected an .xlsx (ZIP) or legacy .xls (OLE2) workbook, found {found}"
+    )))
 }
 
 struct SheetParser<'a> {

@@ -1,0 +1,219 @@
+//! Legacy .xls (BIFF8) workbooks, as the older editions of «Регионы России» ship them.
+//!
+//! The fixtures are the real corpus workbooks re-encoded as BIFF8 by the project's own writer
+//! (`common/biff8.rs`): numbers as RK/MULRK/NUMBER records, strings through the shared string table,
+//! merged areas kept. Parsing the .xls must give exactly what the .xlsx gives.
+
+#[path = "common/biff8.rs"]
+mod biff8;
+
+use std::io::{Cursor, Write};
+use std::path::PathBuf;
+
+use biff8::{write_xls, XlsSheet, XlsValue};
+use calamine::{Data, Reader};
+use regstat_transform::{parse_document, parse_workbook, Period, RegionDictionary};
+
+fn corpus(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus/rosstat")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Re-encodes an .xlsx workbook as .xls: every sheet, every non-empty cell at its own address, every
+/// merged area.
+fn xlsx_to_xls(name: &str, xlsx: &[u8]) -> Vec<u8> {
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(xlsx)).expect("xlsx opens");
+    let mut sheets = Vec::new();
+    for sheet_name in book.sheet_names() {
+        let range = book.worksheet_range(&sheet_name).expect("sheet reads");
+        let (row0, col0) = range.start().unwrap_or((0, 0));
+        let mut sheet = XlsSheet {
+            name: sheet_name.clone(),
+            ..XlsSheet::default()
+        };
+        for (r, c, data) in range.cells() {
+            let at = ((row0 as usize + r) as u16, (col0 as usize + c) as u16);
+            let value = match data {
+                Data::Empty => continue,
+                Data::String(s) => XlsValue::Text(s.clone()),
+                Data::Float(v) => XlsValue::Number(*v),
+                Data::Int(v) => XlsValue::Number(*v as f64),
+                other => panic!("{name} {sheet_name}: cell type {other:?} has no fixture encoding"),
+            };
+            sheet.cells.push((at, value));
+        }
+        sheet.merged = book
+            .merge_cells_by_sheet_name(&sheet_name)
+            .expect("merged areas read")
+            .into_iter()
+            .map(|d| {
+                (
+                    d.start.0 as u16,
+                    d.end.0 as u16,
+                    d.start.1 as u16,
+                    d.end.1 as u16,
+                )
+            })
+            .collect();
+        sheets.push(sheet);
+    }
+    write_xls(&sheets)
+}
+
+#[test]
+fn every_corpus_workbook_parses_the_same_as_xls() {
+    for name in [
+        "Раздел 2 - Труд.xlsx",
+        "Раздел 8 - Валовой региональный продукт.xlsx",
+        "Раздел 10 - Инвестиции.xlsx",
+        "Раздел 12 - Промышленное производство.xlsx",
+        "t4.xlsx",
+        "Содержание.xlsx",
+    ] {
+        let xlsx = corpus(name);
+        let xls = xlsx_to_xls(name, &xlsx);
+        assert!(
+            xls.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]),
+            "{name}: not a compound file"
+        );
+        let xls_name = name.replace(".xlsx", ".xls");
+        let from_xlsx = parse_workbook(name, &xlsx, RegionDictionary::builtin()).unwrap();
+        let from_xls = parse_workbook(&xls_name, &xls, RegionDictionary::builtin())
+            .unwrap_or_else(|e| panic!("{xls_name}: {e}"));
+        assert!(
+            from_xls.problems.is_empty(),
+            "{xls_name}: {:#?}",
+            from_xls.problems
+        );
+        assert_eq!(from_xls.tables, from_xlsx.tables, "{xls_name}: tables");
+        assert_eq!(
+            from_xls.observations.len(),
+            from_xlsx.observations.len(),
+            "{xls_name}: observations"
+        );
+        for (a, b) in from_xls.observations.iter().zip(&from_xlsx.observations) {
+            assert_eq!(a, b, "{xls_name}");
+        }
+    }
+}
+
+#[test]
+fn xls_spot_value_keeps_its_cell_and_full_precision() {
+    let xls = xlsx_to_xls("10", &corpus("Раздел 10 - Инвестиции.xlsx"));
+    let doc = parse_workbook(
+        "Раздел 10 - Инвестиции.xls",
+        &xls,
+        RegionDictionary::builtin(),
+    )
+    .expect("parses");
+    let lipetsk = doc
+        .observations
+        .iter()
+        .find(|o| {
+            o.provenance.table_code == "10.2"
+                && o.region_code == "42000000000"
+                && o.period == Period::Year(2005)
+        })
+        .expect("Lipetsk 2005 in 10.2");
+    assert_eq!(lipetsk.value, Some(25339.0));
+    assert_eq!(lipetsk.provenance.cell, "G18");
+    // A figure with a fraction no RK form holds went through a NUMBER record unrounded.
+    let fractional = doc
+        .observations
+        .iter()
+        .filter_map(|o| o.value)
+        .filter(|v| (v * 100.0).fract() != 0.0)
+        .count();
+    assert!(fractional > 0, "the corpus has full-precision figures");
+}
+
+#[test]
+fn xls_members_of_a_zip_archive_are_parsed() {
+    let xls = xlsx_to_xls("t4", &corpus("t4.xlsx"));
+    let mut buf = Vec::new();
+    {
+        let mut z = zip::ZipWriter::new(Cursor::new(&mut buf));
+        z.start_file("t4.xls", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(&xls).unwrap();
+        z.finish().unwrap();
+    }
+    let doc = parse_document("tables.zip", &buf, RegionDictionary::builtin(), &[]).unwrap();
+    assert!(doc.problems.is_empty(), "{:#?}", doc.problems);
+    assert!(!doc.observations.is_empty());
+    assert!(doc
+        .observations
+        .iter()
+        .all(|o| o.provenance.sheet.starts_with("[t4.xls]")));
+}
+
+/// The writer itself: many long Cyrillic strings force the shared string table over CONTINUE
+/// records, split inside strings; numbers take every RK form and NUMBER; merged areas survive.
+#[test]
+fn the_fixture_writer_round_trips_through_calamine() {
+    let mut sheet = XlsSheet {
+        name: "Лист 1".into(),
+        ..XlsSheet::default()
+    };
+    let strings: Vec<String> = (0..600)
+        .map(|i| format!("Строка {i}: {}", "Липецкая область – ".repeat(i % 7 + 1)))
+        .collect();
+    for (i, s) in strings.iter().enumerate() {
+        sheet.cells.push(((i as u16, 0), XlsValue::Text(s.clone())));
+    }
+    let numbers = [25339.0, 111.5, 12.34, 0.1 + 0.2, -7.0, 1e12, 0.5];
+    for (i, v) in numbers.iter().enumerate() {
+        sheet.cells.push(((0, 2 + i as u16), XlsValue::Number(*v)));
+    }
+    sheet.merged.push((0, 1, 10, 12));
+    let bytes = write_xls(&[sheet]);
+
+    let mut book: calamine::Xls<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).expect("xls opens");
+    let range = book.worksheet_range("Лист 1").expect("sheet");
+    for (i, s) in strings.iter().enumerate() {
+        assert_eq!(
+            range.get_value((i as u32, 0)),
+            Some(&Data::String(s.clone()))
+        );
+    }
+    for (i, v) in numbers.iter().enumerate() {
+        let got = match range.get_value((0, 2 + i as u32)) {
+            Some(Data::Float(x)) => *x,
+            Some(Data::Int(x)) => *x as f64,
+            other => panic!("column {}: {other:?}", 2 + i),
+        };
+        assert_eq!(got.to_bits(), v.to_bits(), "{v}");
+    }
+    let merged = book.merge_cells_by_sheet_name("Лист 1").unwrap();
+    assert_eq!(merged.len(), 1);
+    assert_eq!((merged[0].start, merged[0].end), ((0, 10), (1, 12)));
+}
+
+#[test]
+fn unreadable_workbooks_say_what_they_are_and_why() {
+    let xls = xlsx_to_xls("t4", &corpus("t4.xlsx"));
+    let cut = &xls[..xls.len() / 3];
+    let err = parse_workbook("old.xls", cut, RegionDictionary::builtin())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("old.xls: not a readable workbook: legacy .xls (BIFF) workbook: "),
+        "{err}"
+    );
+    assert!(!err.contains("Cannot detect file format"), "{err}");
+
+    let page = b"\r\n<html><body><table><tr><td>1</td></tr></table></body></html>";
+    let err = parse_workbook("t4.xls", page, RegionDictionary::builtin())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("found an HTML or XML document"), "{err}");
+
+    let err = parse_workbook("x.xls", b"\x00\x01garbage", RegionDictionary::builtin())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("found bytes 00 01 67 61"), "{err}");
+}
