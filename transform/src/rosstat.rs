@@ -434,15 +434,16 @@ impl SheetParser<'_> {
                 };
                 (code, text)
             }
-            // Standalone tables carry no code: the title is the longest text line, the code the sheet's.
+            // Standalone tables carry no code: the title is their text lines in order (mediabank
+            // titles run over several rows), without the `Обновлено ...` stamp; the code is the sheet's.
             None => {
                 let title = block
                     .titles
                     .iter()
-                    .map(|(_, t)| t.clone())
-                    .filter(|t| !t.starts_with("Обновлено"))
-                    .max_by_key(|t| t.len())
-                    .unwrap_or_default();
+                    .map(|(_, t)| t.trim())
+                    .filter(|t| !t.is_empty() && !t.starts_with("Обновлено"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 // A generic sheet name (`Лист1`, `Sheet1`) says nothing; the file's name does (`t4`).
                 let generic = ["Лист", "Sheet"].iter().any(|p| {
                     sheet_code

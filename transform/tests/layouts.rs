@@ -258,3 +258,73 @@ fn rar_archives_of_workbooks_are_read_member_by_member() {
             .unwrap_err();
     assert!(err.to_string().contains("bad.rar"), "{err}");
 }
+
+/// A mediabank table in the `VRP_s_1998.xlsx` style: an `Обновлено` line, a title over several rows, the
+/// unit, years written `1998г.`, a generic sheet name, footnotes under a separator.
+#[test]
+fn standalone_table_with_a_title_over_several_rows() {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Лист1").unwrap();
+    ws.write_string(0, 0, "Обновлено 01.03.2024").unwrap();
+    ws.write_string(1, 0, "Валовой региональный продукт")
+        .unwrap();
+    ws.write_string(2, 0, "по субъектам Российской Федерации")
+        .unwrap();
+    ws.write_string(3, 0, "в 1998-2000гг.1)").unwrap();
+    ws.write_string(4, 0, "(в текущих основных ценах; миллионов рублей)")
+        .unwrap();
+    for (i, y) in ["1998г.", "1999г.", "2000 г."].iter().enumerate() {
+        ws.write_string(5, 1 + i as u16, *y).unwrap();
+    }
+    let rows: [(&str, [f64; 3]); 3] = [
+        (
+            "Российская Федерация",
+            [2_342_514.5, 4_377_286.3, 6_534_219.5],
+        ),
+        (
+            "Центральный федеральный округ",
+            [809_361.4, 1_467_049.9, 2_253_806.1],
+        ),
+        ("Липецкая область", [16_512.2, 30_254.6, 43_181.1]),
+    ];
+    for (r, (label, values)) in rows.iter().enumerate() {
+        ws.write_string(6 + r as u32, 0, *label).unwrap();
+        for (c, v) in values.iter().enumerate() {
+            ws.write_number(6 + r as u32, 1 + c as u16, *v).unwrap();
+        }
+    }
+    ws.write_string(10, 0, "_______________").unwrap();
+    ws.write_string(11, 0, "1) Данные за 1998-2000 гг. пересчитаны.")
+        .unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let doc = parse_workbook("VRP_s_1998.xlsx", &bytes, RegionDictionary::builtin()).unwrap();
+    assert!(doc.problems.is_empty(), "{:#?}", doc.problems);
+    assert_eq!(doc.tables.len(), 1);
+    let t = &doc.tables[0];
+    assert_eq!(t.code, "VRP_s_1998");
+    assert_eq!(
+        t.title,
+        "Валовой региональный продукт по субъектам Российской Федерации в 1998-2000гг."
+    );
+    assert_eq!(t.unit, "в текущих основных ценах; миллионов рублей");
+    // The whole title is what identifies the series as the GRP of the compendium's 8.1 and 9.1.
+    assert_eq!(
+        regstat_transform::Catalogue::builtin()
+            .identify(&t.title)
+            .map(|e| e.id.as_str()),
+        Some("grp")
+    );
+    assert_eq!((t.grid_cells, t.values), (9, 9));
+    let lipetsk_1999 = doc
+        .observations
+        .iter()
+        .find(|o| o.region_code == "42000000000" && o.period == Period::Year(1999))
+        .unwrap();
+    assert_eq!(lipetsk_1999.value, Some(30_254.6));
+    assert_eq!(lipetsk_1999.provenance.cell, "C9");
+    assert_eq!(
+        lipetsk_1999.footnotes,
+        vec!["1) Данные за 1998-2000 гг. пересчитаны.".to_string()]
+    );
+}
