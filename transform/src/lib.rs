@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 mod cell;
+mod district;
 mod document;
 mod error;
 mod observation;

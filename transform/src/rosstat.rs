@@ -16,7 +16,7 @@ use crate::cell::parse_cell_text;
 use crate::error::{Location, ParseProblem, TransformError};
 use crate::observation::{Observation, Provenance, Status};
 use crate::period::{strip_footnote_mark, Period, SubPeriod};
-use crate::region::{RegionDictionary, Resolution};
+use crate::region::{RegionDictionary, RegionKind, Resolution};
 
 /// What one workbook yielded.
 #[derive(Debug, Default)]
@@ -147,6 +147,9 @@ struct Block {
 struct Pending {
     observation: Observation,
     marks: Vec<u32>,
+    /// The table (index into the document's summaries) and sheet row the figure was read from.
+    table: usize,
+    row: u32,
 }
 
 impl SheetParser<'_> {
@@ -349,9 +352,12 @@ impl SheetParser<'_> {
                         },
                     },
                     marks,
+                    table: summary,
+                    row,
                 });
             }
         }
+        settle_district_versions(&mut pending, self.regions);
 
         if block.header.is_empty() && block.summary.is_none() && looks_like_table_sheet(self.sheet)
         {
@@ -368,6 +374,7 @@ impl SheetParser<'_> {
         for Pending {
             mut observation,
             marks,
+            ..
         } in pending
         {
             let mut seen = Vec::new();
@@ -541,6 +548,38 @@ fn sub_periods(cells: &[Data], col0: u32) -> BTreeMap<u32, SubPeriod> {
                 .flatten()
         })
         .collect()
+}
+
+/// Gives each district row whose printed name has had several compositions the code of the one the
+/// table lists under it (see [`crate::district`]): the subjects on the rows after it, up to the next
+/// district or total.
+fn settle_district_versions(pending: &mut [Pending], regions: &RegionDictionary) {
+    let subject = |code: &str| {
+        regions
+            .get(code)
+            .filter(|e| matches!(e.kind, RegionKind::Subject | RegionKind::SubjectPart))
+    };
+    let mut i = 0;
+    while i < pending.len() {
+        let (table, row) = (pending[i].table, pending[i].row);
+        let row_end = i + pending[i..]
+            .iter()
+            .take_while(|p| p.table == table && p.row == row)
+            .count();
+        let code = pending[i].observation.region_code.clone();
+        let members: Vec<(&str, Option<&str>)> = pending[row_end..]
+            .iter()
+            .take_while(|p| p.table == table)
+            .map_while(|p| subject(&p.observation.region_code))
+            .map(|e| (e.code.as_str(), e.parent.as_deref()))
+            .collect();
+        if let Some(version) = crate::district::district_version(&code, &members) {
+            for p in &mut pending[i..row_end] {
+                p.observation.region_code = version.to_string();
+            }
+        }
+        i = row_end;
+    }
 }
 
 /// The last plausible year (1900-2100) written in a text, e.g. in «... в 2022 году».

@@ -131,6 +131,24 @@ fn standalone_mediabank_table_t4() {
 }
 
 #[test]
+fn the_2023_edition_prints_todays_districts() {
+    let doc = parse("Раздел 10 - Инвестиции.xlsx");
+    for (label, code) in [
+        ("Южный федеральный округ", "040"),
+        ("Сибирский федеральный округ", "041"),
+        ("Дальневосточный федеральный округ", "042"),
+    ] {
+        let codes: std::collections::BTreeSet<&str> = doc
+            .observations
+            .iter()
+            .filter(|o| o.region_label == label)
+            .map(|o| o.region_code.as_str())
+            .collect();
+        assert_eq!(codes.into_iter().collect::<Vec<_>>(), [code], "{label}");
+    }
+}
+
+#[test]
 fn the_contents_file_has_no_tables_and_no_errors() {
     let doc = parse("Содержание.xlsx");
     assert!(doc.tables.is_empty() && doc.problems.is_empty() && doc.observations.is_empty());

@@ -328,3 +328,64 @@ fn standalone_table_with_a_title_over_several_rows() {
         vec!["1) Данные за 1998-2000 гг. пересчитаны.".to_string()]
     );
 }
+
+/// An older edition (the 2009 style): districts of their day under their bare names, subjects since
+/// merged (Пермская область with Коми-Пермяцкий автономный округ, Читинская область). Each district row
+/// takes the code of the composition the table lists under it.
+#[test]
+fn an_older_edition_keeps_the_districts_of_its_day() {
+    let rows: &[&str] = &[
+        "Российская Федерация",
+        "Южный федеральный округ",
+        "Республика Адыгея",
+        "Республика Дагестан",
+        "Ростовская область",
+        "Приволжский федеральный округ",
+        "Пермская область",
+        "в том числе:",
+        "Коми-Пермяцкий автономный округ",
+        "Сибирский федеральный округ",
+        "Республика Бурятия",
+        "Читинская область",
+        "Агинский Бурятский авт.округ",
+        "Новосибирская область",
+        "Дальневосточный федеральный округ",
+        "Республика Саха (Якутия)",
+        "Корякский автономный округ",
+    ];
+    let doc = parse(|ws| {
+        ws.write_string(0, 0, "9.1. ВАЛОВОЙ РЕГИОНАЛЬНЫЙ ПРОДУКТ")
+            .unwrap();
+        ws.write_string(1, 0, "(миллионов рублей)").unwrap();
+        ws.write_number(2, 1, 2006.0).unwrap();
+        ws.write_number(2, 2, 2007.0).unwrap();
+        for (i, label) in rows.iter().enumerate() {
+            let row = 3 + i as u32;
+            ws.write_string(row, 0, *label).unwrap();
+            if !label.starts_with("в том") {
+                ws.write_number(row, 1, 1.0 + i as f64).unwrap();
+                ws.write_number(row, 2, 2.0 + i as f64).unwrap();
+            }
+        }
+    });
+    assert!(doc.problems.is_empty(), "{:#?}", doc.problems);
+    let code_of = |label: &str| -> Vec<&str> {
+        let mut codes: Vec<&str> = doc
+            .observations
+            .iter()
+            .filter(|o| o.region_label == label)
+            .map(|o| o.region_code.as_str())
+            .collect();
+        codes.dedup();
+        codes
+    };
+    assert_eq!(code_of("Южный федеральный округ"), ["032"]);
+    assert_eq!(code_of("Сибирский федеральный округ"), ["035"]);
+    assert_eq!(code_of("Дальневосточный федеральный округ"), ["036"]);
+    assert_eq!(code_of("Приволжский федеральный округ"), ["033"]);
+    assert_eq!(code_of("Пермская область"), ["57000000000"]);
+    assert_eq!(code_of("Коми-Пермяцкий автономный округ"), ["57100000000"]);
+    assert_eq!(code_of("Читинская область"), ["76000000000"]);
+    assert_eq!(code_of("Корякский автономный округ"), ["30100000000"]);
+    assert_eq!(doc.observations.len(), 2 * (rows.len() - 1));
+}
