@@ -139,6 +139,8 @@ struct Block {
     table_marks: Vec<u32>,
     /// Column -> period, once the header row is read.
     header: BTreeMap<u32, Period>,
+    /// Column -> footnote marks its header carries (`20141)`), which apply to the whole column.
+    column_marks: BTreeMap<u32, Vec<u32>>,
     summary: Option<usize>,
     data_rows: usize,
 }
@@ -226,6 +228,7 @@ impl SheetParser<'_> {
                     };
                 }
                 block.header = periods;
+                block.column_marks = header_marks(cells, col0);
                 continue;
             }
             // A second header level (quarters or months under years), or sub-periods of the year the
@@ -234,21 +237,32 @@ impl SheetParser<'_> {
             if subs.len() >= 2 && !label_is_region && block.data_rows == 0 {
                 let title_year = block.titles.iter().rev().find_map(|(_, t)| year_in_text(t));
                 let mut header = BTreeMap::new();
+                let own_marks = header_marks(cells, col0);
+                let mut column_marks = BTreeMap::new();
                 for (col, sub) in subs {
-                    let year = block
-                        .header
-                        .range(..=col)
-                        .next_back()
-                        .map(|(_, p)| p.year())
-                        .or(title_year);
+                    // The year above spans its quarters or months (a merged cell): its marks do too.
+                    let year_column = block.header.range(..=col).next_back();
+                    let year = year_column.map(|(_, p)| p.year()).or(title_year);
                     if let Some(year) = year {
                         header.insert(col, sub.in_year(year));
+                        let inherited = year_column
+                            .and_then(|(c, _)| block.column_marks.get(c))
+                            .map_or(&[][..], Vec::as_slice);
+                        let marks = [
+                            inherited,
+                            own_marks.get(&col).map_or(&[][..], Vec::as_slice),
+                        ]
+                        .concat();
+                        if !marks.is_empty() {
+                            column_marks.insert(col, marks);
+                        }
                     }
                 }
                 if header.is_empty() {
                     self.problem(row, col0, "a year for the quarter or month headers (a row of years above, or a year in the title)", String::new());
                 } else {
                     block.header = header;
+                    block.column_marks = column_marks;
                 }
                 continue;
             }
@@ -331,7 +345,14 @@ impl SheetParser<'_> {
                 } else {
                     table.statuses += 1;
                 }
-                let marks = [block.table_marks.as_slice(), &row_marks, &cell_marks].concat();
+                let column_marks = block.column_marks.get(&col).map_or(&[][..], Vec::as_slice);
+                let marks = [
+                    block.table_marks.as_slice(),
+                    column_marks,
+                    &row_marks,
+                    &cell_marks,
+                ]
+                .concat();
                 pending.push(Pending {
                     observation: Observation {
                         indicator: format!("rosstat:{}", table.code),
@@ -534,6 +555,19 @@ fn footnote_line(label: &str) -> Option<(u32, String)> {
         digits.parse().ok()?,
         rest.split_whitespace().collect::<Vec<_>>().join(" "),
     ))
+}
+
+/// Footnote marks on header cells, by column.
+fn header_marks(cells: &[Data], col0: u32) -> BTreeMap<u32, Vec<u32>> {
+    cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let Data::String(s) = c else { return None };
+            let marks = strip_footnote_mark(s).1;
+            (i as u32 + col0 > 0 && !marks.is_empty()).then_some((col0 + i as u32, marks))
+        })
+        .collect()
 }
 
 fn sub_periods(cells: &[Data], col0: u32) -> BTreeMap<u32, SubPeriod> {

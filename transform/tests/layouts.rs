@@ -389,3 +389,67 @@ fn an_older_edition_keeps_the_districts_of_its_day() {
     assert_eq!(code_of("Корякский автономный округ"), ["30100000000"]);
     assert_eq!(doc.observations.len(), 2 * (rows.len() - 1));
 }
+
+/// A footnote mark on a header year (`20141)`) applies to every figure of that column, and to the
+/// quarters under a marked year.
+#[test]
+fn marks_on_header_periods_reach_their_columns() {
+    let doc = parse(|ws| {
+        ws.write_string(0, 0, "3.1. ЧИСЛЕННОСТЬ НАСЕЛЕНИЯ").unwrap();
+        ws.write_string(1, 0, "(тысяч человек)").unwrap();
+        ws.write_number(2, 1, 2013.0).unwrap();
+        ws.write_string(2, 2, "20141)").unwrap();
+        ws.write_string(2, 3, "2015 2)").unwrap();
+        ws.write_string(3, 0, "Липецкая область").unwrap();
+        for c in 1..4u16 {
+            ws.write_number(3, c, 1150.0 + c as f64).unwrap();
+        }
+        ws.write_string(4, 0, "______").unwrap();
+        ws.write_string(5, 0, "1) Без учета Республики Крым и г. Севастополя.")
+            .unwrap();
+        ws.write_string(6, 0, "2) Оценка.").unwrap();
+    });
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    let notes = |cell: &str| {
+        doc.observations
+            .iter()
+            .find(|o| o.provenance.cell == cell)
+            .unwrap()
+            .footnotes
+            .clone()
+    };
+    assert!(notes("B4").is_empty());
+    assert_eq!(
+        notes("C4"),
+        ["1) Без учета Республики Крым и г. Севастополя."]
+    );
+    assert_eq!(notes("D4"), ["2) Оценка."]);
+
+    let doc = parse(|ws| {
+        ws.write_string(0, 0, "3.2. ИНДЕКС ПОТРЕБИТЕЛЬСКИХ ЦЕН")
+            .unwrap();
+        ws.write_number(1, 1, 2021.0).unwrap();
+        ws.write_string(1, 3, "20221)").unwrap();
+        for (i, q) in ["I квартал", "II квартал"].iter().enumerate() {
+            ws.write_string(2, 1 + i as u16, *q).unwrap();
+            ws.write_string(2, 3 + i as u16, *q).unwrap();
+        }
+        ws.write_string(3, 0, "Липецкая область").unwrap();
+        for c in 1..5u16 {
+            ws.write_number(3, c, 100.0 + c as f64).unwrap();
+        }
+        ws.write_string(4, 0, "______").unwrap();
+        ws.write_string(5, 0, "1) Предварительные данные.").unwrap();
+    });
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    let q = |cell: &str| {
+        doc.observations
+            .iter()
+            .find(|o| o.provenance.cell == cell)
+            .unwrap()
+    };
+    assert_eq!(q("C4").period, Period::Quarter(2021, 2));
+    assert!(q("C4").footnotes.is_empty());
+    assert_eq!(q("E4").period, Period::Quarter(2022, 2));
+    assert_eq!(q("E4").footnotes, ["1) Предварительные данные."]);
+}
