@@ -248,16 +248,23 @@ fn print_report(report: &RunReport, config: &Config) {
         report.documents_already_loaded
     );
     println!("observations loaded: {}", report.observations_loaded);
+    // Indicator ids vary in length (catalogue ids such as `manufacturing_index_okved`).
+    let w = report
+        .estimates
+        .iter()
+        .map(|e| e.indicator_id.len())
+        .chain(report.twfe.iter().map(|t| t.indicator_id.len()))
+        .fold(24, usize::max);
     if !report.estimates.is_empty() {
         println!("\neffects (2x2 DiD, treated x post):");
         println!(
-            "  {:<26} {:<24} {:>9} {:>9} {:>8} {:>9} {:>10}",
+            "  {:<26} {:<w$} {:>9} {:>9} {:>8} {:>9} {:>10}",
             "cluster", "indicator", "effect", "s.e.", "p (t)", "p (plac.)", "effect %"
         );
         for e in &report.estimates {
             let r = &e.result;
             println!(
-                "  {:<26} {:<24} {:>9.4} {:>9.4} {:>8.3} {:>9} {:>10}",
+                "  {:<26} {:<w$} {:>9.4} {:>9.4} {:>8.3} {:>9} {:>10}",
                 e.cluster_id,
                 e.indicator_id,
                 r.effect.estimate,
@@ -284,7 +291,7 @@ fn print_report(report: &RunReport, config: &Config) {
     if !report.twfe.is_empty() {
         println!("\nTWFE over all years (region and year effects, CR1 by region, wild cluster bootstrap):");
         println!(
-            "  {:<26} {:<24} {:>9} {:>9} {:>8} {:>10} {:>21}",
+            "  {:<26} {:<w$} {:>9} {:>9} {:>8} {:>10} {:>21}",
             "cluster", "indicator", "effect", "s.e.", "p (t)", "p (boot)", "95% CI (boot)"
         );
         for t in &report.twfe {
@@ -297,7 +304,7 @@ fn print_report(report: &RunReport, config: &Config) {
                 None => ("-".into(), "-".into()),
             };
             println!(
-                "  {:<26} {:<24} {:>9.4} {:>9.4} {:>8.3} {:>10} {:>21}",
+                "  {:<26} {:<w$} {:>9.4} {:>9.4} {:>8.3} {:>10} {:>21}",
                 t.cluster_id, t.indicator_id, c.estimate, c.se, c.p, bp, ci
             );
         }

@@ -462,6 +462,8 @@ fn parse_archived(
         .map(|s| s.parser.sheets.as_slice())
         .unwrap_or_default();
     let mut parsed = parse_document(file_name, bytes, RegionDictionary::builtin(), sheets)?;
+    let conflicts = pin_conflicts(config, file_name, &parsed.tables);
+    parsed.problems.extend(conflicts);
     for o in &mut parsed.observations {
         o.provenance.document_sha256 = sha256.to_string();
         if let Some(id) = indicator_for(
@@ -721,6 +723,41 @@ fn indicator_rows(config: &Config) -> Vec<IndicatorRow> {
         }
     }));
     rows
+}
+
+/// Tables whose pin in the config takes a catalogue id the catalogue gives another series: the pinned
+/// id would then hold two series (a code pinned from one edition meeting another edition, or a config
+/// id that happens to be a catalogue id). The figures still load under the pin; the document carries
+/// the problem so that a run says so.
+fn pin_conflicts(
+    config: &Config,
+    file_name: &str,
+    tables: &[regstat_transform::TableSummary],
+) -> Vec<regstat_transform::ParseProblem> {
+    let catalogue = Catalogue::builtin();
+    tables
+        .iter()
+        .filter_map(|t| {
+            let pinned = config.indicator_for_table(&t.code)?;
+            let identified = catalogue.identify(&t.title)?;
+            let pinned_is_catalogue_id = catalogue.entries.iter().any(|e| e.id == pinned.id);
+            (pinned_is_catalogue_id && identified.id != pinned.id).then(|| {
+                regstat_transform::ParseProblem {
+                    location: regstat_transform::Location {
+                        file: file_name.to_string(),
+                        sheet: Some(t.sheet.clone()),
+                        cell: None,
+                    },
+                    expected: format!(
+                        "table {} (pinned to indicator {}) to be the series the catalogue calls {}; \
+                         rename the configured indicator or drop its pin",
+                        t.code, pinned.id, pinned.id
+                    ),
+                    found: format!("{}, which the catalogue identifies as {}", t.title, identified.id),
+                }
+            })
+        })
+        .collect()
 }
 
 /// The indicator of a parsed table: pinned by the config's table codes, else identified by the
@@ -1012,4 +1049,82 @@ fn is_sdmx(file_name: &str, bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(512)];
     file_name.to_lowercase().ends_with(".xml")
         || (head.starts_with(b"<?xml") && String::from_utf8_lossy(head).contains("GenericData"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(indicator_id: &str) -> Config {
+        Config::parse(&format!(
+            r#"
+[outputs]
+warehouse = "w.duckdb"
+archive = "a"
+publish = "p"
+
+[[sources]]
+id = "industry"
+kind = "workbook"
+url = "https://rosstat.gov.ru/storage/mediabank/industry.xlsx"
+schedule = "0 6 * * Mon"
+
+[[indicators]]
+id = "{indicator_id}"
+name = "Индекс производства"
+unit = "процентов"
+rosstat_tables = ["12.5.1"]
+"#
+        ))
+        .expect("valid config")
+    }
+
+    fn table(code: &str, title: &str) -> regstat_transform::TableSummary {
+        regstat_transform::TableSummary {
+            sheet: format!("{code}."),
+            code: code.into(),
+            title: title.into(),
+            unit: String::new(),
+            grid_cells: 0,
+            values: 0,
+            statuses: 0,
+            rejected: 0,
+        }
+    }
+
+    const OKVED_2000: &str =
+        "ИНДЕКСЫ ПРОИЗВОДСТВА ПО ВИДУ ДЕЯТЕЛЬНОСТИ «ОБРАБАТЫВАЮЩИЕ ПРОИЗВОДСТВА» (по ОКВЭД (2000-2016 гг.))";
+
+    #[test]
+    fn a_pin_that_takes_another_series_catalogue_id_is_a_problem() {
+        // The catalogue's manufacturing_index is the OKVED2 series; pinning the 2000-2016 table to it
+        // would put two series under one id.
+        let problems = pin_conflicts(
+            &config("manufacturing_index"),
+            "Раздел 12.xlsx",
+            &[table("12.5.1", OKVED_2000)],
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let text = problems[0].to_string();
+        assert!(
+            text.starts_with("Раздел 12.xlsx, sheet '12.5.1.'"),
+            "{text}"
+        );
+        assert!(text.contains("manufacturing_index_okved"), "{text}");
+    }
+
+    #[test]
+    fn pins_to_the_same_series_or_to_new_ids_are_fine() {
+        for id in ["manufacturing_index_okved", "my_manufacturing"] {
+            let problems = pin_conflicts(&config(id), "x.xlsx", &[table("12.5.1", OKVED_2000)]);
+            assert!(problems.is_empty(), "{id}: {problems:?}");
+        }
+        // A table the pin does not name is the catalogue's business alone.
+        let problems = pin_conflicts(
+            &config("manufacturing_index"),
+            "x.xlsx",
+            &[table("12.5.2", "something else")],
+        );
+        assert!(problems.is_empty());
+    }
 }

@@ -207,7 +207,8 @@ fn default_link_selector() -> String {
 }
 
 fn default_extensions() -> Vec<String> {
-    vec![".xlsx".into(), ".xls".into()]
+    // The compendium's appendix ships as a RAR (older years: ZIP) archive of workbooks.
+    vec![".xlsx".into(), ".xls".into(), ".zip".into(), ".rar".into()]
 }
 
 impl SourceConfig {
@@ -351,6 +352,11 @@ impl Config {
             ));
         }
         let mut indicator_ids = HashSet::new();
+        let catalogue_ids: HashSet<&str> = regstat_transform::Catalogue::builtin()
+            .entries
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect();
         for (i, ind) in self.indicators.iter().enumerate() {
             if !is_identifier(&ind.id) {
                 issues.push((
@@ -407,10 +413,10 @@ impl Config {
                 }
             }
             for (j, ind) in c.indicators.iter().enumerate() {
-                if !indicator_ids.contains(ind.as_str()) {
+                if !indicator_ids.contains(ind.as_str()) && !catalogue_ids.contains(ind.as_str()) {
                     issues.push((
                         format!("clusters[{i}].indicators[{j}]"),
-                        format!("no indicator with id {ind:?} in [[indicators]]"),
+                        format!("no indicator with id {ind:?} in [[indicators]] or the catalogue"),
                     ));
                 }
             }

@@ -46,7 +46,7 @@ fn every_semantic_error_is_named_with_key_and_line() {
         .replace("\"20000000000\"]", "\"99999\"]")
         .replace(
             "indicators = [\"investment_per_capita\"]",
-            "indicators = [\"grp\"]",
+            "indicators = [\"gdp\"]",
         );
     let issues = Config::parse(&bad).unwrap_err();
     let find = |key: &str| {
@@ -109,6 +109,26 @@ fn a_bad_link_selector_is_caught_by_config_check() {
     let issues = Config::parse(&text).unwrap_err();
     assert!(
         issues[0].message.contains("not a CSS selector"),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn clusters_may_name_catalogue_indicators() {
+    let text = GOOD.replace(
+        r#"indicators = ["investment_per_capita"]"#,
+        r#"indicators = ["investment_per_capita", "grp_per_capita"]"#,
+    );
+    assert!(Config::parse(&text).is_ok());
+    let text = GOOD.replace(
+        r#"indicators = ["investment_per_capita"]"#,
+        r#"indicators = ["no_such_series"]"#,
+    );
+    let issues = Config::parse(&text).unwrap_err();
+    assert!(
+        issues.iter().any(|i| i
+            .to_string()
+            .contains("no indicator with id \"no_such_series\"")),
         "{issues:?}"
     );
 }

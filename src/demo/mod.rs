@@ -47,23 +47,8 @@ url = "{base_url}/storage/mediabank/{grp}"
 schedule = "0 30 6 * * Mon"
 parser = {{ sheets = ["8.2."] }}
 
-[[indicators]]
-id = "investment_per_capita"
-name = "Инвестиции в основной капитал на душу населения"
-unit = "рублей, в фактически действовавших ценах"
-rosstat_tables = ["10.2"]
-
-[[indicators]]
-id = "grp_per_capita"
-name = "Валовой региональный продукт на душу населения"
-unit = "рублей"
-rosstat_tables = ["8.2"]
-
-[[indicators]]
-id = "manufacturing_index"
-name = "Индекс производства: обрабатывающие производства (ОКВЭД)"
-unit = "процентов к предыдущему году"
-rosstat_tables = ["12.5.1"]
+# No [[indicators]]: the catalogue (transform/data/indicators.toml) identifies each table by its title,
+# so the same ids hold for other editions, whatever their table numbers.
 
 [[clusters]]
 id = "lipetsk-machinery-valley"
@@ -72,7 +57,7 @@ treated = ["42000000000"]
 treatment_start = 2012
 pre_years = [2005]
 post_years = [2016, 2017]
-indicators = ["investment_per_capita", "grp_per_capita", "manufacturing_index"]
+indicators = ["investment_per_capita", "grp_per_capita", "manufacturing_index_okved"]
 # The other Central Black Earth oblasts: Belgorod, Voronezh, Kursk, Oryol, Tambov.
 control = ["14000000000", "20000000000", "38000000000", "54000000000", "68000000000"]
 "#,

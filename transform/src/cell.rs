@@ -29,10 +29,11 @@ pub fn parse_cell_text(text: &str) -> Option<CellValue> {
         "" => return None,
         _ => {}
     }
-    if let Some(ratio) = body
-        .strip_prefix("в ")
-        .and_then(|r| r.trim().strip_suffix("р."))
-    {
+    // «в 5,8 р.», also spelt out «в 2,1 раза».
+    if let Some(ratio) = body.strip_prefix("в ").and_then(|r| {
+        let r = r.trim();
+        r.strip_suffix("р.").or_else(|| r.strip_suffix("раза"))
+    }) {
         let value = parse_number(ratio.trim())?;
         return Some(CellValue {
             value: Some(value),
@@ -110,6 +111,10 @@ mod tests {
             cell(Some(1234.5), Status::Ok, &[])
         );
         assert_eq!(parse_cell_text("−2,5"), cell(Some(-2.5), Status::Ok, &[]));
+        assert_eq!(
+            parse_cell_text("в 2,1 раза"),
+            cell(Some(2.1), Status::RatioTimes, &[])
+        );
         assert_eq!(parse_cell_text("н/д"), None);
         assert_eq!(parse_cell_text(""), None);
     }
