@@ -1,5 +1,10 @@
-//! Parser throughput over the real corpus (../shared/corpus/rosstat): grid cells per second.
+//! Parser throughput over the real corpus (../shared/corpus/rosstat): grid cells per second, for each
+//! workbook as published (.xlsx) and re-encoded as legacy .xls by the tests' BIFF8 writer.
 //! `scripts/cargo bench -p regstat-transform`
+
+#[allow(dead_code)]
+#[path = "../tests/common/biff8.rs"]
+mod biff8;
 
 use std::path::PathBuf;
 
@@ -24,6 +29,16 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         })
         .unwrap_or_default();
     files.sort();
+    let legacy: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(name, bytes)| {
+            (
+                name.replace(".xlsx", ".xls"),
+                biff8::xlsx_to_xls(name, bytes),
+            )
+        })
+        .collect();
+    files.extend(legacy);
     files
 }
 

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::io::{Cursor, Write};
 
+use calamine::Reader;
+
 /// A value of one cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum XlsValue {
@@ -82,6 +84,48 @@ pub fn write_xls(sheets: &[XlsSheet]) -> Vec<u8> {
         .expect("write Workbook stream");
     file.flush().expect("flush compound file");
     file.into_inner().into_inner()
+}
+
+/// Re-encodes an .xlsx workbook as .xls: every sheet, every non-empty cell at its own address, every
+/// merged area.
+pub fn xlsx_to_xls(name: &str, xlsx: &[u8]) -> Vec<u8> {
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(xlsx)).expect("xlsx opens");
+    let mut sheets = Vec::new();
+    for sheet_name in book.sheet_names() {
+        let range = book.worksheet_range(&sheet_name).expect("sheet reads");
+        let (row0, col0) = range.start().unwrap_or((0, 0));
+        let mut sheet = XlsSheet {
+            name: sheet_name.clone(),
+            ..XlsSheet::default()
+        };
+        for (r, c, data) in range.cells() {
+            let at = ((row0 as usize + r) as u16, (col0 as usize + c) as u16);
+            let value = match data {
+                calamine::Data::Empty => continue,
+                calamine::Data::String(s) => XlsValue::Text(s.clone()),
+                calamine::Data::Float(v) => XlsValue::Number(*v),
+                calamine::Data::Int(v) => XlsValue::Number(*v as f64),
+                other => panic!("{name} {sheet_name}: cell type {other:?} has no fixture encoding"),
+            };
+            sheet.cells.push((at, value));
+        }
+        sheet.merged = book
+            .merge_cells_by_sheet_name(&sheet_name)
+            .expect("merged areas read")
+            .into_iter()
+            .map(|d| {
+                (
+                    d.start.0 as u16,
+                    d.end.0 as u16,
+                    d.start.1 as u16,
+                    d.end.1 as u16,
+                )
+            })
+            .collect();
+        sheets.push(sheet);
+    }
+    write_xls(&sheets)
 }
 
 fn globals(sheets: &[XlsSheet], sst: &SharedStrings, offsets: &[u32]) -> Vec<u8> {
