@@ -13,6 +13,17 @@ fn parse(build: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> regstat_transfo
     parse_workbook("test.xlsx", &bytes, RegionDictionary::builtin()).unwrap()
 }
 
+/// The figure read from `cell` (A1).
+fn at<'d>(
+    doc: &'d regstat_transform::ParsedDocument,
+    cell: &str,
+) -> &'d regstat_transform::Observation {
+    doc.observations
+        .iter()
+        .find(|o| o.provenance.cell == cell)
+        .unwrap_or_else(|| panic!("no figure at {cell}"))
+}
+
 #[test]
 fn quarters_under_years() {
     let doc = parse(|ws| {
@@ -36,11 +47,7 @@ fn quarters_under_years() {
     });
     assert!(doc.problems.is_empty(), "{:?}", doc.problems);
     assert_eq!(doc.observations.len(), 8);
-    let q = doc
-        .observations
-        .iter()
-        .find(|o| o.provenance.cell == "G6")
-        .unwrap();
+    let q = at(&doc, "G6");
     assert_eq!(q.period, Period::Quarter(2022, 2));
     assert_eq!(q.value, Some(106.0));
     assert_eq!(q.unit, "в процентах к предыдущему кварталу");
@@ -65,12 +72,7 @@ fn months_of_the_year_in_the_title_and_cell_spellings() {
         ws.write_string(6, 0, "1) Оценка.").unwrap();
     });
     assert!(doc.problems.is_empty(), "{:?}", doc.problems);
-    let by_cell = |c: &str| {
-        doc.observations
-            .iter()
-            .find(|o| o.provenance.cell == c)
-            .unwrap()
-    };
+    let by_cell = |c: &str| at(&doc, c);
     assert_eq!(by_cell("B5").period, Period::Month(2022, 1));
     assert_eq!(by_cell("B5").value, Some(111.5));
     assert_eq!(by_cell("B5").footnotes, ["1) Оценка."]);
@@ -410,14 +412,7 @@ fn marks_on_header_periods_reach_their_columns() {
         ws.write_string(6, 0, "2) Оценка.").unwrap();
     });
     assert!(doc.problems.is_empty(), "{:?}", doc.problems);
-    let notes = |cell: &str| {
-        doc.observations
-            .iter()
-            .find(|o| o.provenance.cell == cell)
-            .unwrap()
-            .footnotes
-            .clone()
-    };
+    let notes = |cell: &str| at(&doc, cell).footnotes.clone();
     assert!(notes("B4").is_empty());
     assert_eq!(
         notes("C4"),
@@ -442,12 +437,7 @@ fn marks_on_header_periods_reach_their_columns() {
         ws.write_string(5, 0, "1) Предварительные данные.").unwrap();
     });
     assert!(doc.problems.is_empty(), "{:?}", doc.problems);
-    let q = |cell: &str| {
-        doc.observations
-            .iter()
-            .find(|o| o.provenance.cell == cell)
-            .unwrap()
-    };
+    let q = |cell: &str| at(&doc, cell);
     assert_eq!(q("C4").period, Period::Quarter(2021, 2));
     assert!(q("C4").footnotes.is_empty());
     assert_eq!(q("E4").period, Period::Quarter(2022, 2));
