@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use regstat_config::Config;
 
 pub use server::DemoServer;
-pub use workbooks::{demo_documents, DemoDocument};
+pub use workbooks::{demo_documents, DemoDocument, GRP_FILE, INDUSTRY_FILE, INVESTMENT_FILE};
 
 use crate::pipeline::{run_once, RunReport};
 

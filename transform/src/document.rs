@@ -128,6 +128,33 @@ fn add_member(
     }
 }
 
+/// unrar's mark before a name whose bytes it could not decode in the current locale: each byte of 0x80
+/// and above then comes as U+E000 + byte.
+const UNRAR_MAPPED_NAME: char = '\u{fffe}';
+
+/// The member name a RAR 4 archive meant. Names without the archive's Unicode flag are stored in the
+/// archiver's own encoding: UTF-8 from `rar` on Linux, the OEM code page (CP866 for Russian) from WinRAR
+/// on Windows. unrar hands such bytes back mapped (see [`UNRAR_MAPPED_NAME`]); they are restored and read
+/// as UTF-8 when they are UTF-8, else as CP866, so that «Раздел 10 - Инвестиции.xlsx» keeps its name in
+/// the figures' provenance.
+fn rar_member_name(name: &str) -> String {
+    let Some(mapped) = name.strip_prefix(UNRAR_MAPPED_NAME) else {
+        return name.to_string();
+    };
+    let mut bytes = Vec::with_capacity(mapped.len());
+    for c in mapped.chars() {
+        match u32::from(c) {
+            b @ 0xE080..=0xE0FF => bytes.push((b - 0xE000) as u8),
+            b @ 0..=0x7F => bytes.push(b as u8),
+            _ => return mapped.to_string(),
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(utf8) => utf8,
+        Err(e) => encoding_rs::IBM866.decode(e.as_bytes()).0.into_owned(),
+    }
+}
+
 /// A RAR archive (how Rosstat ships the «Регионы России» appendix), read with the unrar library.
 /// The library reads archives from files only, so the bytes go to a temporary file first.
 fn parse_rar(
@@ -154,7 +181,7 @@ fn parse_rar(
         .map_err(|e| fail(format!("RAR header: {e}")))?
     {
         let entry = header.entry();
-        let name = entry.filename.to_string_lossy().replace('\\', "/");
+        let name = rar_member_name(&entry.filename.to_string_lossy()).replace('\\', "/");
         if !entry.is_file() || !is_workbook_name(&name) {
             cursor = header
                 .skip()

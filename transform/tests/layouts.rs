@@ -1,6 +1,10 @@
 //! Layouts beyond the corpus, made by rust_xlsxwriter: two header levels, sub-periods under a title
 //! year, stacked blocks, text numbers with marks, missing markers and ratios.
 
+#[path = "common/rar4.rs"]
+mod rar4;
+
+use rar4::{rar4, rar4_raw_names};
 use regstat_transform::{parse_workbook, Period, RegionDictionary, Status};
 use rust_xlsxwriter::Workbook;
 
@@ -192,42 +196,6 @@ fn zip_archives_of_workbooks_keep_the_member_in_provenance() {
     );
 }
 
-/// A RAR 4 archive of stored (uncompressed) members, written as the RAR 4.x technical note lays the
-/// format out: marker block, archive header, one file header per member with its data, end block.
-/// Each header's CRC is the low 16 bits of the CRC-32 of the header from its type byte on.
-fn rar4(members: &[(&str, &[u8])]) -> Vec<u8> {
-    fn block(kind: u8, flags: u16, body: &[u8]) -> Vec<u8> {
-        let size = (7 + body.len()) as u16;
-        let mut head = vec![kind];
-        head.extend_from_slice(&flags.to_le_bytes());
-        head.extend_from_slice(&size.to_le_bytes());
-        head.extend_from_slice(body);
-        let crc = (crc32fast::hash(&head) & 0xffff) as u16;
-        let mut out = crc.to_le_bytes().to_vec();
-        out.extend(head);
-        out
-    }
-    let mut out = b"Rar!\x1a\x07\x00".to_vec();
-    out.extend(block(0x73, 0, &[0; 6]));
-    for (name, data) in members {
-        let mut body = Vec::new();
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes()); // packed size
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes()); // unpacked size
-        body.push(3); // host OS: Unix
-        body.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
-        body.extend_from_slice(&0x5a21_0000u32.to_le_bytes()); // DOS time: 2025-01-01
-        body.push(29); // version needed: 2.9
-        body.push(0x30); // method: store
-        body.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        body.extend_from_slice(&0o100644u32.to_le_bytes()); // attributes
-        body.extend_from_slice(name.as_bytes());
-        out.extend(block(0x74, 0x8000, &body));
-        out.extend_from_slice(data);
-    }
-    out.extend(block(0x7b, 0x4000, &[]));
-    out
-}
-
 #[test]
 fn rar_archives_of_workbooks_are_read_member_by_member() {
     let book = investment_book();
@@ -259,6 +227,42 @@ fn rar_archives_of_workbooks_are_read_member_by_member() {
         regstat_transform::parse_document("bad.rar", &rar[..40], RegionDictionary::builtin(), &[])
             .unwrap_err();
     assert!(err.to_string().contains("bad.rar"), "{err}");
+}
+
+/// Member names outside ASCII, stored without RAR's Unicode flag: as UTF-8 (a Linux `rar`) or in the
+/// OEM code page CP866 (WinRAR on Russian Windows). Both keep their Cyrillic in provenance.
+#[test]
+fn rar_member_names_in_utf8_or_the_oem_code_page_keep_their_cyrillic() {
+    let book = investment_book();
+    let oem_name = encoding_rs::IBM866
+        .encode("Раздел 12 - Промышленность.xlsx")
+        .0;
+    let rar = rar4_raw_names(&[
+        ("Раздел 10 - Инвестиции.xlsx".as_bytes(), &book),
+        (&oem_name, &book),
+    ]);
+    let doc = regstat_transform::parse_document(
+        "Pril_Region_Pokaz_2025.rar",
+        &rar,
+        RegionDictionary::builtin(),
+        &[],
+    )
+    .unwrap();
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    let sheets: Vec<&str> = doc
+        .observations
+        .iter()
+        .map(|o| o.provenance.sheet.as_str())
+        .collect();
+    assert_eq!(
+        sheets,
+        [
+            "[Раздел 10 - Инвестиции.xlsx]10.2.",
+            "[Раздел 10 - Инвестиции.xlsx]10.2.",
+            "[Раздел 12 - Промышленность.xlsx]10.2.",
+            "[Раздел 12 - Промышленность.xlsx]10.2."
+        ]
+    );
 }
 
 /// A mediabank table in the `VRP_s_1998.xlsx` style: an `Обновлено` line, a title over several rows, the
