@@ -38,21 +38,8 @@ pub fn parse_document(
             file: file.into(),
             reason: format!("member {i}: {e}"),
         })?;
-        let name = match member.name() {
-            Ok(n) => n.to_string(),
-            Err(e) => {
-                doc.problems.push(ParseProblem {
-                    location: Location {
-                        file: file.into(),
-                        sheet: None,
-                        cell: None,
-                    },
-                    expected: format!("a readable name for archive member {i}"),
-                    found: e.to_string(),
-                });
-                continue;
-            }
-        };
+        // The zip crate reads names without the UTF-8 flag as CP437; Russian Windows wrote CP866.
+        let name = member_name_from_bytes(member.name_raw().to_vec());
         if member.is_dir() || !is_workbook_name(&name) {
             tracing::debug!(archive = file, member = %name, "not a workbook; skipped");
             continue;
@@ -135,7 +122,7 @@ const UNRAR_MAPPED_NAME: char = '\u{fffe}';
 /// The member name a RAR 4 archive meant. Names without the archive's Unicode flag are stored in the
 /// archiver's own encoding: UTF-8 from `rar` on Linux, the OEM code page (CP866 for Russian) from WinRAR
 /// on Windows. unrar hands such bytes back mapped (see [`UNRAR_MAPPED_NAME`]); they are restored and read
-/// as UTF-8 when they are UTF-8, else as CP866, so that «Раздел 10 - Инвестиции.xlsx» keeps its name in
+/// by [`member_name_from_bytes`], so that «Раздел 10 - Инвестиции.xlsx» keeps its name in
 /// the figures' provenance.
 fn rar_member_name(name: &str) -> String {
     let Some(mapped) = name.strip_prefix(UNRAR_MAPPED_NAME) else {
@@ -149,6 +136,12 @@ fn rar_member_name(name: &str) -> String {
             _ => return mapped.to_string(),
         }
     }
+    member_name_from_bytes(bytes)
+}
+
+/// An archive member's name from the bytes stored: UTF-8 when they are, else the Russian OEM code page
+/// CP866 in which Windows archivers wrote names without a Unicode flag.
+fn member_name_from_bytes(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
         Ok(utf8) => utf8,
         Err(e) => encoding_rs::IBM866.decode(e.as_bytes()).0.into_owned(),

@@ -265,6 +265,45 @@ fn rar_member_names_in_utf8_or_the_oem_code_page_keep_their_cyrillic() {
     );
 }
 
+/// A ZIP made on Russian Windows stores names in CP866 without the UTF-8 flag; the zip crate alone
+/// would read them as CP437 («Ђ §¤Ґ«»).
+#[test]
+fn zip_member_names_in_the_oem_code_page_keep_their_cyrillic() {
+    let cyrillic = "Раздел 10.xlsx";
+    let placeholder = "Razdel 10.xlsx"; // ASCII, as many bytes as the CP866 name
+    let oem = encoding_rs::IBM866.encode(cyrillic).0;
+    assert_eq!(oem.len(), placeholder.len());
+    let mut zip_bytes = Vec::new();
+    {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut zip_bytes));
+        z.start_file(placeholder, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut z, &investment_book()).unwrap();
+        z.finish().unwrap();
+    }
+    // The name sits in the local header and in the central directory; swap both for the OEM bytes.
+    let mut swapped = 0;
+    for at in 0..zip_bytes.len() - placeholder.len() {
+        if &zip_bytes[at..at + placeholder.len()] == placeholder.as_bytes() {
+            zip_bytes[at..at + placeholder.len()].copy_from_slice(&oem);
+            swapped += 1;
+        }
+    }
+    assert_eq!(swapped, 2);
+    let doc = regstat_transform::parse_document(
+        "archive.zip",
+        &zip_bytes,
+        RegionDictionary::builtin(),
+        &[],
+    )
+    .unwrap();
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    assert_eq!(
+        doc.observations[0].provenance.sheet,
+        "[Раздел 10.xlsx]10.2."
+    );
+}
+
 /// A mediabank table in the `VRP_s_1998.xlsx` style: an `Обновлено` line, a title over several rows, the
 /// unit, years written `1998г.`, a generic sheet name, footnotes under a separator.
 #[test]
