@@ -30,15 +30,25 @@ schedule = "0 0 6 * * Mon"
     )
 }
 
-fn run(config_path: &std::path::Path) -> (Option<i32>, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_regstat"))
-        .args(["run", "--config"])
-        .arg(config_path)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code(), text)
+/// `regstat run` through the binary; asserts it succeeds.
+async fn run(config_path: &std::path::Path) {
+    let path = config_path.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_regstat"))
+            .args(["run", "--config"])
+            .arg(path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,11 +80,7 @@ async fn a_rar_appendix_with_xlsx_and_xls_members_loads_with_member_provenance()
     let config_path = dir.path().join("regstat.toml");
     std::fs::write(&config_path, config(&server.base_url(), dir.path())).unwrap();
 
-    let path = config_path.clone();
-    let (code, text) = tokio::task::spawn_blocking(move || run(&path))
-        .await
-        .unwrap();
-    assert_eq!(code, Some(0), "{text}");
+    run(&config_path).await;
 
     let conn = duckdb::Connection::open(dir.path().join("warehouse.duckdb")).unwrap();
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
@@ -124,11 +130,7 @@ async fn a_rar_appendix_with_xlsx_and_xls_members_loads_with_member_provenance()
 
     // The same archive again: fetched, recognised by its sha256, nothing loaded twice.
     drop(conn);
-    let path = config_path.clone();
-    let (code, text) = tokio::task::spawn_blocking(move || run(&path))
-        .await
-        .unwrap();
-    assert_eq!(code, Some(0), "{text}");
+    run(&config_path).await;
     let conn = duckdb::Connection::open(dir.path().join("warehouse.duckdb")).unwrap();
     let n: i64 = conn
         .query_row("SELECT count(*) FROM observation", [], |r| r.get(0))

@@ -17,6 +17,11 @@ fn parse(build: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> regstat_transfo
     parse_workbook("test.xlsx", &bytes, RegionDictionary::builtin()).unwrap()
 }
 
+/// An archive (or any document) parsed as the pipeline parses it.
+fn parse_archive(name: &str, bytes: &[u8]) -> regstat_transform::ParsedDocument {
+    regstat_transform::parse_document(name, bytes, RegionDictionary::builtin(), &[]).unwrap()
+}
+
 /// The figure read from `cell` (A1).
 fn at<'d>(
     doc: &'d regstat_transform::ParsedDocument,
@@ -172,13 +177,7 @@ fn zip_archives_of_workbooks_keep_the_member_in_provenance() {
         z.write_all(b"broken").unwrap();
         z.finish().unwrap();
     }
-    let doc = regstat_transform::parse_document(
-        "Pril_Region_Pokaz_2023.zip",
-        &buf,
-        RegionDictionary::builtin(),
-        &[],
-    )
-    .unwrap();
+    let doc = parse_archive("Pril_Region_Pokaz_2023.zip", &buf);
     assert_eq!(doc.observations.len(), 2);
     assert_eq!(
         doc.observations[0].provenance.sheet,
@@ -204,13 +203,7 @@ fn rar_archives_of_workbooks_are_read_member_by_member() {
         ("readme.txt", b"skip me"),
         ("Razdel_99.xlsx", b"broken"),
     ]);
-    let doc = regstat_transform::parse_document(
-        "Pril_Region_Pokaz_2025.rar",
-        &rar,
-        RegionDictionary::builtin(),
-        &[],
-    )
-    .unwrap();
+    let doc = parse_archive("Pril_Region_Pokaz_2025.rar", &rar);
     assert_eq!(doc.observations.len(), 2, "{:?}", doc.problems);
     assert_eq!(
         doc.observations[0].provenance.sheet,
@@ -241,13 +234,7 @@ fn rar_member_names_in_utf8_or_the_oem_code_page_keep_their_cyrillic() {
         ("Раздел 10 - Инвестиции.xlsx".as_bytes(), &book),
         (&oem_name, &book),
     ]);
-    let doc = regstat_transform::parse_document(
-        "Pril_Region_Pokaz_2025.rar",
-        &rar,
-        RegionDictionary::builtin(),
-        &[],
-    )
-    .unwrap();
+    let doc = parse_archive("Pril_Region_Pokaz_2025.rar", &rar);
     assert!(doc.problems.is_empty(), "{:?}", doc.problems);
     let sheets: Vec<&str> = doc
         .observations
@@ -290,13 +277,7 @@ fn zip_member_names_in_the_oem_code_page_keep_their_cyrillic() {
         }
     }
     assert_eq!(swapped, 2);
-    let doc = regstat_transform::parse_document(
-        "archive.zip",
-        &zip_bytes,
-        RegionDictionary::builtin(),
-        &[],
-    )
-    .unwrap();
+    let doc = parse_archive("archive.zip", &zip_bytes);
     assert!(doc.problems.is_empty(), "{:?}", doc.problems);
     assert_eq!(
         doc.observations[0].provenance.sheet,
