@@ -143,14 +143,8 @@ impl ExtractArgs {
         let bytes = std::fs::read(&self.file)
             .with_context(|| format!("reading {}", self.file.display()))?;
         let mut doc = parse_document(&name, &bytes, regions, &[])?;
-        for o in &mut doc.observations {
-            if let Some(id) = crate::pipeline::indicator_for(
-                None,
-                &o.provenance.table_code,
-                &o.provenance.table_title,
-            ) {
-                o.indicator = id;
-            }
+        crate::pipeline::name_indicators(None, &mut doc.observations);
+        for o in &doc.observations {
             sink.push(record(&name, o, regions))?;
         }
         sink.finish()?;

@@ -464,15 +464,9 @@ fn parse_archived(
     let mut parsed = parse_document(file_name, bytes, RegionDictionary::builtin(), sheets)?;
     let conflicts = pin_conflicts(config, file_name, &parsed.tables);
     parsed.problems.extend(conflicts);
+    name_indicators(Some(config), &mut parsed.observations);
     for o in &mut parsed.observations {
         o.provenance.document_sha256 = sha256.to_string();
-        if let Some(id) = indicator_for(
-            Some(config),
-            &o.provenance.table_code,
-            &o.provenance.table_title,
-        ) {
-            o.indicator = id;
-        }
     }
     Ok(parsed)
 }
@@ -758,6 +752,28 @@ fn pin_conflicts(
             })
         })
         .collect()
+}
+
+/// Gives every figure its indicator ([`indicator_for`]), deciding once per table: figures come table by
+/// table, so the last decision is reused while the table stays the same.
+pub fn name_indicators(
+    config: Option<&Config>,
+    observations: &mut [regstat_transform::Observation],
+) {
+    let mut last: Option<(String, String, Option<String>)> = None;
+    for o in observations {
+        let (code, title) = (&o.provenance.table_code, &o.provenance.table_title);
+        let same_table = last
+            .as_ref()
+            .is_some_and(|(c, t, _)| c == code && t == title);
+        if !same_table {
+            let id = indicator_for(config, code, title);
+            last = Some((code.clone(), title.clone(), id));
+        }
+        if let Some((_, _, Some(id))) = &last {
+            o.indicator = id.clone();
+        }
+    }
 }
 
 /// The indicator of a parsed table: pinned by the config's table codes, else identified by the

@@ -14,6 +14,8 @@ pub struct IndicatorEntry {
     pub unit: String,
     /// current_prices, index_previous_year, level, rate, ...
     pub measure: String,
+    /// Phrases the title must all contain, and none of `title_none` (held normalized: lower case,
+    /// `ё` as `е`, no quotes, single spaces).
     pub title_all: Vec<String>,
     #[serde(default)]
     pub title_none: Vec<String>,
@@ -37,18 +39,27 @@ impl Catalogue {
     }
 
     pub fn from_toml(text: &str) -> Result<Self, TransformError> {
-        toml::from_str(text).map_err(|e| TransformError::Dictionary {
-            line: 0,
-            reason: format!("indicator catalogue: {e}"),
-        })
+        let mut catalogue: Catalogue =
+            toml::from_str(text).map_err(|e| TransformError::Dictionary {
+                line: 0,
+                reason: format!("indicator catalogue: {e}"),
+            })?;
+        // Phrases are matched in normalized form; normalizing them once here, not per lookup, keeps
+        // `identify` cheap enough to call for every figure.
+        for e in &mut catalogue.entries {
+            for p in e.title_all.iter_mut().chain(e.title_none.iter_mut()) {
+                *p = normalize_title(p);
+            }
+        }
+        Ok(catalogue)
     }
 
     /// The entry a table title identifies, if exactly one does.
     pub fn identify(&self, title: &str) -> Option<&IndicatorEntry> {
         let t = normalize_title(title);
         let mut found = self.entries.iter().filter(|e| {
-            e.title_all.iter().all(|p| t.contains(&normalize_title(p)))
-                && !e.title_none.iter().any(|p| t.contains(&normalize_title(p)))
+            e.title_all.iter().all(|p| t.contains(p.as_str()))
+                && !e.title_none.iter().any(|p| t.contains(p.as_str()))
         });
         let first = found.next()?;
         found.next().is_none().then_some(first)
