@@ -1,0 +1,345 @@
+//! The estimates of a run: every cluster's 2x2 per indicator, its TWFE with the wild bootstrap and its
+//! event study, and the 2x2 of each treated region, on the warehouse's latest figures.
+
+use std::collections::BTreeSet;
+
+use regstat_config::{ClusterConfig, Config};
+use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
+use regstat_warehouse::{EstimateRow, Warehouse};
+
+use super::{EffectSummary, PipelineError, RunReport, TwfeSummary};
+
+/// The 2x2 design of every configured cluster and indicator, on the warehouse's latest figures.
+pub(super) fn estimate_clusters(
+    config: &Config,
+    warehouse: &Warehouse,
+    run_id: i64,
+    report: &mut RunReport,
+) -> Result<Vec<EstimateRow>, PipelineError> {
+    let mut rows = Vec::new();
+    for cluster in &config.clusters {
+        let regions: Vec<String> = cluster
+            .treated
+            .iter()
+            .chain(&cluster.control)
+            .cloned()
+            .collect();
+        for indicator in &cluster.indicators {
+            let points = warehouse.yearly_panel(indicator, &regions)?;
+            if points.is_empty() {
+                // Not a failure: the source that publishes it has not run yet (a daemon's first runs).
+                tracing::warn!(cluster = %cluster.id, %indicator, "no figures yet; no estimate");
+                continue;
+            }
+            let panel: Vec<PanelObs> = points
+                .iter()
+                .map(|p| PanelObs {
+                    unit: p.region_code.clone(),
+                    year: p.year,
+                    value: p.value,
+                })
+                .collect();
+            match panel_designs(run_id, cluster, indicator, &panel) {
+                Ok((extra, twfe)) => {
+                    rows.extend(extra);
+                    if let Some(t) = twfe {
+                        report.twfe.push(t);
+                    }
+                }
+                Err(e) => report.failures.push(format!(
+                    "cluster {} indicator {indicator}: TWFE: {e}",
+                    cluster.id
+                )),
+            }
+            if cluster.treated.len() > 1 {
+                rows.extend(per_region(run_id, cluster, indicator, &panel, report));
+            }
+            let (pre_years, post_years) = design_years(cluster, &panel);
+            let input = Did2x2Input {
+                panel: &panel,
+                treated: &cluster.treated,
+                pre_years: &pre_years,
+                post_years: &post_years,
+                log_outcome: cluster.log_outcome,
+            };
+            match did2x2(&input) {
+                Ok(result) => {
+                    rows.extend(estimate_rows(
+                        run_id,
+                        cluster,
+                        indicator,
+                        &result,
+                        &pre_years,
+                        &post_years,
+                    ));
+                    report.estimates.push(EffectSummary {
+                        cluster_id: cluster.id.clone(),
+                        indicator_id: indicator.clone(),
+                        result,
+                        pre_years,
+                        post_years,
+                    });
+                }
+                Err(e) => {
+                    tracing::error!(cluster = %cluster.id, %indicator, error = %e, "no estimate");
+                    report
+                        .failures
+                        .push(format!("cluster {} indicator {indicator}: {e}", cluster.id));
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The configured before/after years, or by default every year before and from the treatment start.
+pub(super) fn design_years(cluster: &ClusterConfig, panel: &[PanelObs]) -> (Vec<i32>, Vec<i32>) {
+    let years: BTreeSet<i32> = panel.iter().map(|p| p.year).collect();
+    let pick = |configured: &[i32], default: &dyn Fn(i32) -> bool| -> Vec<i32> {
+        if configured.is_empty() {
+            years.iter().copied().filter(|y| default(*y)).collect()
+        } else {
+            configured.to_vec()
+        }
+    };
+    let start = cluster.treatment_start;
+    (
+        pick(&cluster.pre_years, &|y| y < start),
+        pick(&cluster.post_years, &|y| y >= start),
+    )
+}
+
+pub(super) fn estimate_rows(
+    run_id: i64,
+    cluster: &ClusterConfig,
+    indicator: &str,
+    r: &Did2x2,
+    pre: &[i32],
+    post: &[i32],
+) -> Vec<EstimateRow> {
+    let means = serde_json::json!({
+        "treated_pre": r.treated_pre, "treated_post": r.treated_post,
+        "control_pre": r.control_pre, "control_post": r.control_post,
+        "effect_percent": r.effect_percent,
+        "placebo": r.placebo,
+    })
+    .to_string();
+    let base = EstimateRow {
+        run_id,
+        cluster_id: cluster.id.clone(),
+        indicator_id: indicator.to_string(),
+        method: "did2x2".into(),
+        term: r.effect.term.clone(),
+        estimate: r.effect.estimate,
+        std_error: r.effect.se,
+        t_stat: r.effect.t,
+        p_value: r.effect.p,
+        ci_low: r.effect.ci_low,
+        ci_high: r.effect.ci_high,
+        df: r.effect.df,
+        n_obs: r.n_obs,
+        n_treated: r.n_treated,
+        n_control: r.n_control,
+        pre_years: pre.to_vec(),
+        post_years: post.to_vec(),
+        log_outcome: cluster.log_outcome,
+        vcov: r.vcov.clone(),
+        means_json: means,
+    };
+    let mut rows = vec![base.clone()];
+    if let Some(p) = &r.placebo {
+        // The placebo row: same effect, its p-value from the rank among control regions; the standard
+        // error is the placebo effects' standard deviation. No t interval is claimed.
+        rows.push(EstimateRow {
+            method: "did2x2_placebo".into(),
+            std_error: p.sd,
+            t_stat: r.effect.estimate / p.sd,
+            p_value: p.p_value,
+            ci_low: f64::NAN,
+            ci_high: f64::NAN,
+            df: f64::NAN,
+            vcov: format!("placebo in space over {} control regions", p.effects.len()),
+            ..base
+        });
+    }
+    rows
+}
+
+/// TWFE over every year (region and year effects, CR1 by region, a wild cluster bootstrap because
+/// regions are few) and an event study around the treatment start (leads and lags binned at -5 and
+/// +5, reference -1, with the joint pre-trend test), on logs when the cluster says so.
+pub(super) fn panel_designs(
+    run_id: i64,
+    cluster: &ClusterConfig,
+    indicator: &str,
+    panel: &[PanelObs],
+) -> Result<(Vec<EstimateRow>, Option<TwfeSummary>), regstat_estimate::EstimateError> {
+    use regstat_estimate::{estimate, BootWeights, BootstrapSpec, Method, Panel, Spec, Treatment};
+    let mut values = Vec::with_capacity(panel.len());
+    for p in panel {
+        if cluster.log_outcome && p.value <= 0.0 {
+            return Err(regstat_estimate::EstimateError::NonPositiveForLog(
+                p.value,
+                p.unit.clone(),
+                p.year,
+            ));
+        }
+        values.push(if cluster.log_outcome {
+            p.value.ln()
+        } else {
+            p.value
+        });
+    }
+    let data = Panel {
+        unit: panel.iter().map(|p| p.unit.clone()).collect(),
+        time: panel.iter().map(|p| p.year as i64).collect(),
+        outcomes: vec![(indicator.to_string(), values)],
+        covariates: vec![],
+        treatment: Treatment::Cohort {
+            name: "treated".into(),
+            values: panel
+                .iter()
+                .map(|p| {
+                    cluster
+                        .treated
+                        .contains(&p.unit)
+                        .then_some(cluster.treatment_start as i64)
+                })
+                .collect(),
+        },
+        weights: None,
+        cluster: vec![],
+    };
+    let base = |method: &str, term: &str| EstimateRow {
+        run_id,
+        cluster_id: cluster.id.clone(),
+        indicator_id: indicator.to_string(),
+        method: method.into(),
+        term: term.into(),
+        estimate: f64::NAN,
+        std_error: f64::NAN,
+        t_stat: f64::NAN,
+        p_value: f64::NAN,
+        ci_low: f64::NAN,
+        ci_high: f64::NAN,
+        df: f64::NAN,
+        n_obs: panel.len(),
+        n_treated: cluster.treated.len(),
+        n_control: cluster.control.len(),
+        pre_years: vec![],
+        post_years: vec![],
+        log_outcome: cluster.log_outcome,
+        vcov: String::new(),
+        means_json: "{}".into(),
+    };
+    let from_coef = |method: &str, c: &regstat_estimate::Coefficient, vcov: &str| EstimateRow {
+        estimate: c.estimate,
+        std_error: c.se,
+        t_stat: c.t,
+        p_value: c.p,
+        ci_low: c.ci_low,
+        ci_high: c.ci_high,
+        df: c.df,
+        vcov: vcov.to_string(),
+        ..base(method, &c.term)
+    };
+    let mut rows = Vec::new();
+    let twfe_spec = Spec {
+        method: Method::Twfe,
+        bootstrap: Some(BootstrapSpec {
+            weights: BootWeights::Webb,
+            reps: 9999,
+            seed: 20261122,
+            alpha: 0.05,
+        }),
+        ..Spec::default()
+    };
+    let twfe = estimate(&data, &twfe_spec)?.remove(0);
+    let main = &twfe.estimates[0];
+    rows.push(from_coef("twfe", main, &twfe.vcov));
+    if let Some(b) = &twfe.bootstrap {
+        rows.push(EstimateRow {
+            estimate: main.estimate,
+            p_value: b.p,
+            ci_low: b.ci_low,
+            ci_high: b.ci_high,
+            vcov: format!("{}, {} draws", b.kind, b.reps),
+            ..base("twfe_wild_bootstrap", &main.term)
+        });
+    }
+    let es_spec = Spec {
+        method: Method::EventStudy,
+        window: Some((-5, 5)),
+        ..Spec::default()
+    };
+    match estimate(&data, &es_spec) {
+        Ok(mut es) => {
+            let es = es.remove(0);
+            for c in es
+                .estimates
+                .iter()
+                .filter(|c| c.term.starts_with("rel_time::"))
+            {
+                rows.push(from_coef("event_study", c, &es.vcov));
+            }
+            if let Some(p) = &es.pretrend {
+                rows.push(EstimateRow {
+                    t_stat: p.stat,
+                    p_value: p.p,
+                    df: p.df as f64,
+                    vcov: format!("joint Wald F test of {} leads, {}", p.df, es.vcov),
+                    ..base("event_study", "pretrend_wald")
+                });
+            }
+        }
+        Err(e) => tracing::warn!(cluster = %cluster.id, indicator, error = %e, "no event study"),
+    }
+    Ok((
+        rows,
+        Some(TwfeSummary {
+            cluster_id: cluster.id.clone(),
+            indicator_id: indicator.to_string(),
+            report: twfe,
+        }),
+    ))
+}
+
+/// With several treated regions, the 2x2 of each against the control pool.
+pub(super) fn per_region(
+    run_id: i64,
+    cluster: &ClusterConfig,
+    indicator: &str,
+    panel: &[PanelObs],
+    report: &mut RunReport,
+) -> Vec<EstimateRow> {
+    let mut rows = Vec::new();
+    for region in &cluster.treated {
+        let own: Vec<PanelObs> = panel
+            .iter()
+            .filter(|p| p.unit == *region || cluster.control.contains(&p.unit))
+            .cloned()
+            .collect();
+        let (pre, post) = design_years(cluster, &own);
+        let treated = [region.clone()];
+        let input = Did2x2Input {
+            panel: &own,
+            treated: &treated,
+            pre_years: &pre,
+            post_years: &post,
+            log_outcome: cluster.log_outcome,
+        };
+        match did2x2(&input) {
+            Ok(r) => {
+                for mut row in estimate_rows(run_id, cluster, indicator, &r, &pre, &post) {
+                    row.term = format!("treated_x_post[{region}]");
+                    rows.push(row);
+                }
+            }
+            Err(e) => report.failures.push(format!(
+                "cluster {} indicator {indicator} region {region}: {e}",
+                cluster.id
+            )),
+        }
+    }
+    rows
+}

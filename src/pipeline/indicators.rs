@@ -1,0 +1,204 @@
+//! Which indicator a table's figures belong to, and the reference rows (indicators, clusters) each run
+//! writes.
+
+use regstat_config::Config;
+use regstat_transform::Catalogue;
+use regstat_warehouse::{ClusterRow, IndicatorRow};
+
+/// The catalogue's indicators, then the config's (which win on the same id).
+pub(super) fn indicator_rows(config: &Config) -> Vec<IndicatorRow> {
+    let mut rows: Vec<IndicatorRow> = Catalogue::builtin()
+        .entries
+        .iter()
+        .filter(|e| !config.indicators.iter().any(|i| i.id == e.id))
+        .map(|e| IndicatorRow {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            unit: e.unit.clone(),
+            rosstat_tables: vec![],
+            measure: Some(e.measure.clone()),
+            publications: e.publications.clone(),
+            origin: "catalogue".into(),
+        })
+        .collect();
+    rows.extend(config.indicators.iter().map(|i| {
+        let entry = Catalogue::builtin().entries.iter().find(|e| e.id == i.id);
+        IndicatorRow {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            unit: i.unit.clone(),
+            rosstat_tables: i.rosstat_tables.clone(),
+            measure: entry.map(|e| e.measure.clone()),
+            publications: entry.map(|e| e.publications.clone()).unwrap_or_default(),
+            origin: "config".into(),
+        }
+    }));
+    rows
+}
+
+/// Tables whose pin in the config takes a catalogue id the catalogue gives another series: the pinned
+/// id would then hold two series (a code pinned from one edition meeting another edition, or a config
+/// id that happens to be a catalogue id). The figures still load under the pin; the document carries
+/// the problem so that a run says so.
+pub(super) fn pin_conflicts(
+    config: &Config,
+    file_name: &str,
+    tables: &[regstat_transform::TableSummary],
+) -> Vec<regstat_transform::ParseProblem> {
+    let catalogue = Catalogue::builtin();
+    tables
+        .iter()
+        .filter_map(|t| {
+            let pinned = config.indicator_for_table(&t.code)?;
+            let identified = catalogue.identify(&t.title)?;
+            let pinned_is_catalogue_id = catalogue.entries.iter().any(|e| e.id == pinned.id);
+            (pinned_is_catalogue_id && identified.id != pinned.id).then(|| {
+                regstat_transform::ParseProblem {
+                    location: regstat_transform::Location {
+                        file: file_name.to_string(),
+                        sheet: Some(t.sheet.clone()),
+                        cell: None,
+                    },
+                    expected: format!(
+                        "table {} (pinned to indicator {}) to be the series the catalogue calls {}; \
+                         rename the configured indicator or drop its pin",
+                        t.code, pinned.id, pinned.id
+                    ),
+                    found: format!("{}, which the catalogue identifies as {}", t.title, identified.id),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Gives every figure its indicator ([`indicator_for`]), deciding once per table: figures come table by
+/// table, so the last decision is reused while the table stays the same.
+pub fn name_indicators(
+    config: Option<&Config>,
+    observations: &mut [regstat_transform::Observation],
+) {
+    let mut last: Option<(String, String, Option<String>)> = None;
+    for o in observations {
+        let (code, title) = (&o.provenance.table_code, &o.provenance.table_title);
+        let same_table = last
+            .as_ref()
+            .is_some_and(|(c, t, _)| c == code && t == title);
+        if !same_table {
+            let id = indicator_for(config, code, title);
+            last = Some((code.clone(), title.clone(), id));
+        }
+        if let Some((_, _, Some(id))) = &last {
+            o.indicator = id.clone();
+        }
+    }
+}
+
+/// The indicator of a parsed table: pinned by the config's table codes, else identified by the
+/// catalogue from its title, else the table-derived id the parser gave.
+pub fn indicator_for(
+    config: Option<&Config>,
+    table_code: &str,
+    table_title: &str,
+) -> Option<String> {
+    config
+        .and_then(|c| c.indicator_for_table(table_code))
+        .map(|i| i.id.clone())
+        .or_else(|| {
+            Catalogue::builtin()
+                .identify(table_title)
+                .map(|e| e.id.clone())
+        })
+}
+
+pub(super) fn cluster_rows(config: &Config) -> Vec<ClusterRow> {
+    config
+        .clusters
+        .iter()
+        .map(|c| ClusterRow {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            treated: c.treated.clone(),
+            control: c.control.clone(),
+            treatment_start: c.treatment_start,
+            indicators: c.indicators.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(indicator_id: &str) -> Config {
+        Config::parse(&format!(
+            r#"
+[outputs]
+warehouse = "w.duckdb"
+archive = "a"
+publish = "p"
+
+[[sources]]
+id = "industry"
+kind = "workbook"
+url = "https://rosstat.gov.ru/storage/mediabank/industry.xlsx"
+schedule = "0 6 * * Mon"
+
+[[indicators]]
+id = "{indicator_id}"
+name = "Индекс производства"
+unit = "процентов"
+rosstat_tables = ["12.5.1"]
+"#
+        ))
+        .expect("valid config")
+    }
+
+    fn table(code: &str, title: &str) -> regstat_transform::TableSummary {
+        regstat_transform::TableSummary {
+            sheet: format!("{code}."),
+            code: code.into(),
+            title: title.into(),
+            unit: String::new(),
+            grid_cells: 0,
+            values: 0,
+            statuses: 0,
+            rejected: 0,
+        }
+    }
+
+    const OKVED_2000: &str =
+        "ИНДЕКСЫ ПРОИЗВОДСТВА ПО ВИДУ ДЕЯТЕЛЬНОСТИ «ОБРАБАТЫВАЮЩИЕ ПРОИЗВОДСТВА» (по ОКВЭД (2000-2016 гг.))";
+
+    #[test]
+    fn a_pin_that_takes_another_series_catalogue_id_is_a_problem() {
+        // The catalogue's manufacturing_index is the OKVED2 series; pinning the 2000-2016 table to it
+        // would put two series under one id.
+        let problems = pin_conflicts(
+            &config("manufacturing_index"),
+            "Раздел 12.xlsx",
+            &[table("12.5.1", OKVED_2000)],
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let text = problems[0].to_string();
+        assert!(
+            text.starts_with("Раздел 12.xlsx, sheet '12.5.1.'"),
+            "{text}"
+        );
+        assert!(text.contains("manufacturing_index_okved"), "{text}");
+    }
+
+    #[test]
+    fn pins_to_the_same_series_or_to_new_ids_are_fine() {
+        for id in ["manufacturing_index_okved", "my_manufacturing"] {
+            let problems = pin_conflicts(&config(id), "x.xlsx", &[table("12.5.1", OKVED_2000)]);
+            assert!(problems.is_empty(), "{id}: {problems:?}");
+        }
+        // A table the pin does not name is the catalogue's business alone.
+        let problems = pin_conflicts(
+            &config("manufacturing_index"),
+            "x.xlsx",
+            &[table("12.5.2", "something else")],
+        );
+        assert!(problems.is_empty());
+    }
+}

@@ -1,0 +1,440 @@
+//! One run of the job: fetch every source, parse every new document, load it, estimate every cluster
+//! design, publish. A failing source or document is recorded and the run goes on with the others; the
+//! run's status says whether anything failed.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::locks;
+
+use regstat_config::{Config, SourceConfig};
+use regstat_estimate::Did2x2;
+use regstat_ingest::{Archive, Fetcher, Source};
+use regstat_transform::RegionDictionary;
+use regstat_warehouse::{Manifest, Warehouse};
+
+mod designs;
+mod documents;
+mod indicators;
+
+use designs::estimate_clusters;
+use documents::{load_document, record_of};
+use indicators::{cluster_rows, indicator_rows};
+pub use indicators::{indicator_for, name_indicators};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Lock(#[from] crate::locks::LockError),
+    #[error(transparent)]
+    Warehouse(#[from] regstat_warehouse::WarehouseError),
+    #[error(transparent)]
+    Ingest(#[from] regstat_ingest::IngestError),
+}
+
+/// What a run did, for people and for tests.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub documents_fetched: usize,
+    pub documents_changed: usize,
+    pub documents_loaded: usize,
+    pub documents_already_loaded: usize,
+    pub observations_loaded: usize,
+    pub estimates: Vec<EffectSummary>,
+    pub twfe: Vec<TwfeSummary>,
+    pub bytes_fetched: u64,
+    /// Sources whose fetch and loads all succeeded in this run.
+    pub succeeded_sources: Vec<String>,
+    /// Stopped by SIGTERM or SIGINT between documents.
+    pub cancelled: bool,
+    pub duration: Duration,
+    /// Everything that went wrong, each naming its source, document, sheet or cell.
+    pub failures: Vec<String>,
+    pub manifest: Option<Manifest>,
+}
+
+impl RunReport {
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty()
+    }
+}
+
+/// The TWFE summary of one cluster and indicator, for the run's printout.
+#[derive(Debug, Clone)]
+pub struct TwfeSummary {
+    pub cluster_id: String,
+    pub indicator_id: String,
+    pub report: regstat_estimate::Report,
+}
+
+#[derive(Debug, Clone)]
+pub struct EffectSummary {
+    pub cluster_id: String,
+    pub indicator_id: String,
+    pub result: Did2x2,
+    pub pre_years: Vec<i32>,
+    pub post_years: Vec<i32>,
+}
+
+/// Called with a short description of what the run is doing.
+type ProgressHook = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Cancels a run between documents: set by SIGTERM and SIGINT; the document being loaded finishes
+/// (its transaction commits) and the run ends with status `cancelled`.
+#[derive(Clone, Default)]
+pub struct RunControl {
+    cancel: Arc<AtomicBool>,
+    progress: Option<ProgressHook>,
+}
+
+impl std::fmt::Debug for RunControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunControl")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+impl RunControl {
+    /// A control that reports what the run is doing (for a progress display).
+    pub fn with_progress(progress: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self {
+            cancel: Arc::default(),
+            progress: Some(Arc::new(progress)),
+        }
+    }
+
+    pub fn progress(&self, what: &str) {
+        if let Some(p) = &self.progress {
+            p(what);
+        }
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+}
+
+/// Runs the job once over the configured sources (or only `only_source`).
+pub async fn run_once(
+    config: &Config,
+    only_source: Option<&str>,
+) -> Result<RunReport, PipelineError> {
+    run_with(config, only_source, &RunControl::default()).await
+}
+
+/// [`run_once`] under a [`RunControl`]. One run at a time per warehouse (a lock beside it); the
+/// warehouse is open only for the run, and the analysts' snapshot is replaced at its end.
+pub async fn run_with(
+    config: &Config,
+    only_source: Option<&str>,
+    control: &RunControl,
+) -> Result<RunReport, PipelineError> {
+    let ids: Vec<String> = match only_source {
+        Some(id) => vec![id.to_string()],
+        None => config.sources.iter().map(|s| s.id.clone()).collect(),
+    };
+    run_sources(config, &ids, control).await
+}
+
+/// One run over the named sources (the daemon's sources due at the same time): their fetches and loads,
+/// then one round of estimates and one publish.
+pub async fn run_sources(
+    config: &Config,
+    source_ids: &[String],
+    control: &RunControl,
+) -> Result<RunReport, PipelineError> {
+    let Started {
+        _lock,
+        archive,
+        mut warehouse,
+        mut report,
+        started,
+    } = start(config, "run")?;
+    let run_id = report.run_id;
+    let fetcher = Fetcher::new(&config.http)?;
+
+    for source_config in config.sources.iter().filter(|s| source_ids.contains(&s.id)) {
+        if control.is_cancelled() {
+            break;
+        }
+        let step_start = chrono::Utc::now();
+        let before = (
+            report.documents_loaded,
+            report.observations_loaded,
+            report.failures.len(),
+        );
+        control.progress(&format!("source {}", source_config.id));
+        fetch_and_load(
+            config,
+            source_config,
+            &fetcher,
+            &archive,
+            &mut warehouse,
+            &mut report,
+            control,
+        )
+        .await?;
+        let errors = &report.failures[before.2..];
+        let status = if control.is_cancelled() {
+            "cancelled"
+        } else if errors.is_empty() {
+            report.succeeded_sources.push(source_config.id.clone());
+            "succeeded"
+        } else {
+            "failed"
+        };
+        let error = (!errors.is_empty()).then(|| errors.join("; "));
+        warehouse.record_step(
+            run_id,
+            "source",
+            Some(&source_config.id),
+            step_start,
+            status,
+            report.documents_loaded - before.0,
+            report.observations_loaded - before.1,
+            error.as_deref(),
+        )?;
+    }
+
+    conclude(config, warehouse, &mut report, control, started)?;
+    Ok(report)
+}
+
+/// What every run (and backfill) starts with: the run lock, the archive, the warehouse open and its
+/// reference tables current, a new run recorded.
+struct Started {
+    _lock: locks::HeldLock,
+    archive: Archive,
+    warehouse: Warehouse,
+    report: RunReport,
+    started: std::time::Instant,
+}
+
+fn start(config: &Config, kind: &str) -> Result<Started, PipelineError> {
+    let wait = Duration::from_secs(config.daemon.lock_wait_secs);
+    let _lock = locks::acquire(
+        &locks::lock_path(&config.outputs.warehouse, "run"),
+        "a regstat run",
+        wait,
+    )?;
+    let archive = Archive::open(&config.outputs.archive)?;
+    let mut warehouse = Warehouse::open_waiting(&config.outputs.warehouse, wait)?;
+    warehouse.sync_reference(
+        RegionDictionary::builtin(),
+        &indicator_rows(config),
+        &cluster_rows(config),
+    )?;
+    let run_id = warehouse.begin_run()?;
+    tracing::info!(run_id, kind, "run started");
+    Ok(Started {
+        _lock,
+        archive,
+        warehouse,
+        report: RunReport {
+            run_id,
+            ..RunReport::default()
+        },
+        started: std::time::Instant::now(),
+    })
+}
+
+/// Fetches one source and loads its documents; failures go into the report.
+async fn fetch_and_load(
+    config: &Config,
+    source_config: &SourceConfig,
+    fetcher: &Fetcher,
+    archive: &Archive,
+    warehouse: &mut Warehouse,
+    report: &mut RunReport,
+    control: &RunControl,
+) -> Result<(), PipelineError> {
+    let source = match Source::build(source_config, &config.http) {
+        Ok(s) => s,
+        Err(e) => {
+            report
+                .failures
+                .push(format!("source {}: {e}", source_config.id));
+            return Ok(());
+        }
+    };
+    let fetched = match source.run(fetcher, archive).await {
+        Ok(run) => run,
+        Err(e) => {
+            tracing::error!(source = %source_config.id, error = %e, "source failed");
+            report
+                .failures
+                .push(format!("source {}: {e}", source_config.id));
+            return Ok(());
+        }
+    };
+    report.failures.extend(
+        fetched
+            .failures
+            .iter()
+            .map(|e| format!("source {}: {e}", source_config.id)),
+    );
+    for (doc, changed) in fetched.documents {
+        if control.is_cancelled() {
+            tracing::warn!(document = %doc.file_name, "run cancelled; the document stays archived for the next run");
+            return Ok(());
+        }
+        report.documents_fetched += 1;
+        report.documents_changed += changed as usize;
+        report.bytes_fetched += if changed { doc.bytes } else { 0 };
+        control.progress(&format!("source {}: {}", source_config.id, doc.file_name));
+        let record = record_of(&source_config.id, &doc);
+        load_document(
+            config,
+            archive,
+            warehouse,
+            Some(source_config),
+            &record,
+            report.run_id,
+            report,
+            false,
+        )?;
+    }
+    Ok(())
+}
+
+/// Re-parses every archived document (of one source, or all) and replaces its figures: after a
+/// parser change, the warehouse catches up without fetching anything.
+pub async fn backfill(
+    config: &Config,
+    only_source: Option<&str>,
+    control: &RunControl,
+) -> Result<RunReport, PipelineError> {
+    let Started {
+        _lock,
+        archive,
+        mut warehouse,
+        mut report,
+        started,
+    } = start(config, "backfill")?;
+    let run_id = report.run_id;
+    for record in warehouse.documents(only_source)? {
+        if control.is_cancelled() {
+            break;
+        }
+        let source = config.sources.iter().find(|s| s.id == record.source_id);
+        report.documents_fetched += 1;
+        load_document(
+            config,
+            &archive,
+            &mut warehouse,
+            source,
+            &record,
+            run_id,
+            &mut report,
+            true,
+        )?;
+    }
+    conclude(config, warehouse, &mut report, control, started)?;
+    Ok(report)
+}
+
+/// The end of a run: estimates and published files (unless cancelled), the run's record, the snapshot.
+fn conclude(
+    config: &Config,
+    mut warehouse: Warehouse,
+    report: &mut RunReport,
+    control: &RunControl,
+    started: std::time::Instant,
+) -> Result<(), PipelineError> {
+    let run_id = report.run_id;
+    let mut estimates = 0;
+    if control.is_cancelled() {
+        report.cancelled = true;
+    } else {
+        let step_start = chrono::Utc::now();
+        let failures_before = report.failures.len();
+        control.progress("estimating");
+        let rows = estimate_clusters(config, &warehouse, run_id, report)?;
+        estimates = rows.len();
+        warehouse.store_estimates(&rows)?;
+        let errors = &report.failures[failures_before..];
+        let status = if errors.is_empty() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        let error = (!errors.is_empty()).then(|| errors.join("; "));
+        warehouse.record_step(
+            run_id,
+            "estimate",
+            None,
+            step_start,
+            status,
+            0,
+            estimates,
+            error.as_deref(),
+        )?;
+        let step_start = chrono::Utc::now();
+        control.progress("publishing");
+        std::fs::create_dir_all(&config.outputs.publish).map_err(|source| {
+            regstat_warehouse::WarehouseError::Io {
+                path: config.outputs.publish.clone(),
+                source,
+            }
+        })?;
+        let manifest = warehouse.publish(&config.outputs.publish, Some(run_id))?;
+        let rows_published = manifest
+            .files
+            .iter()
+            .map(|f| f.rows as usize)
+            .sum::<usize>()
+            / 2;
+        warehouse.record_step(
+            run_id,
+            "publish",
+            None,
+            step_start,
+            "succeeded",
+            manifest.files.len(),
+            rows_published,
+            None,
+        )?;
+        report.manifest = Some(manifest);
+    }
+    let summary = format!(
+        "{} documents fetched ({} changed), {} loaded, {} observations, {} estimates, {} failures{}",
+        report.documents_fetched,
+        report.documents_changed,
+        report.documents_loaded,
+        report.observations_loaded,
+        estimates,
+        report.failures.len(),
+        if report.cancelled { ", cancelled" } else { "" }
+    );
+    let summary_with_failures = if report.failures.is_empty() {
+        summary
+    } else {
+        format!("{summary}: {}", report.failures.join("; "))
+    };
+    let status = if report.cancelled {
+        "cancelled"
+    } else if report.failed() {
+        "failed"
+    } else {
+        "succeeded"
+    };
+    warehouse.finish_run(
+        run_id,
+        status,
+        report.documents_loaded,
+        report.observations_loaded,
+        report.failures.len(),
+        &summary_with_failures,
+    )?;
+    warehouse.close_with_snapshot(&config.outputs.snapshot_path())?;
+    report.duration = started.elapsed();
+    tracing::info!(run_id, status, "run finished");
+    Ok(())
+}
