@@ -15,8 +15,17 @@ use crate::a1;
 use crate::cell::parse_cell_text;
 use crate::error::{Location, ParseProblem, TransformError};
 use crate::observation::{Observation, Provenance, Status};
-use crate::period::{strip_footnote_mark, Period, SubPeriod};
+use crate::period::{strip_footnote_mark, Period};
 use crate::region::{RegionDictionary, RegionKind, Resolution};
+
+mod header;
+mod lines;
+
+use header::{header_marks, header_periods, sub_periods, year_in_text};
+use lines::{
+    count_grid_cells, display, footnote_line, is_empty, is_separator, is_total_label,
+    looks_like_table_sheet, text_of, title_code,
+};
 
 /// What one workbook yielded.
 #[derive(Debug, Default)]
@@ -508,82 +517,6 @@ impl SheetParser<'_> {
     }
 }
 
-fn count_grid_cells(cells: &[Data], col0: u32) -> usize {
-    cells
-        .iter()
-        .enumerate()
-        .filter(|(i, c)| col0 + *i as u32 > 0 && !is_empty(c))
-        .count()
-}
-
-/// `10.2. ИНВЕСТИЦИИ ...` -> `Some("10.2")`.
-fn title_code(line: &str) -> Option<String> {
-    let code: String = line
-        .trim()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    let rest = &line.trim()[code.len()..];
-    let valid = code.contains('.')
-        && code.starts_with(|c: char| c.is_ascii_digit())
-        && rest.starts_with(char::is_whitespace);
-    valid.then(|| code.trim_end_matches('.').to_string())
-}
-
-fn looks_like_table_sheet(name: &str) -> bool {
-    title_code(&format!("{} x", name.trim())).is_some()
-}
-
-/// The first data row of some tables is labelled with the indicator instead of «Российская Федерация»
-/// (GRP: «Валовой региональный продукт по субъектам Российской Федерации ... – всего»).
-fn is_total_label(label: &str) -> bool {
-    let l = label.to_lowercase();
-    l.contains("всего") || l.contains("российской федерации")
-}
-
-fn is_separator(label: &str) -> bool {
-    let t = label.trim();
-    t.chars().count() >= 3 && t.chars().all(|c| matches!(c, '_' | '¾' | '—' | '-' | '–'))
-}
-
-/// `1) Данные ...` -> `(1, "Данные ...")`.
-fn footnote_line(label: &str) -> Option<(u32, String)> {
-    let t = label.trim();
-    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
-    let rest = t[digits.len()..].strip_prefix(')')?;
-    Some((
-        digits.parse().ok()?,
-        rest.split_whitespace().collect::<Vec<_>>().join(" "),
-    ))
-}
-
-/// Footnote marks on header cells, by column.
-fn header_marks(cells: &[Data], col0: u32) -> BTreeMap<u32, Vec<u32>> {
-    cells
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let Data::String(s) = c else { return None };
-            let marks = strip_footnote_mark(s).1;
-            (i as u32 + col0 > 0 && !marks.is_empty()).then_some((col0 + i as u32, marks))
-        })
-        .collect()
-}
-
-fn sub_periods(cells: &[Data], col0: u32) -> BTreeMap<u32, SubPeriod> {
-    cells
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let col = col0 + i as u32;
-            let Data::String(s) = c else { return None };
-            (col > 0)
-                .then(|| SubPeriod::from_header_text(s).map(|p| (col, p)))
-                .flatten()
-        })
-        .collect()
-}
-
 /// Gives each district row whose printed name has had several compositions the code of the one the
 /// table lists under it (see [`crate::district`]): the subjects on the rows after it, up to the next
 /// district or total.
@@ -613,93 +546,5 @@ fn settle_district_versions(pending: &mut [Pending], regions: &RegionDictionary)
             }
         }
         i = row_end;
-    }
-}
-
-/// The last plausible year (1900-2100) written in a text, e.g. in «... в 2022 году».
-fn year_in_text(text: &str) -> Option<i32> {
-    let mut found = None;
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i - start == 4 {
-                let year: i32 = chars[start..i].iter().collect::<String>().parse().ok()?;
-                if (1900..=2100).contains(&year) {
-                    found = Some(year);
-                }
-            }
-        } else {
-            i += 1;
-        }
-    }
-    found
-}
-
-/// The periods of a header row by column. A typo between two years (`2008, 20009, 2010` in 12.10.)
-/// is read as the year between them, since the sequence leaves no doubt.
-fn header_periods(cells: &[Data], col0: u32) -> BTreeMap<u32, Period> {
-    let mut periods: BTreeMap<u32, Period> = cells
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let col = col0 + i as u32;
-            (col > 0)
-                .then(|| header_period(c).map(|p| (col, p)))
-                .flatten()
-        })
-        .collect();
-    if periods.len() >= 2 {
-        for (i, c) in cells.iter().enumerate() {
-            let col = col0 + i as u32;
-            if col == 0 || is_empty(c) || periods.contains_key(&col) {
-                continue;
-            }
-            let before = col.checked_sub(1).and_then(|b| periods.get(&b));
-            if let (Some(Period::Year(a)), Some(Period::Year(b))) =
-                (before, periods.get(&(col + 1)))
-            {
-                if b - a == 2 {
-                    tracing::warn!(column = col, found = %display(c), year = a + 1, "header cell read as the year between its neighbours");
-                    periods.insert(col, Period::Year(a + 1));
-                }
-            }
-        }
-    }
-    periods
-}
-
-fn header_period(cell: &Data) -> Option<Period> {
-    match cell {
-        Data::Float(v) => Period::from_header_number(*v),
-        Data::Int(v) => Period::from_header_number(*v as f64),
-        Data::String(s) => Period::from_header_text(s),
-        _ => None,
-    }
-}
-
-fn is_empty(cell: &Data) -> bool {
-    match cell {
-        Data::Empty => true,
-        Data::String(s) => s.trim().is_empty(),
-        _ => false,
-    }
-}
-
-fn text_of(cell: &Data) -> Option<String> {
-    match cell {
-        Data::String(s) if !s.trim().is_empty() => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn display(cell: &Data) -> String {
-    match cell {
-        Data::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
