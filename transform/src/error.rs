@@ -45,11 +45,6 @@ impl fmt::Display for ParseProblem {
 pub enum TransformError {
     #[error("{file}: not a readable workbook: {reason}")]
     Workbook { file: String, reason: String },
-    #[error("{location}: expected {expected}")]
-    Layout {
-        location: Location,
-        expected: String,
-    },
     #[error("region dictionary line {line}: {reason}")]
     Dictionary { line: usize, reason: String },
 }

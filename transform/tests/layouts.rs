@@ -467,3 +467,53 @@ fn marks_on_header_periods_reach_their_columns() {
     assert_eq!(q("E4").period, Period::Quarter(2022, 2));
     assert_eq!(q("E4").footnotes, ["1) Предварительные данные."]);
 }
+
+/// A table whose columns are not periods (age groups on 1 January) is a layout this parser does not
+/// read: that sheet is a problem naming it and what it held; the workbook's other tables load.
+#[test]
+fn a_sheet_of_unknown_layout_fails_alone() {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("4.3.").unwrap();
+    ws.write_string(
+        0,
+        0,
+        "4.3. НАСЕЛЕНИЕ ПО ВОЗРАСТНЫМ ГРУППАМ на 1 января 2023 г.",
+    )
+    .unwrap();
+    for (c, group) in ["Все население", "моложе трудоспособного", "трудоспособного"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(1, 1 + c as u16, *group).unwrap();
+        ws.write_number(2, 1 + c as u16, 1000.0 + c as f64).unwrap();
+    }
+    ws.write_string(2, 0, "Липецкая область").unwrap();
+    let ws = wb.add_worksheet();
+    ws.set_name("10.2.").unwrap();
+    ws.write_string(
+        1,
+        0,
+        "10.2. ИНВЕСТИЦИИ В ОСНОВНОЙ КАПИТАЛ на душу населения",
+    )
+    .unwrap();
+    ws.write_number(3, 1, 2005.0).unwrap();
+    ws.write_number(3, 2, 2006.0).unwrap();
+    ws.write_string(4, 0, "Липецкая область").unwrap();
+    ws.write_number(4, 1, 25339.0).unwrap();
+    ws.write_number(4, 2, 37382.1).unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+
+    let doc = parse_workbook("Раздел 4.xlsx", &bytes, RegionDictionary::builtin()).unwrap();
+    assert_eq!(doc.observations.len(), 2);
+    assert!(doc
+        .observations
+        .iter()
+        .all(|o| o.provenance.sheet == "10.2."));
+    assert_eq!(doc.problems.len(), 1, "{:?}", doc.problems);
+    assert_eq!(
+        doc.problems[0].to_string(),
+        "Раздел 4.xlsx, sheet '4.3.': expected a header row of periods (years such as 2005 or \
+         1998г.), found \"no such row; the sheet's 8 non-empty cells were not read\""
+    );
+}

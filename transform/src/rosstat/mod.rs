@@ -391,15 +391,19 @@ impl SheetParser<'_> {
 
         if block.header.is_empty() && block.summary.is_none() && looks_like_table_sheet(self.sheet)
         {
-            let location = Location {
-                file: self.file.to_string(),
-                sheet: Some(self.sheet.to_string()),
-                cell: None,
-            };
-            return Err(TransformError::Layout {
-                location,
+            // A table of a layout this parser does not know (columns that are not periods) fails
+            // alone: the workbook's other tables still load, and the sheet is named with what it held.
+            let cells = range.used_cells().filter(|(_, _, c)| !is_empty(c)).count();
+            self.doc.problems.push(ParseProblem {
+                location: Location {
+                    file: self.file.to_string(),
+                    sheet: Some(self.sheet.to_string()),
+                    cell: None,
+                },
                 expected: "a header row of periods (years such as 2005 or 1998г.)".into(),
+                found: format!("no such row; the sheet's {cells} non-empty cells were not read"),
             });
+            return Ok(());
         }
         for Pending {
             mut observation,
