@@ -26,11 +26,11 @@ const MOVED_IN_2018: &[&str] = &["81000000000", "76000000000", "76100000000"];
 /// never belonged to any version (the rows are then not the district's own, and the label's own
 /// resolution stands).
 pub fn district_version(code: &str, members: &[(&str, Option<&str>)]) -> Option<&'static str> {
-    // Each lineage's versions, and the districts its subjects belong to today.
-    let (versions, parents_now): (&[&str], &[&str]) = match code {
-        "032" | "037" | "040" => (&["032", "037", "040"], &["040", "038"]),
-        "035" | "041" => (&["035", "041"], &["041", "042"]),
-        "036" | "042" => (&["036", "042"], &["042"]),
+    // The lineage (named by its oldest version), and the districts its subjects belong to today.
+    let (lineage, parents_now): (&str, &[&str]) = match code {
+        "032" | "037" | "040" => ("032", &["040", "038"]),
+        "035" | "041" => ("035", &["041", "042"]),
+        "036" | "042" => ("036", &["042"]),
         _ => return None,
     };
     let belongs =
@@ -39,7 +39,7 @@ pub fn district_version(code: &str, members: &[(&str, Option<&str>)]) -> Option<
         return None;
     }
     let lists_any = |set: &[&str]| members.iter().any(|(m, _)| set.contains(m));
-    let version = match versions[0] {
+    let version = match lineage {
         "032" if lists_any(NORTH_CAUCASIAN_SUBJECTS) => "032",
         "032" if lists_any(CRIMEAN_SUBJECTS) => "040",
         "032" => "037",
