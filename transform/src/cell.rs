@@ -24,7 +24,8 @@ pub fn parse_cell_text(text: &str) -> Option<CellValue> {
     };
     match body {
         "…" | "..." | "…." => return missing(Status::NotAvailable),
-        "-" | "–" | "—" => return missing(Status::NoActivity),
+        // Hyphen, en dash, em dash, and the minus sign and figure dash some exports put in their place.
+        "-" | "–" | "—" | "−" | "‒" => return missing(Status::NoActivity),
         "x" | "х" | "X" | "Х" => return missing(Status::NotApplicable),
         "" => return None,
         _ => {}
@@ -97,6 +98,7 @@ mod tests {
             cell(None, Status::NotAvailable, &[])
         );
         assert_eq!(parse_cell_text("–"), cell(None, Status::NoActivity, &[]));
+        assert_eq!(parse_cell_text("−"), cell(None, Status::NoActivity, &[]));
         assert_eq!(parse_cell_text("x"), cell(None, Status::NotApplicable, &[]));
         assert_eq!(
             parse_cell_text("в 5,8 р."),
