@@ -242,6 +242,13 @@ pub struct IndicatorConfig {
     /// EMISS indicator ids that publish it (`33459`), so both sources land on one identity.
     #[serde(default)]
     pub emiss_ids: Vec<String>,
+    /// Phrases a Rosstat table's title must all contain to be this indicator, whatever the edition
+    /// numbers it (as the catalogue identifies its own); compared without case, quotes or `ё`.
+    #[serde(default)]
+    pub title_all: Vec<String>,
+    /// Phrases that rule a title out (`на душу` keeps the per-capita table from the total's id).
+    #[serde(default)]
+    pub title_none: Vec<String>,
 }
 
 /// An industrial cluster and its evaluation design.
@@ -371,6 +378,20 @@ impl Config {
                 ));
             }
         }
+        for (i, ind) in self.indicators.iter().enumerate() {
+            if ind.title_all.iter().any(|p| p.trim().is_empty()) {
+                issues.push((
+                    format!("indicators[{i}].title_all"),
+                    "expected non-empty phrases".into(),
+                ));
+            }
+            if ind.title_all.is_empty() && !ind.title_none.is_empty() {
+                issues.push((
+                    format!("indicators[{i}].title_none"),
+                    "title_none rules titles out only beside title_all".into(),
+                ));
+            }
+        }
         let mut tables = std::collections::HashMap::new();
         for (i, ind) in self.indicators.iter().enumerate() {
             for (j, t) in ind.rosstat_tables.iter().enumerate() {
@@ -454,6 +475,16 @@ impl Config {
                 .iter()
                 .any(|t| t.trim_end_matches('.') == code)
         })
+    }
+
+    /// The configured indicator whose title phrases a table's title matches, when exactly one does.
+    pub fn indicator_for_title(&self, title: &str) -> Option<&IndicatorConfig> {
+        let mut found = self.indicators.iter().filter(|i| {
+            !i.title_all.is_empty()
+                && regstat_transform::catalogue::title_matches(title, &i.title_all, &i.title_none)
+        });
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
     }
 
     /// The configured indicator an EMISS indicator id publishes, if any.

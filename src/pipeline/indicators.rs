@@ -93,15 +93,18 @@ pub fn name_indicators(
     }
 }
 
-/// The indicator of a parsed table: pinned by the config's table codes, else identified by the
-/// catalogue from its title, else the table-derived id the parser gave.
+/// The indicator of a parsed table: pinned by the config's table codes, else identified from its title
+/// by the config's title phrases, then by the catalogue's; else the table-derived id the parser gave.
 pub fn indicator_for(
     config: Option<&Config>,
     table_code: &str,
     table_title: &str,
 ) -> Option<String> {
     config
-        .and_then(|c| c.indicator_for_table(table_code))
+        .and_then(|c| {
+            c.indicator_for_table(table_code)
+                .or_else(|| c.indicator_for_title(table_title))
+        })
         .map(|i| i.id.clone())
         .or_else(|| {
             Catalogue::builtin()
@@ -200,5 +203,73 @@ rosstat_tables = ["12.5.1"]
             &[table("12.5.2", "something else")],
         );
         assert!(problems.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+[outputs]
+warehouse = "w.duckdb"
+archive = "a"
+publish = "p"
+
+[[sources]]
+id = "appendix"
+kind = "workbook"
+url = "https://rosstat.gov.ru/storage/mediabank/appendix.rar"
+schedule = "0 6 * * Mon"
+
+[[indicators]]
+id = "retail_turnover_per_capita"
+name = "Оборот розничной торговли на душу населения"
+unit = "рублей"
+title_all = ["оборот розничной торговли", "на душу"]
+
+[[indicators]]
+id = "retail_turnover"
+name = "Оборот розничной торговли"
+unit = "миллионов рублей"
+title_all = ["Оборот розничной торговли"]
+title_none = ["на душу", "индекс"]
+rosstat_tables = ["17.9"]
+"#;
+
+    #[test]
+    fn config_title_phrases_name_tables_in_any_edition() {
+        let config = Config::parse(CONFIG).expect("valid config");
+        let id = |code: &str, title: &str| indicator_for(Some(&config), code, title);
+        // Whatever number an edition gives it, with «ё», quotes and line breaks as printed.
+        assert_eq!(
+            id("16.4", "ОБОРОТ РОЗНИЧНОЙ\nТОРГОВЛИ НА ДУШУ НАСЕЛЕНИЯ").as_deref(),
+            Some("retail_turnover_per_capita")
+        );
+        assert_eq!(
+            id("16.3", "ОБОРОТ РОЗНИЧНОЙ ТОРГОВЛИ").as_deref(),
+            Some("retail_turnover")
+        );
+        // A pin still wins, and titles the config does not know go to the catalogue.
+        assert_eq!(id("17.9", "что угодно").as_deref(), Some("retail_turnover"));
+        assert_eq!(
+            id("8.1", "ВАЛОВОЙ РЕГИОНАЛЬНЫЙ ПРОДУКТ").as_deref(),
+            Some("grp")
+        );
+    }
+
+    #[test]
+    fn title_none_without_title_all_is_a_config_error() {
+        let bad = CONFIG.replace(
+            "title_all = [\"оборот розничной торговли\", \"на душу\"]",
+            "title_none = [\"индекс\"]",
+        );
+        let issues = Config::parse(&bad).unwrap_err();
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.key == "indicators[0].title_none" && i.line == Some(17)),
+            "{issues:?}"
+        );
     }
 }

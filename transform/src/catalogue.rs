@@ -66,6 +66,15 @@ impl Catalogue {
     }
 }
 
+/// Whether `title` contains every phrase of `all` and none of `none`, compared as the catalogue
+/// compares (case, quotes, `ё` and runs of white space folded). For phrases from the config, which
+/// are not normalized in advance.
+pub fn title_matches(title: &str, all: &[String], none: &[String]) -> bool {
+    let t = normalize_title(title);
+    all.iter().all(|p| t.contains(&normalize_title(p)))
+        && !none.iter().any(|p| t.contains(&normalize_title(p)))
+}
+
 fn normalize_title(title: &str) -> String {
     title
         .chars()
