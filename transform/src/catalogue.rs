@@ -57,10 +57,10 @@ impl Catalogue {
     /// The entry a table title identifies, if exactly one does.
     pub fn identify(&self, title: &str) -> Option<&IndicatorEntry> {
         let t = normalize_title(title);
-        let mut found = self.entries.iter().filter(|e| {
-            e.title_all.iter().all(|p| t.contains(p.as_str()))
-                && !e.title_none.iter().any(|p| t.contains(p.as_str()))
-        });
+        let mut found = self
+            .entries
+            .iter()
+            .filter(|e| holds_phrases(&t, &e.title_all, &e.title_none));
         let first = found.next()?;
         found.next().is_none().then_some(first)
     }
@@ -70,9 +70,19 @@ impl Catalogue {
 /// compares (case, quotes, `ё` and runs of white space folded). For phrases from the config, which
 /// are not normalized in advance.
 pub fn title_matches(title: &str, all: &[String], none: &[String]) -> bool {
-    let t = normalize_title(title);
-    all.iter().all(|p| t.contains(&normalize_title(p)))
-        && !none.iter().any(|p| t.contains(&normalize_title(p)))
+    let normalized = |phrases: &[String]| {
+        phrases
+            .iter()
+            .map(|p| normalize_title(p))
+            .collect::<Vec<_>>()
+    };
+    holds_phrases(&normalize_title(title), &normalized(all), &normalized(none))
+}
+
+/// A normalized title holds every one of `all` and none of `none`, normalized phrases both.
+fn holds_phrases(title: &str, all: &[String], none: &[String]) -> bool {
+    all.iter().all(|p| title.contains(p.as_str()))
+        && !none.iter().any(|p| title.contains(p.as_str()))
 }
 
 fn normalize_title(title: &str) -> String {
