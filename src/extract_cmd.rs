@@ -15,6 +15,10 @@ pub struct ExtractArgs {
     /// Output file: .csv, .parquet or .jsonl; CSV on standard output when absent.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// A regstat config whose `[regions] aliases` and `[[indicators]]` to read the document with
+    /// (the warehouse is not touched).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[rustfmt::skip]
@@ -135,7 +139,14 @@ impl ExtractArgs {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let regions = RegionDictionary::builtin();
+        let config = self
+            .config
+            .as_deref()
+            .map(regstat_config::Config::load)
+            .transpose()?;
+        let regions = config
+            .as_ref()
+            .map_or(RegionDictionary::builtin(), |c| c.regions());
         let mut sink = Sink::open(self.out.as_ref())?;
         if name.to_lowercase().ends_with(".xml") {
             return self.extract_sdmx(&name, regions, sink);
@@ -143,7 +154,7 @@ impl ExtractArgs {
         let bytes = std::fs::read(&self.file)
             .with_context(|| format!("reading {}", self.file.display()))?;
         let mut doc = parse_document(&name, &bytes, regions, &[])?;
-        crate::pipeline::name_indicators(None, &mut doc.observations);
+        crate::pipeline::name_indicators(config.as_ref(), &mut doc.observations);
         for o in &doc.observations {
             sink.push(record(&name, o, regions))?;
         }

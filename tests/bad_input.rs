@@ -105,3 +105,82 @@ async fn broken_documents_are_recorded_and_the_rest_loads() {
     drop(conn);
     server.stop().await;
 }
+
+/// A spelling the dictionary lacks is a located problem; ops teach it in the config
+/// (`[regions] aliases`) and `regstat backfill` re-reads the archived document: the figures load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_spelling_is_taught_by_a_config_alias_and_backfilled() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("2.1.").unwrap();
+    ws.write_string(1, 0, "2.1. ЧИСЛЕННОСТЬ РАБОЧЕЙ СИЛЫ")
+        .unwrap();
+    ws.write_string(2, 0, "(тысяч человек)").unwrap();
+    ws.write_number(3, 1, 2021.0).unwrap();
+    ws.write_number(3, 2, 2022.0).unwrap();
+    ws.write_string(4, 0, "Липецкая обл-ть").unwrap();
+    ws.write_number(4, 1, 590.1).unwrap();
+    ws.write_number(4, 2, 588.4).unwrap();
+    let mut documents = demo_documents().unwrap();
+    documents.push(DemoDocument {
+        name: "Раздел 2 - Труд.xlsx".into(),
+        bytes: wb.save_to_buffer().unwrap(),
+        listed: true,
+    });
+    let server = DemoServer::start(documents).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("regstat.toml");
+    let config_text = demo_config(&server.base_url(), dir.path());
+    std::fs::write(&config_path, &config_text).unwrap();
+
+    let regstat = |command: &'static str| {
+        let path = config_path.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_regstat"))
+                .args([command, "--config"])
+                .arg(&path)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = regstat("run").await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "cell A5: expected a region name known to the dictionary, found \"Липецкая обл-ть\""
+        ),
+        "{stdout}"
+    );
+
+    std::fs::write(
+        &config_path,
+        format!(
+            "{config_text}\n[regions]\naliases = {{ \"Липецкая обл-ть\" = \"42000000000\" }}\n"
+        ),
+    )
+    .unwrap();
+    let out = regstat("backfill").await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let config = Config::load(&config_path).unwrap();
+    let conn = duckdb::Connection::open(&config.outputs.warehouse).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM observation WHERE region_code = '42000000000' AND region_label = 'Липецкая обл-ть'"),
+        2
+    );
+    assert_eq!(count("SELECT count(*) FROM document_problem"), 0);
+    assert_eq!(
+        count("SELECT count(*) FROM source_document WHERE file_name = 'Раздел 2 - Труд.xlsx' AND load_status = 'loaded'"),
+        1
+    );
+    drop(conn);
+    server.stop().await;
+}

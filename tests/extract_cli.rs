@@ -117,3 +117,59 @@ fn sdmx_extracts_with_the_same_columns_and_dimensions_as_json() {
         serde_json::from_str(rows[0]["dimensions"].as_str().unwrap()).unwrap();
     assert_eq!(dims["s_vozr"], "Всего");
 }
+
+/// `--config` reads with the config's region aliases and indicators, as a run would.
+#[test]
+fn a_config_lends_its_region_aliases_and_indicators() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("Раздел 16.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("16.4.").unwrap();
+    ws.write_string(0, 0, "16.4. ОБОРОТ РОЗНИЧНОЙ ТОРГОВЛИ НА ДУШУ НАСЕЛЕНИЯ")
+        .unwrap();
+    ws.write_number(1, 1, 2021.0).unwrap();
+    ws.write_number(1, 2, 2022.0).unwrap();
+    ws.write_string(2, 0, "Липецкая обл-ть").unwrap();
+    ws.write_number(2, 1, 250_000.0).unwrap();
+    ws.write_number(2, 2, 280_000.0).unwrap();
+    wb.save(&book).unwrap();
+    let config = dir.path().join("regstat.toml");
+    std::fs::write(
+        &config,
+        r#"
+[outputs]
+warehouse = "w.duckdb"
+archive = "a"
+publish = "p"
+
+[regions]
+aliases = { "Липецкая обл-ть" = "42000000000" }
+
+[[indicators]]
+id = "retail_per_capita"
+name = "Оборот розничной торговли на душу населения"
+unit = "рублей"
+title_all = ["оборот розничной торговли", "на душу"]
+"#,
+    )
+    .unwrap();
+
+    let (code, _, stderr) = extract(&[book.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("1 unresolved labels"), "{stderr}");
+
+    let (code, csv, stderr) =
+        extract(&[book.to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(&row[4], "retail_per_capita");
+        assert_eq!(&row[7], "42000000000");
+        assert_eq!(&row[8], "RU-LIP");
+    }
+}

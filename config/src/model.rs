@@ -19,6 +19,21 @@ pub struct Config {
     pub clusters: Vec<ClusterConfig>,
     #[serde(default)]
     pub daemon: DaemonSettings,
+    #[serde(default)]
+    pub regions: RegionSettings,
+    /// The shipped region dictionary with `[regions] aliases`, built on first use.
+    #[serde(skip)]
+    region_dictionary: std::sync::OnceLock<regstat_transform::RegionDictionary>,
+}
+
+/// Spellings the shipped region dictionary lacks, taught without a new release.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSettings {
+    /// Label as printed -> s_OKATO code: `{ "Респ. Саха (Якутия)" = "98000000000" }`. Labels are
+    /// compared as the dictionary compares them (case, footnote marks, dashes, spaces folded).
+    #[serde(default)]
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 /// What to do about scheduled runs missed while the daemon was down.
@@ -285,6 +300,24 @@ impl Config {
     pub fn validate(&self) -> Vec<(String, String)> {
         let mut issues = Vec::new();
         let regions = regstat_transform::RegionDictionary::builtin();
+        let aliases = || {
+            self.regions
+                .aliases
+                .iter()
+                .map(|(label, code)| (label.as_str(), code.as_str()))
+        };
+        let alias_issues = issues.len();
+        for alias in aliases() {
+            if let Err(e) = regions.with_aliases([alias]) {
+                issues.push(("regions.aliases".to_string(), e.to_string()));
+            }
+        }
+        // Each alone may fit and two together clash (one spelling, written twice, for two codes).
+        if issues.len() == alias_issues {
+            if let Err(e) = regions.with_aliases(aliases()) {
+                issues.push(("regions.aliases".to_string(), e.to_string()));
+            }
+        }
         let mut ids = HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {
             let key = |field: &str| format!("sources[{i}].{field}");
@@ -474,6 +507,24 @@ impl Config {
             i.rosstat_tables
                 .iter()
                 .any(|t| t.trim_end_matches('.') == code)
+        })
+    }
+
+    /// The region dictionary documents are read with: the shipped one and the configured aliases.
+    pub fn regions(&self) -> &regstat_transform::RegionDictionary {
+        self.region_dictionary.get_or_init(|| {
+            let builtin = regstat_transform::RegionDictionary::builtin();
+            let aliases = self
+                .regions
+                .aliases
+                .iter()
+                .map(|(label, code)| (label.as_str(), code.as_str()));
+            // Validation refused any alias that would fail here; should one slip through (a Config
+            // built without validating), the shipped dictionary is still right for everything else.
+            builtin.with_aliases(aliases).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "region aliases ignored");
+                builtin.clone()
+            })
         })
     }
 

@@ -132,3 +132,33 @@ fn clusters_may_name_catalogue_indicators() {
         "{issues:?}"
     );
 }
+
+#[test]
+fn region_aliases_teach_spellings_and_bad_ones_are_named() {
+    let text =
+        format!("{GOOD}\n[regions]\naliases = {{ \"Липецкая обл-ть\" = \"42000000000\" }}\n");
+    let config = Config::parse(&text).expect("valid");
+    assert!(matches!(
+        config.regions().resolve("Липецкая обл-ть1)"),
+        Some(regstat_transform::Resolution::Region(e)) if e.code == "42000000000"
+    ));
+    for (aliases, expected) in [
+        (
+            r#"{ "Липецкая область" = "14000000000" }"#,
+            "already names 42000000000",
+        ),
+        (r#"{ "Нечто" = "99" }"#, "no region with code \"99\""),
+        // Two spellings that fold to one label, for two regions.
+        (
+            r#"{ "Край Х" = "14000000000", "край  х" = "15000000000" }"#,
+            "already names 14000000000",
+        ),
+    ] {
+        let text = format!("{GOOD}\n[regions]\naliases = {aliases}\n");
+        let issues = Config::parse(&text).unwrap_err();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].key, "regions.aliases");
+        assert_eq!(issues[0].line, Some(28), "{issues:?}");
+        assert!(issues[0].message.contains(expected), "{issues:?}");
+    }
+}

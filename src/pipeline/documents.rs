@@ -3,7 +3,7 @@
 
 use regstat_config::{Config, SourceConfig};
 use regstat_ingest::{Archive, ArchivedDocument, IngestError};
-use regstat_transform::{parse_document, read_sdmx, ParsedDocument, RegionDictionary};
+use regstat_transform::{parse_document, read_sdmx, ParsedDocument};
 use regstat_warehouse::{DocumentRecord, LoadOutcome, Warehouse};
 
 use super::indicators::{name_indicators, pin_conflicts};
@@ -36,7 +36,7 @@ pub(super) fn parse_archived(
     let sheets = source
         .map(|s| s.parser.sheets.as_slice())
         .unwrap_or_default();
-    let mut parsed = parse_document(file_name, bytes, RegionDictionary::builtin(), sheets)?;
+    let mut parsed = parse_document(file_name, bytes, config.regions(), sheets)?;
     let conflicts = pin_conflicts(config, file_name, &parsed.tables);
     parsed.problems.extend(conflicts);
     name_indicators(Some(config), &mut parsed.observations);
@@ -136,7 +136,7 @@ pub(super) fn load_sdmx_streamed(
         read_sdmx(
             &record.file_name,
             std::io::BufReader::new(file),
-            RegionDictionary::builtin(),
+            config.regions(),
             |mut o| {
                 o.provenance.document_sha256 = record.sha256.clone();
                 if let Some(i) = config.indicator_for_emiss(&o.provenance.table_code) {

@@ -11,7 +11,6 @@ use crate::locks;
 use regstat_config::{Config, SourceConfig};
 use regstat_estimate::Did2x2;
 use regstat_ingest::{Archive, Fetcher, Source};
-use regstat_transform::RegionDictionary;
 use regstat_warehouse::{Manifest, Warehouse};
 
 mod designs;
@@ -227,7 +226,7 @@ fn start(config: &Config, kind: &str) -> Result<Started, PipelineError> {
     let archive = Archive::open(&config.outputs.archive)?;
     let mut warehouse = Warehouse::open_waiting(&config.outputs.warehouse, wait)?;
     warehouse.sync_reference(
-        RegionDictionary::builtin(),
+        config.regions(),
         &indicator_rows(config),
         &cluster_rows(config),
     )?;

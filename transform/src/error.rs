@@ -47,4 +47,6 @@ pub enum TransformError {
     Workbook { file: String, reason: String },
     #[error("region dictionary line {line}: {reason}")]
     Dictionary { line: usize, reason: String },
+    #[error("region alias {label:?}: {reason}")]
+    RegionAlias { label: String, reason: String },
 }

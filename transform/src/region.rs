@@ -168,6 +168,39 @@ impl RegionDictionary {
         })
     }
 
+    /// This dictionary with more spellings, each `(label, code)`: how a spelling the shipped dictionary
+    /// lacks is taught without a new release (the config's `[regions] aliases`). A label must name a
+    /// known code and must not already name another region.
+    pub fn with_aliases<'a>(
+        &self,
+        aliases: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<RegionDictionary, TransformError> {
+        let mut dictionary = self.clone();
+        for (label, code) in aliases {
+            let fail = |reason: String| TransformError::RegionAlias {
+                label: label.to_string(),
+                reason,
+            };
+            let &index = self
+                .by_code
+                .get(code)
+                .ok_or_else(|| fail(format!("no region with code {code:?}")))?;
+            let key = normalize_label(label);
+            if key.is_empty() || is_marker(&key) {
+                return Err(fail("expected a region's name".into()));
+            }
+            if let Some(&other) = dictionary.by_label.get(&key) {
+                if other != index {
+                    let e = &dictionary.entries[other];
+                    return Err(fail(format!("already names {} ({})", e.code, e.name)));
+                }
+            }
+            dictionary.by_label.insert(key, index);
+            dictionary.entries[index].aliases.push(label.to_string());
+        }
+        Ok(dictionary)
+    }
+
     pub fn entries(&self) -> &[RegionEntry] {
         &self.entries
     }
@@ -306,6 +339,37 @@ mod tests {
                 >= 85
         );
         assert_eq!(d.get("42000000000").unwrap().iso.as_deref(), Some("RU-LIP"));
+    }
+
+    #[test]
+    fn aliases_teach_spellings_and_refuse_clashes() {
+        let d = RegionDictionary::builtin()
+            .with_aliases([("Липецкая обл-ть", "42000000000")])
+            .unwrap();
+        let code_in = |d: &RegionDictionary, l: &str| match d.resolve(l) {
+            Some(Resolution::Region(e)) => Some(e.code.clone()),
+            _ => None,
+        };
+        assert_eq!(
+            code_in(&d, "Липецкая  обл-ть1)").as_deref(),
+            Some("42000000000")
+        );
+        assert_eq!(
+            code_in(RegionDictionary::builtin(), "Липецкая обл-ть"),
+            None
+        );
+        let err = |aliases: [(&str, &str); 1]| {
+            RegionDictionary::builtin()
+                .with_aliases(aliases)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err([("Липецкая область", "14000000000")]),
+            "region alias \"Липецкая область\": already names 42000000000 (Липецкая область)"
+        );
+        assert!(err([("X", "99")]).contains("no region with code \"99\""));
+        assert!(err([("в том числе", "643")]).contains("expected a region's name"));
     }
 
     #[test]
