@@ -130,6 +130,28 @@ fn standalone_mediabank_table_t4() {
         .any(|o| o.region_code == "77000000000"));
 }
 
+/// In the appendix a table sheet is named by its table's code, so the code read from the title must
+/// be the sheet's name (a title printed without the space after its code, `2.16.ЧИСЛЕННОСТЬ`, once
+/// became table «2», titled with the section's name).
+#[test]
+fn every_appendix_table_takes_its_code_from_its_own_title() {
+    for name in [
+        "Раздел 2 - Труд.xlsx",
+        "Раздел 8 - Валовой региональный продукт.xlsx",
+        "Раздел 10 - Инвестиции.xlsx",
+        "Раздел 12 - Промышленное производство.xlsx",
+    ] {
+        for t in &parse(name).tables {
+            assert_eq!(
+                t.code,
+                t.sheet.trim().trim_end_matches('.'),
+                "{name}: {t:?}"
+            );
+            assert!(!t.title.is_empty(), "{name}: {t:?}");
+        }
+    }
+}
+
 #[test]
 fn the_2023_edition_prints_todays_districts() {
     let doc = parse("Раздел 10 - Инвестиции.xlsx");

@@ -11,7 +11,7 @@ pub(super) fn count_grid_cells(cells: &[Data], col0: u32) -> usize {
         .count()
 }
 
-/// `10.2. ИНВЕСТИЦИИ ...` -> `Some("10.2")`.
+/// `10.2. ИНВЕСТИЦИИ ...` -> `Some("10.2")`; also with the space missing, `2.16.ЧИСЛЕННОСТЬ ...`.
 pub(super) fn title_code(line: &str) -> Option<String> {
     let code: String = line
         .trim()
@@ -21,7 +21,8 @@ pub(super) fn title_code(line: &str) -> Option<String> {
     let rest = &line.trim()[code.len()..];
     let valid = code.contains('.')
         && code.starts_with(|c: char| c.is_ascii_digit())
-        && rest.starts_with(char::is_whitespace);
+        && (rest.starts_with(char::is_whitespace)
+            || code.ends_with('.') && rest.starts_with(char::is_alphabetic));
     valid.then(|| code.trim_end_matches('.').to_string())
 }
 
