@@ -152,6 +152,43 @@ fn every_appendix_table_takes_its_code_from_its_own_title() {
     }
 }
 
+/// Sub-tables carry their parent's title and its footnote marks, whether the parent's title line has
+/// a code (10.4. over 10.4.1.) or not (the line above 2.18.1.).
+#[test]
+fn sub_tables_carry_their_parents_title_and_footnotes() {
+    let doc = parse("Раздел 10 - Инвестиции.xlsx");
+    let t = doc.tables.iter().find(|t| t.code == "10.4.1").unwrap();
+    assert_eq!(
+        t.title,
+        "ПОСТУПЛЕНИЕ ПРЯМЫХ ИНОСТРАННЫХ ИНВЕСТИЦИЙ В РОССИЙСКУЮ ФЕДЕРАЦИЮ. Сальдо"
+    );
+    let figures: Vec<_> = doc
+        .observations
+        .iter()
+        .filter(|o| o.provenance.table_code == "10.4.1")
+        .collect();
+    assert!(!figures.is_empty());
+    assert!(figures.iter().all(|o| o
+        .footnotes
+        .iter()
+        .any(|f| f.starts_with("1) По данным Банка России"))));
+
+    let doc = parse("Раздел 2 - Труд.xlsx");
+    let t = doc.tables.iter().find(|t| t.code == "2.18.1").unwrap();
+    assert_eq!(
+        t.title,
+        "ЧИСЛЕННОСТЬ МУНИЦИПАЛЬНЫХ СЛУЖАЩИХ ОРГАНОВ МЕСТНОГО САМОУПРАВЛЕНИЯ. Всего"
+    );
+    assert!(doc
+        .observations
+        .iter()
+        .filter(|o| o.provenance.table_code == "2.18.1")
+        .all(|o| o
+            .footnotes
+            .iter()
+            .any(|f| f.starts_with("1) Включая избирательные"))));
+}
+
 #[test]
 fn the_2023_edition_prints_todays_districts() {
     let doc = parse("Раздел 10 - Инвестиции.xlsx");

@@ -457,6 +457,8 @@ impl SheetParser<'_> {
         let sheet_code = self.sheet.trim().trim_end_matches('.').to_string();
         // The deepest code line is the table's own; a parent code line (12.2. over 12.2.1.) adds context.
         let own = block.titles.iter().rposition(|(c, _)| c.is_some());
+        // Footnote marks on a parent's title apply to its sub-tables' figures as well.
+        let mut parent_marks = Vec::new();
         let (code, title) = match own {
             Some(i) => {
                 let (code, text) = block.titles[i].clone();
@@ -468,9 +470,23 @@ impl SheetParser<'_> {
                     .find(|(c, _)| {
                         c.as_deref()
                             .is_some_and(|p| p.contains('.') && code.starts_with(&format!("{p}.")))
+                    })
+                    .map(|(_, p)| p.as_str())
+                    // A sub-table (2.18.1.) whose parent title is printed without its code: the
+                    // uncoded line right above.
+                    .or_else(|| {
+                        let sub_table = code.matches('.').count() >= 2;
+                        let above = i.checked_sub(1).map(|j| &block.titles[j]);
+                        above
+                            .filter(|(c, _)| sub_table && c.is_none())
+                            .map(|(_, p)| p.as_str())
                     });
                 let text = match parent {
-                    Some((_, p)) => format!("{}. {}", p.trim_end_matches('.'), text),
+                    Some(p) => {
+                        let (p, marks) = strip_footnote_mark(p.trim_end_matches('.'));
+                        parent_marks = marks;
+                        format!("{}. {}", p.trim_end_matches('.'), text)
+                    }
                     None => text,
                 };
                 (code, text)
@@ -504,7 +520,7 @@ impl SheetParser<'_> {
             let (t, m) = strip_footnote_mark(&title);
             (t.trim().to_string(), m)
         };
-        block.table_marks = marks;
+        block.table_marks = [parent_marks, marks].concat();
         self.doc.tables.push(TableSummary {
             sheet: self.sheet.to_string(),
             code,
