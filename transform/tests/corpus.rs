@@ -213,6 +213,30 @@ fn the_contents_file_has_no_tables_and_no_errors() {
     assert!(doc.tables.is_empty() && doc.problems.is_empty() && doc.observations.is_empty());
 }
 
+/// Every table of the corpus has a catalogue identity, and within the 2023 appendix no two tables share
+/// one: no figure of it is left under an edition-bound `rosstat:<code>` id.
+#[test]
+fn the_catalogue_names_every_corpus_table_once() {
+    let cat = regstat_transform::Catalogue::builtin();
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    for name in [
+        "Раздел 2 - Труд.xlsx",
+        "Раздел 8 - Валовой региональный продукт.xlsx",
+        "Раздел 10 - Инвестиции.xlsx",
+        "Раздел 12 - Промышленное производство.xlsx",
+    ] {
+        for t in &parse(name).tables {
+            let id = cat.identify(&t.title).unwrap_or_else(|| {
+                panic!("{name} {}: «{}» is in no catalogue entry", t.code, t.title)
+            });
+            if let Some(other) = seen.insert(id.id.clone(), t.code.clone()) {
+                panic!("{} and {} are both {}", other, t.code, id.id);
+            }
+        }
+    }
+    assert_eq!(seen.len(), 56 - 1, "the 2023 sections' tables (t4 aside)");
+}
+
 #[test]
 fn catalogue_identifies_corpus_tables_by_title() {
     let cat = regstat_transform::Catalogue::builtin();
