@@ -141,8 +141,8 @@ fn stacked_blocks_are_separate_tables() {
     assert_eq!(doc.tables[1].rejected, 1);
 }
 
-fn investment_book() -> Vec<u8> {
-    let mut wb = Workbook::new();
+/// Table 10.2. with Lipetsk oblast's 2005 and 2006 figures, as a sheet of `wb`.
+fn add_investment_sheet(wb: &mut Workbook) {
     let ws = wb.add_worksheet();
     ws.set_name("10.2.").unwrap();
     ws.write_string(
@@ -157,6 +157,11 @@ fn investment_book() -> Vec<u8> {
     ws.write_string(4, 0, "Липецкая область").unwrap();
     ws.write_number(4, 1, 25339.0).unwrap();
     ws.write_number(4, 2, 37382.1).unwrap();
+}
+
+fn investment_book() -> Vec<u8> {
+    let mut wb = Workbook::new();
+    add_investment_sheet(&mut wb);
     wb.save_to_buffer().unwrap()
 }
 
@@ -489,19 +494,7 @@ fn a_sheet_of_unknown_layout_fails_alone() {
         ws.write_number(2, 1 + c as u16, 1000.0 + c as f64).unwrap();
     }
     ws.write_string(2, 0, "Липецкая область").unwrap();
-    let ws = wb.add_worksheet();
-    ws.set_name("10.2.").unwrap();
-    ws.write_string(
-        1,
-        0,
-        "10.2. ИНВЕСТИЦИИ В ОСНОВНОЙ КАПИТАЛ на душу населения",
-    )
-    .unwrap();
-    ws.write_number(3, 1, 2005.0).unwrap();
-    ws.write_number(3, 2, 2006.0).unwrap();
-    ws.write_string(4, 0, "Липецкая область").unwrap();
-    ws.write_number(4, 1, 25339.0).unwrap();
-    ws.write_number(4, 2, 37382.1).unwrap();
+    add_investment_sheet(&mut wb);
     let bytes = wb.save_to_buffer().unwrap();
 
     let doc = parse_workbook("Раздел 4.xlsx", &bytes, RegionDictionary::builtin()).unwrap();
