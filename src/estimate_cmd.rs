@@ -1,25 +1,32 @@
 //! `regstat estimate`: the DiD estimators on a panel file (CSV or Parquet).
+//!
+//! Flags are turned into typed values once ([`EstimateArgs::spec`]), the file's columns into a
+//! validated [`Panel`] ([`EstimateArgs::panel`]); every error names the flag, or the file, column,
+//! row and value at fault.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use regstat_estimate::{
-    estimate, BootWeights, BootstrapSpec, Method, Panel, Report, Spec, Treatment,
+    estimate, BootWeights, BootstrapSpec, Collinear, Effects, EstimateError, Method, Panel,
+    PanelData, Report, Spec, Treatment,
 };
 use regstat_warehouse::files::{read_columns, ColumnData, ColumnKind};
 
 /// Raw flags, validated into a [`Panel`] and a [`Spec`] by [`EstimateArgs::run`].
 #[derive(clap::Args, Debug)]
 pub struct EstimateArgs {
-    /// The panel: a .csv or .parquet file with one row per unit and period.
+    /// The panel: a .csv or .parquet file with one row per unit and period. Column names are
+    /// matched exactly (`d` and `D` are two columns).
     #[arg(long)]
     pub panel: PathBuf,
     #[arg(long)]
     pub unit: String,
-    /// Integer period column (a year, or a period index).
+    /// Integer period column (a year, or a period index); a non-integer period is an error.
     #[arg(long)]
     pub time: String,
-    /// One or more outcome columns, comma-separated; each is estimated with the same design.
+    /// One or more outcome columns, comma-separated; each is estimated with the same design on its
+    /// own complete rows.
     #[arg(long, value_delimiter = ',', required = true)]
     pub outcome: Vec<String>,
     /// 0/1 treatment indicator per row; a unit's adoption period is its first treated period.
@@ -32,11 +39,12 @@ pub struct EstimateArgs {
     pub method: MethodArg,
     #[arg(long, value_delimiter = ',')]
     pub covariates: Vec<String>,
-    /// Fixed effects: `unit,time` (default) or `none` (an intercept instead).
-    #[arg(long, default_value = "unit,time")]
-    pub fe: String,
+    /// Fixed effects of twfe and event-study: `unit,time` (default) or `none` (an intercept
+    /// instead). did2x2 is the study's OLS and takes none.
+    #[arg(long)]
+    pub fe: Option<String>,
     /// Cluster column, or two (`a,b`) for two-way clustering; by default the unit when unit effects
-    /// are in the model, else iid errors.
+    /// are in the model, else iid errors (did2x2: by unit when both groups have two units or more).
     #[arg(long, value_delimiter = ',')]
     pub cluster: Vec<String>,
     #[arg(long)]
@@ -44,12 +52,14 @@ pub struct EstimateArgs {
     /// Event-study reference period, relative to adoption.
     #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
     pub r#ref: i64,
-    /// Event-study window `LO,HI`: relative times outside are binned into the endpoints.
-    #[arg(long, value_delimiter = ',', num_args = 2, allow_hyphen_values = true)]
-    pub window: Option<Vec<i64>>,
+    /// Event-study window `LO,HI` (e.g. `-5,5`): relative times outside are binned into the
+    /// endpoints.
+    #[arg(long, allow_hyphen_values = true)]
+    pub window: Option<String>,
     /// `wild`: the wild cluster restricted bootstrap for the treatment coefficient.
     #[arg(long)]
     pub bootstrap: Option<String>,
+    /// Bootstrap draws, 99 to 1,000,000 (all 2^G sign patterns when that is fewer).
     #[arg(long, default_value_t = 9999)]
     pub reps: usize,
     #[arg(long, default_value_t = 20261122)]
@@ -57,6 +67,10 @@ pub struct EstimateArgs {
     /// Bootstrap weights: rademacher or webb.
     #[arg(long, default_value = "rademacher")]
     pub boot_weights: String,
+    /// A regressor collinear with the fixed effects or the regressors before it: `drop` it with a
+    /// note (fixest's default) or stop with an `error`.
+    #[arg(long, value_enum, default_value = "drop")]
+    pub collinear: CollinearArg,
     /// Print JSON: one object for one outcome, a list for several.
     #[arg(long)]
     pub json: bool,
@@ -69,6 +83,45 @@ pub enum MethodArg {
     EventStudy,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum CollinearArg {
+    Drop,
+    Error,
+}
+
+/// The library's parameter errors, named by the flags that set them.
+fn flag_error(e: EstimateError) -> anyhow::Error {
+    match e {
+        EstimateError::BadParameter { parameter, message } => {
+            let flag = match parameter {
+                "reference" => "ref",
+                "window" | "reps" | "bootstrap" | "cluster" => parameter,
+                other => return anyhow::anyhow!("{other}: {message}"),
+            };
+            anyhow::anyhow!("--{flag}: {message}")
+        }
+        other => other.into(),
+    }
+}
+
+/// `LO,HI` with LO < HI.
+fn parse_window(text: &str) -> anyhow::Result<(i64, i64)> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [lo, hi] = parts.as_slice() else {
+        bail!("--window: expected LO,HI (two integers, e.g. -5,5), found {text:?}");
+    };
+    let parse = |s: &str| {
+        s.parse::<i64>().with_context(|| {
+            format!("--window: expected LO,HI (two integers, e.g. -5,5), found {text:?}")
+        })
+    };
+    let (lo, hi) = (parse(lo)?, parse(hi)?);
+    if lo >= hi {
+        bail!("--window: expected LO < HI, found {text:?}");
+    }
+    Ok((lo, hi))
+}
+
 impl EstimateArgs {
     fn spec(&self) -> anyhow::Result<Spec> {
         let method = match self.method {
@@ -76,10 +129,15 @@ impl EstimateArgs {
             MethodArg::Twfe => Method::Twfe,
             MethodArg::EventStudy => Method::EventStudy,
         };
-        let unit_time_fe = match self.fe.as_str() {
-            "unit,time" | "time,unit" => true,
-            "none" => false,
-            other => bail!("--fe: expected `unit,time` or `none`, found {other:?}"),
+        let effects = match (self.fe.as_deref(), method) {
+            (None, _) => Effects::UnitAndTime,
+            (Some(_), Method::Did2x2) => bail!(
+                "--fe: did2x2 is the study's OLS of the outcome on treated, post and treated_x_post \
+                 with an intercept and no fixed effects; for unit and time effects use --method twfe"
+            ),
+            (Some("unit,time" | "time,unit"), _) => Effects::UnitAndTime,
+            (Some("none"), _) => Effects::None,
+            (Some(other), _) => bail!("--fe: expected `unit,time` or `none`, found {other:?}"),
         };
         let bootstrap = match self.bootstrap.as_deref() {
             None => None,
@@ -89,9 +147,6 @@ impl EstimateArgs {
                     "webb" => BootWeights::Webb,
                     other => bail!("--boot-weights: expected rademacher or webb, found {other:?}"),
                 };
-                if self.reps < 99 {
-                    bail!("--reps: expected at least 99 draws, found {}", self.reps);
-                }
                 Some(BootstrapSpec {
                     weights,
                     reps: self.reps,
@@ -101,145 +156,151 @@ impl EstimateArgs {
             }
             Some(other) => bail!("--bootstrap: expected `wild`, found {other:?}"),
         };
-        let window = match self.window.as_deref() {
-            Some([lo, hi]) if lo < hi => Some((*lo, *hi)),
-            Some(w) => bail!("--window: expected LO,HI with LO < HI, found {w:?}"),
-            None => None,
-        };
-        Ok(Spec {
+        let window = self.window.as_deref().map(parse_window).transpose()?;
+        let spec = Spec {
             method,
-            unit_time_fe,
+            effects,
             reference: self.r#ref,
             window,
             bootstrap,
+            collinear: match self.collinear {
+                CollinearArg::Drop => Collinear::Drop,
+                CollinearArg::Error => Collinear::Error,
+            },
             ..Spec::default()
-        })
+        };
+        spec.check().map_err(flag_error)?;
+        Ok(spec)
     }
 
-    /// Reads the panel, dropping rows with a missing value in any used column (and saying how many).
+    /// Reads the panel's columns and validates them into a [`Panel`].
     fn panel(&self) -> anyhow::Result<Panel> {
-        let mut cols: Vec<(&str, ColumnKind)> = vec![
-            (&self.unit, ColumnKind::Text),
-            (&self.time, ColumnKind::Integer),
-        ];
-        cols.extend(self.outcome.iter().map(|o| (o.as_str(), ColumnKind::Float)));
-        cols.extend(
-            self.covariates
-                .iter()
-                .map(|c| (c.as_str(), ColumnKind::Float)),
-        );
-        match (&self.treat, &self.cohort) {
-            (Some(t), _) => cols.push((t, ColumnKind::Float)),
-            (None, Some(c)) => cols.push((c, ColumnKind::Integer)),
-            (None, None) => bail!("one of --treat or --cohort is required"),
-        }
-        if let Some(w) = &self.weights {
-            cols.push((w, ColumnKind::Float));
-        }
         if self.cluster.len() > 2 {
             bail!(
                 "--cluster: one or two columns, found {}",
                 self.cluster.len()
             );
         }
-        cols.extend(self.cluster.iter().map(|c| (c.as_str(), ColumnKind::Text)));
-        let data = read_columns(&self.panel, &cols)
-            .with_context(|| format!("reading the panel {}", self.panel.display()))?;
-        let n = match &data[0] {
-            ColumnData::Text(v) => v.len(),
-            _ => unreachable!("unit is text"),
+        let treatment_column = match (&self.treat, &self.cohort) {
+            (Some(t), _) => t,
+            (None, Some(c)) => c,
+            (None, None) => bail!("one of --treat or --cohort is required"),
         };
-        // Rows complete in every column but the cohort (whose empty cells mean never treated).
-        let cohort_index = self
-            .cohort
-            .as_ref()
-            .map(|_| 2 + self.outcome.len() + self.covariates.len());
-        let keep: Vec<bool> = (0..n)
-            .map(|i| {
-                data.iter().enumerate().all(|(c, col)| {
-                    Some(c) == cohort_index
-                        || match col {
-                            ColumnData::Text(v) => v[i].is_some(),
-                            ColumnData::Integer(v) => v[i].is_some(),
-                            ColumnData::Float(v) => v[i].is_some_and(f64::is_finite),
-                        }
-                })
-            })
-            .collect();
-        let dropped = keep.iter().filter(|k| !**k).count();
-        if dropped > 0 {
-            eprintln!("regstat estimate: {dropped} of {n} rows dropped for missing values");
+        let mut cols: Vec<(&str, ColumnKind)> = vec![
+            (&self.unit, ColumnKind::Text),
+            (&self.time, ColumnKind::Number),
+            (treatment_column, ColumnKind::Number),
+        ];
+        cols.extend(
+            self.outcome
+                .iter()
+                .map(|o| (o.as_str(), ColumnKind::Number)),
+        );
+        cols.extend(
+            self.covariates
+                .iter()
+                .map(|c| (c.as_str(), ColumnKind::Number)),
+        );
+        if let Some(w) = &self.weights {
+            cols.push((w, ColumnKind::Number));
         }
-        let text = |c: &ColumnData| -> Vec<String> {
-            match c {
-                ColumnData::Text(v) => v
-                    .iter()
-                    .zip(&keep)
-                    .filter(|(_, k)| **k)
-                    .map(|(x, _)| x.clone().unwrap_or_default())
-                    .collect(),
-                _ => unreachable!(),
-            }
+        cols.extend(self.cluster.iter().map(|c| (c.as_str(), ColumnKind::Text)));
+        let mut data = read_columns(&self.panel, &cols)?.into_iter();
+        let file = self.panel.display();
+
+        let labels = |column: &str, data: ColumnData| -> anyhow::Result<Vec<String>> {
+            let ColumnData::Text(v) = data else {
+                unreachable!("read as text")
+            };
+            v.into_iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    x.filter(|s| !s.trim().is_empty()).with_context(|| {
+                        format!(
+                            "{file}: column `{column}`, data row {}: empty; every row needs one",
+                            i + 1
+                        )
+                    })
+                })
+                .collect()
         };
-        let float = |c: &ColumnData| -> Vec<f64> {
-            match c {
-                ColumnData::Float(v) => v
-                    .iter()
-                    .zip(&keep)
-                    .filter(|(_, k)| **k)
-                    .map(|(x, _)| x.unwrap_or(f64::NAN))
-                    .collect(),
-                _ => unreachable!(),
-            }
+        let numbers = |data: ColumnData| -> Vec<f64> {
+            let ColumnData::Number(v) = data else {
+                unreachable!("read as numbers")
+            };
+            v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()
         };
-        let int = |c: &ColumnData| -> Vec<Option<i64>> {
-            match c {
-                ColumnData::Integer(v) => v
-                    .iter()
-                    .zip(&keep)
-                    .filter(|(_, k)| **k)
-                    .map(|(x, _)| *x)
-                    .collect(),
-                _ => unreachable!(),
-            }
-        };
-        let mut idx = 2;
-        let mut take = |count: usize| {
-            let range = idx..idx + count;
-            idx += count;
-            range
-        };
-        let outcomes = take(self.outcome.len())
-            .zip(&self.outcome)
-            .map(|(i, name)| (name.clone(), float(&data[i])))
-            .collect();
-        let covariates = take(self.covariates.len())
-            .zip(&self.covariates)
-            .map(|(i, name)| (name.clone(), float(&data[i])))
-            .collect();
-        let t = take(1).start;
+        // Periods must be integers: a non-integer would otherwise be rounded and merged with another.
+        let periods =
+            |column: &str, values: Vec<f64>, missing: &str| -> anyhow::Result<Vec<Option<i64>>> {
+                values
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        if v.is_nan() {
+                            return if missing.is_empty() {
+                                Ok(None)
+                            } else {
+                                bail!(
+                                    "{file}: column `{column}`, data row {}: empty; {missing}",
+                                    i + 1
+                                )
+                            };
+                        }
+                        if v.fract() != 0.0 || v.abs() > 1e15 {
+                            bail!(
+                            "{file}: column `{column}`, data row {}: {v} is not an integer period; \
+                             periods must be integers (a year or a period index), and regstat does \
+                             not round them",
+                            i + 1
+                        );
+                        }
+                        Ok(Some(v as i64))
+                    })
+                    .collect()
+            };
+        let unit = labels(&self.unit, data.next().expect("unit"))?;
+        let time: Vec<i64> = periods(
+            &self.time,
+            numbers(data.next().expect("time")),
+            "every row needs a period",
+        )?
+        .into_iter()
+        .map(|t| t.expect("checked"))
+        .collect();
+        let treatment_values = numbers(data.next().expect("treatment"));
         let treatment = match (&self.treat, &self.cohort) {
             (Some(name), _) => Treatment::Indicator {
                 name: name.clone(),
-                values: float(&data[t]),
+                values: treatment_values,
             },
             (None, Some(name)) => Treatment::Cohort {
                 name: name.clone(),
-                values: int(&data[t]),
+                values: periods(name, treatment_values, "")?,
             },
             (None, None) => unreachable!("checked above"),
         };
-        let weights = self.weights.as_ref().map(|_| float(&data[take(1).start]));
-        let cluster = take(self.cluster.len())
-            .zip(&self.cluster)
-            .map(|(i, name)| (name.clone(), text(&data[i])))
+        let outcomes = self
+            .outcome
+            .iter()
+            .map(|name| (name.clone(), numbers(data.next().expect("outcome"))))
             .collect();
-        let time = int(&data[1])
-            .into_iter()
-            .map(|t| t.expect("kept rows have a time"))
+        let covariates = self
+            .covariates
+            .iter()
+            .map(|name| (name.clone(), numbers(data.next().expect("covariate"))))
             .collect();
-        Ok(Panel {
-            unit: text(&data[0]),
+        let weights = self
+            .weights
+            .as_ref()
+            .map(|name| (name.clone(), numbers(data.next().expect("weights"))));
+        let cluster = self
+            .cluster
+            .iter()
+            .map(|name| Ok((name.clone(), labels(name, data.next().expect("cluster"))?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let panel = Panel::new(PanelData {
+            unit,
             time,
             outcomes,
             covariates,
@@ -247,12 +308,14 @@ impl EstimateArgs {
             weights,
             cluster,
         })
+        .with_context(|| format!("{file}"))?;
+        Ok(panel)
     }
 
     pub fn run(&self) -> anyhow::Result<()> {
         let spec = self.spec()?;
         let panel = self.panel()?;
-        let reports = estimate(&panel, &spec)?;
+        let reports = estimate(&panel, &spec).map_err(flag_error)?;
         if self.json {
             let json = if reports.len() == 1 {
                 serde_json::to_string_pretty(&reports[0])?
@@ -263,6 +326,11 @@ impl EstimateArgs {
         } else {
             for r in &reports {
                 print_report(r);
+            }
+        }
+        for r in &reports {
+            for note in &r.notes {
+                eprintln!("regstat estimate: {}: {note}", r.outcome);
             }
         }
         Ok(())
@@ -291,10 +359,38 @@ fn print_report(r: &Report) {
             c.term, c.estimate, c.se, c.t, c.p, c.ci_low, c.ci_high
         );
     }
+    if let Some(cells) = &r.did2x2 {
+        println!(
+            "  cells (from period {}): treated {:.6} -> {:.6}, control {:.6} -> {:.6}; {} treated, {} control units",
+            cells.adoption,
+            cells.treated_pre,
+            cells.treated_post,
+            cells.control_pre,
+            cells.control_post,
+            cells.n_treated,
+            cells.n_control
+        );
+        if let Some(p) = &cells.placebo {
+            println!(
+                "  placebo in space over {} control units: p = {:.4}, sd of placebo effects {:.6}",
+                p.effects.len(),
+                p.p_value,
+                p.sd
+            );
+        }
+    }
     if let Some(p) = &r.pretrend {
         println!(
-            "  pre-trends: joint F({}, .) = {:.4}, p = {:.4}",
-            p.df, p.stat, p.p
+            "  pre-trends: joint F({}, {}) = {:.4}, p = {:.4}{}",
+            p.df1,
+            p.df2,
+            p.stat,
+            p.p,
+            if p.df1 < p.tested {
+                format!(" (rank {} of {} leads' covariance)", p.df1, p.tested)
+            } else {
+                String::new()
+            }
         );
     }
     if let Some(b) = &r.bootstrap {

@@ -152,7 +152,7 @@ fn card_krueger_2x2_with_a_wild_bootstrap() {
     assert!(ok, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let e = &v["estimates"][0];
-    assert_eq!(e["term"], "d_nj");
+    assert_eq!(e["term"], "treated_x_post", "one 2x2: its headline term");
     assert!((e["estimate"].as_f64().unwrap() - 2.75).abs() < 0.005);
     assert!((e["se"].as_f64().unwrap() - 1.34).abs() < 0.005);
     let b = &v["bootstrap"];

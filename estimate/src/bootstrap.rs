@@ -7,12 +7,22 @@
 //! Each draw costs O(G^2), not a refit (the algebra of Roodman et al. 2019, "Fast and wild"): with
 //! a = X(X'X)^-1 e_j and restricted residuals u, the bootstrap numerator is sum_h v_h N_h with
 //! N_h = sum_{i in h} a_i u_i, and the cluster scores of the bootstrap fit are K v with
-//! K = diag(N) - P Q', P_g = sum_{i in g} a_i x_i, Q_h = (X'X)^-1 sum_{i in h} x_i u_i. Both are
+//! K = E - P Q', P_g = sum_{i in g} a_i x_i, Q_h = (X'X)^-1 sum_{i in h} x_i u_i. Both are
 //! linear in the hypothesised value b0, so the confidence interval (by test inversion) costs only
 //! O(reps) per evaluated b0.
+//!
+//! Fixed effects. X and y arrive with the fixed effects D projected out. The bootstrap data
+//! y* = X_r b_r + D g_r + v*u are refitted with D in the model, so the bootstrap residuals are
+//! M_Z (v*u), Z = [X, D], and a cluster's score is sum_{i in g} a_i (M_D (v*u))_i - P_g b*. When every
+//! fixed effect is nested in the clusters (unit effects, unit clusters), M_D (v*u) = v*u and
+//! E = diag(N): the fast path. Otherwise (time effects are never nested in unit clusters)
+//! E_gh = sum_{i in h} (M_D (a*1_g))_i u_i, which needs one demeaning of a*1_g per cluster g; that
+//! is the bootstrap fwildclusterboot runs with the non-nested effects as dummies, and exact
+//! enumeration with the effects as dummies reproduces it (tests below).
 
 use nalgebra::{DMatrix, DVector};
 
+use crate::demean::{demean, DemeanOptions};
 use crate::error::EstimateError;
 use crate::factor::Factor;
 use crate::rng::SplitMix64;
@@ -44,6 +54,81 @@ pub struct BootstrapResult {
     pub ci_high: f64,
 }
 
+/// One coefficient's bootstrap problem: the fit's demeaned and weighted X and y, its bread,
+/// the clusters, the CR1 factor and the estimate with its standard error, and the fixed effects
+/// and row weights that were projected out of X and y.
+pub struct BootstrapProblem<'a> {
+    pub x: &'a DMatrix<f64>,
+    pub y: &'a DVector<f64>,
+    pub bread: &'a DMatrix<f64>,
+    /// The column of X under test.
+    pub coefficient: usize,
+    pub cluster: &'a Factor,
+    /// G/(G-1) (n-1)/(n-K), the fit's CR1 factor.
+    pub small_sample: f64,
+    pub estimate: f64,
+    pub se: f64,
+    pub fixed_effects: &'a [Factor],
+    pub weights: Option<&'a [f64]>,
+}
+
+/// How many clusters' columns are demeaned at once for E.
+const E_BATCH: usize = 32;
+
+/// E_gh = sum_{i in h} (M_D (a*1_g))_i u_i for the two residual vectors, in the weighted space:
+/// M_D z = sqrt(w) * demean_w(z / sqrt(w)).
+fn non_nested_e(
+    problem: &BootstrapProblem<'_>,
+    a: &DVector<f64>,
+    uy: &DVector<f64>,
+    ux: &DVector<f64>,
+) -> Result<(DMatrix<f64>, DMatrix<f64>), EstimateError> {
+    let n = a.len();
+    let g = problem.cluster.levels;
+    let root: Vec<f64> = match problem.weights {
+        Some(w) => w.iter().map(|w| w.sqrt()).collect(),
+        None => vec![1.0; n],
+    };
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); g];
+    for (i, c) in problem.cluster.codes.iter().enumerate() {
+        members[*c as usize].push(i);
+    }
+    let mut e_y = DMatrix::<f64>::zeros(g, g);
+    let mut e_x = DMatrix::<f64>::zeros(g, g);
+    let options = DemeanOptions::default();
+    for first in (0..g).step_by(E_BATCH) {
+        let batch: Vec<usize> = (first..(first + E_BATCH).min(g)).collect();
+        let mut columns: Vec<Vec<f64>> = batch
+            .iter()
+            .map(|&cg| {
+                let mut col = vec![0.0; n];
+                for &i in &members[cg] {
+                    col[i] = a[i] / root[i];
+                }
+                col
+            })
+            .collect();
+        let report = demean(
+            &mut columns,
+            problem.fixed_effects,
+            problem.weights,
+            options,
+        );
+        if !report.converged {
+            return Err(EstimateError::NotConverged(report.iterations));
+        }
+        for (col, &cg) in columns.iter().zip(&batch) {
+            for i in 0..n {
+                let m = col[i] * root[i];
+                let h = problem.cluster.codes[i] as usize;
+                e_y[(cg, h)] += m * uy[i];
+                e_x[(cg, h)] += m * ux[i];
+            }
+        }
+    }
+    Ok((e_y, e_x))
+}
+
 /// Per draw: the pieces of t*(b0) = (ny - b0 nx) / sqrt(c (uu - 2 b0 uw + b0^2 ww)).
 struct Draw {
     ny: f64,
@@ -53,21 +138,22 @@ struct Draw {
     ww: f64,
 }
 
-/// Wild cluster restricted bootstrap for coefficient `j` of the regression of `y` on `x` (both
-/// already demeaned and weighted), clusters `cluster`, CR1 factor `c`, estimate `beta` with
-/// standard error `se`.
-#[allow(clippy::too_many_arguments)]
+/// Wild cluster restricted bootstrap of one coefficient.
 pub fn wild_cluster_bootstrap(
-    x: &DMatrix<f64>,
-    y: &DVector<f64>,
-    bread: &DMatrix<f64>,
-    j: usize,
-    cluster: &Factor,
-    c: f64,
-    beta: f64,
-    se: f64,
+    problem: &BootstrapProblem<'_>,
     spec: &BootstrapSpec,
 ) -> Result<BootstrapResult, EstimateError> {
+    let BootstrapProblem {
+        x,
+        y,
+        bread,
+        coefficient: j,
+        cluster,
+        small_sample: c,
+        estimate: beta,
+        se,
+        ..
+    } = *problem;
     let (n, k) = x.shape();
     let g = cluster.levels;
     if g < 2 {
@@ -76,7 +162,7 @@ pub fn wild_cluster_bootstrap(
     // Restricted residuals as functions of b0: u(b0) = M_r y - b0 M_r x_j.
     let xj = x.column(j).into_owned();
     let (uy, ux) = if k == 1 {
-        (y.clone(), xj.clone())
+        (y.clone_owned(), xj.clone())
     } else {
         let others: Vec<usize> = (0..k).filter(|&i| i != j).collect();
         let xr = x.select_columns(&others);
@@ -104,8 +190,17 @@ pub fn wild_cluster_bootstrap(
     }
     let q_y = sxu_y * bread; // G x k, row h = Q_h'
     let q_x = sxu_x * bread;
-    let k_y = DMatrix::from_diagonal(&n_y) - &p * q_y.transpose();
-    let k_x = DMatrix::from_diagonal(&n_x) - &p * q_x.transpose();
+    let nested = problem
+        .fixed_effects
+        .iter()
+        .all(|f| f.is_nested_in(cluster));
+    let (e_y, e_x) = if nested {
+        (DMatrix::from_diagonal(&n_y), DMatrix::from_diagonal(&n_x))
+    } else {
+        non_nested_e(problem, &a, &uy, &ux)?
+    };
+    let k_y = e_y - &p * q_y.transpose();
+    let k_x = e_x - &p * q_x.transpose();
 
     let enumerated =
         spec.weights == BootWeights::Rademacher && g < 63 && (1usize << g) <= spec.reps;
@@ -262,14 +357,18 @@ mod tests {
         };
         let yv = f.y.column(0).into_owned();
         let fast = wild_cluster_bootstrap(
-            &f.x,
-            &yv,
-            &f.bread,
-            0,
-            &cl,
-            c,
-            o.coef[0],
-            o.coefficients[0].se,
+            &BootstrapProblem {
+                x: &f.x,
+                y: &yv,
+                bread: &f.bread,
+                coefficient: 0,
+                cluster: &cl,
+                small_sample: c,
+                estimate: o.coef[0],
+                se: o.coefficients[0].se,
+                fixed_effects: &[],
+                weights: None,
+            },
             &spec,
         )
         .unwrap();
@@ -334,14 +433,18 @@ mod tests {
                 alpha: 0.05,
             };
             wild_cluster_bootstrap(
-                &f.x,
-                &yv,
-                &f.bread,
-                0,
-                &cl,
-                1.0,
-                o.coef[0],
-                o.coefficients[0].se,
+                &BootstrapProblem {
+                    x: &f.x,
+                    y: &yv,
+                    bread: &f.bread,
+                    coefficient: 0,
+                    cluster: &cl,
+                    small_sample: 1.0,
+                    estimate: o.coef[0],
+                    se: o.coefficients[0].se,
+                    fixed_effects: &[],
+                    weights: None,
+                },
                 &spec,
             )
             .unwrap()

@@ -1,13 +1,24 @@
 //! The 2x2 difference-in-differences of the Lipetsk study (Charykova & Markova 2019, eq. 7):
 //! d = (treated after - treated before) - (control after - control before), on logs by default.
+//!
+//! This is the one 2x2 of regstat: the run's cluster designs ([`did2x2`], on chosen before/after
+//! years) and `regstat estimate --method did2x2` (on a validated [`crate::Panel`]) both go through
+//! [`two_by_two`]. It is the OLS y = a + b·treated + c·post + d·treated_x_post (plus covariates and
+//! weights where given), with no unit or time effects, and `treated_x_post` is its headline term.
+//! Its variance: the clusters given, else CR1 clustered by unit when both groups have at least two
+//! units, else the classical (iid) one, reported beside a placebo-in-space test, because with a
+//! single treated region no t statistic can be trusted.
 
 use std::collections::BTreeSet;
 
 use crate::demean::DemeanOptions;
 use crate::error::EstimateError;
 use crate::factor::Factor;
-use crate::fit::{fit, Design, VcovSpec};
+use crate::fit::{fit, Collinear, Design, Fit, VcovSpec};
 use crate::Coefficient;
+
+/// The headline term of every 2x2.
+pub const TREATED_X_POST: &str = "treated_x_post";
 
 /// One yearly figure of one region.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +52,8 @@ pub struct Placebo {
 pub struct Did2x2 {
     /// The interaction coefficient from the regression y = a + b*treated + c*post + d*treated*post.
     pub effect: Coefficient,
-    /// Cell means: treated before/after, control before/after (on the log scale when logged).
+    /// Cell means: treated before/after, control before/after (on the log scale when logged;
+    /// weighted when weights are given).
     pub treated_pre: f64,
     pub treated_post: f64,
     pub control_pre: f64,
@@ -56,28 +68,127 @@ pub struct Did2x2 {
     pub placebo: Option<Placebo>,
 }
 
-struct Row {
-    unit: usize,
-    treated: bool,
-    post: bool,
-    y: f64,
+/// The rows of a 2x2: each row's unit, outcome, group and period side.
+pub(crate) struct Cells<'a> {
+    pub units: &'a [String],
+    pub y: &'a [f64],
+    pub treated: &'a [bool],
+    pub post: &'a [bool],
+    pub covariates: &'a [(String, Vec<f64>)],
+    pub weights: Option<&'a [f64]>,
+    /// Cluster variables given by the user; `None` for the rule above.
+    pub clusters: Option<Vec<Factor>>,
+    pub collinear: Collinear,
 }
 
-pub fn did2x2(input: &Did2x2Input<'_>) -> Result<Did2x2, EstimateError> {
-    let units: Vec<&str> = input
-        .panel
-        .iter()
-        .map(|o| o.unit.as_str())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
+/// A 2x2 with the fit behind it (for the bootstrap) and the variance it used.
+pub(crate) struct TwoByTwo {
+    pub result: Did2x2,
+    pub fit: Fit,
+    pub vcov: VcovSpec,
+}
+
+fn design(cells: &Cells<'_>, treated: &[bool], rows: &[usize]) -> Design {
+    let column = |f: &dyn Fn(usize) -> f64| rows.iter().map(|&i| f(i)).collect::<Vec<f64>>();
+    let flag = |b: bool| b as u8 as f64;
+    let mut regressors = vec![
+        (
+            TREATED_X_POST.to_string(),
+            column(&|i| flag(treated[i] && cells.post[i])),
+        ),
+        ("treated".to_string(), column(&|i| flag(treated[i]))),
+        ("post".to_string(), column(&|i| flag(cells.post[i]))),
+    ];
+    for (name, values) in cells.covariates {
+        regressors.push((name.clone(), column(&|i| values[i])));
+    }
+    Design {
+        outcomes: vec![("y".into(), column(&|i| cells.y[i]))],
+        regressors,
+        fixed_effects: vec![],
+        weights: cells.weights.map(|w| column(&|i| w[i])),
+        intercept: true,
+        collinear: cells.collinear,
+    }
+}
+
+pub(crate) fn two_by_two(cells: &Cells<'_>) -> Result<TwoByTwo, EstimateError> {
+    let n = cells.y.len();
+    let all: Vec<usize> = (0..n).collect();
+    let means = cell_means(cells, cells.treated, &all)?;
+    let treated_units: BTreeSet<&str> = (0..n)
+        .filter(|&i| cells.treated[i])
+        .map(|i| cells.units[i].as_str())
         .collect();
-    let mut rows = Vec::new();
+    let control_units: BTreeSet<&str> = (0..n)
+        .filter(|&i| !cells.treated[i])
+        .map(|i| cells.units[i].as_str())
+        .collect();
+    let (vcov, vcov_name) = match &cells.clusters {
+        Some(given) => {
+            let name = match given.as_slice() {
+                [c] => format!("CR1 clustered by {}", c.name),
+                [a, b] => format!("two-way CR1 clustered by {} and {}", a.name, b.name),
+                _ => return Err(EstimateError::Design("one or two cluster variables".into())),
+            };
+            (VcovSpec::Cluster(given.clone()), name)
+        }
+        // Clustering by region is only meaningful with several regions on both sides; with a
+        // single treated region the classical variance is reported (as the study did) beside the
+        // placebo test.
+        None if treated_units.len() >= 2 && control_units.len() >= 2 => (
+            VcovSpec::Cluster(vec![Factor::from_labels("unit", cells.units)]),
+            "CR1 clustered by unit".to_string(),
+        ),
+        None => (VcovSpec::Iid, "iid (classical OLS)".to_string()),
+    };
+    let fitted = fit(
+        &design(cells, cells.treated, &all),
+        &vcov,
+        DemeanOptions::default(),
+    )?;
+    let out = &fitted.outcomes[0];
+    let effect = out
+        .index(TREATED_X_POST)
+        .map(|i| out.coefficients[i].clone())
+        .ok_or_else(|| EstimateError::TreatmentCollinear(TREATED_X_POST.into()))?;
+    if cells.covariates.is_empty() && cells.weights.is_none() {
+        let by_means = (means[3] - means[2]) - (means[1] - means[0]);
+        debug_assert!((effect.estimate - by_means).abs() < 1e-8 * (1.0 + by_means.abs()));
+    }
+    let placebo = placebo(cells, &control_units, effect.estimate);
+    let result = Did2x2 {
+        effect,
+        control_pre: means[0],
+        control_post: means[1],
+        treated_pre: means[2],
+        treated_post: means[3],
+        effect_percent: None,
+        n_obs: n,
+        n_treated: treated_units.len(),
+        n_control: control_units.len(),
+        vcov: vcov_name,
+        placebo,
+    };
+    Ok(TwoByTwo {
+        result,
+        fit: fitted,
+        vcov,
+    })
+}
+
+/// The study's 2x2 on chosen before/after years of a yearly panel (the run's cluster designs).
+pub fn did2x2(input: &Did2x2Input<'_>) -> Result<Did2x2, EstimateError> {
+    let mut units = Vec::new();
+    let mut y = Vec::new();
+    let mut treated = Vec::new();
+    let mut post = Vec::new();
     for o in input.panel {
-        let post = input.post_years.contains(&o.year);
-        if !post && !input.pre_years.contains(&o.year) {
+        let is_post = input.post_years.contains(&o.year);
+        if !is_post && !input.pre_years.contains(&o.year) {
             continue;
         }
-        let y = if input.log_outcome {
+        let value = if input.log_outcome {
             if o.value <= 0.0 {
                 return Err(EstimateError::NonPositiveForLog(
                     o.value,
@@ -89,80 +200,41 @@ pub fn did2x2(input: &Did2x2Input<'_>) -> Result<Did2x2, EstimateError> {
         } else {
             o.value
         };
-        let unit = units.binary_search(&o.unit.as_str()).expect("unit listed");
-        rows.push(Row {
-            unit,
-            treated: input.treated.contains(&o.unit),
-            post,
-            y,
-        });
+        units.push(o.unit.clone());
+        y.push(value);
+        treated.push(input.treated.contains(&o.unit));
+        post.push(is_post);
     }
-    let means = cell_means(&rows)?;
-    let effect_by_means = (means[3] - means[2]) - (means[1] - means[0]);
-
-    let n = rows.len();
-    let column = |f: &dyn Fn(&Row) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
-    let treated_units: BTreeSet<usize> =
-        rows.iter().filter(|r| r.treated).map(|r| r.unit).collect();
-    let control_units: BTreeSet<usize> =
-        rows.iter().filter(|r| !r.treated).map(|r| r.unit).collect();
-    // Clustering by region is only meaningful with several regions on both sides; with a single
-    // treated region the classical variance is reported (as the study did) beside the placebo test.
-    let (vcov, vcov_name) = if treated_units.len() >= 2 && control_units.len() >= 2 {
-        let regions: Vec<usize> = rows.iter().map(|r| r.unit).collect();
-        (
-            VcovSpec::Cluster(vec![Factor::from_labels("region", &regions)]),
-            "CR1 clustered by region",
-        )
-    } else {
-        (VcovSpec::Iid, "iid (classical OLS)")
+    let cells = Cells {
+        units: &units,
+        y: &y,
+        treated: &treated,
+        post: &post,
+        covariates: &[],
+        weights: None,
+        clusters: None,
+        collinear: Collinear::Drop,
     };
-    // y = a + b*treated + c*post + d*treated*post: the same regression core as every other estimator.
-    let design = Design {
-        outcomes: vec![("y".into(), column(&|r| r.y))],
-        regressors: vec![
-            ("treated".into(), column(&|r| r.treated as u8 as f64)),
-            ("post".into(), column(&|r| r.post as u8 as f64)),
-            (
-                "treated_x_post".into(),
-                column(&|r| (r.treated && r.post) as u8 as f64),
-            ),
-        ],
-        intercept: true,
-        ..Design::default()
-    };
-    let fitted = fit(&design, &vcov, DemeanOptions::default())?;
-    let d = &fitted.outcomes[0].coefficients[2];
-    debug_assert!((d.estimate - effect_by_means).abs() < 1e-8 * (1.0 + effect_by_means.abs()));
-    let effect = d.clone();
-
-    let placebo = (!control_units.is_empty() && input.treated.len() == treated_units.len())
-        .then(|| placebo(&rows, &control_units, effect.estimate));
-    Ok(Did2x2 {
-        effect_percent: input
-            .log_outcome
-            .then(|| 100.0 * (effect.estimate.exp() - 1.0)),
-        effect,
-        control_pre: means[0],
-        control_post: means[1],
-        treated_pre: means[2],
-        treated_post: means[3],
-        n_obs: n,
-        n_treated: treated_units.len(),
-        n_control: control_units.len(),
-        vcov: vcov_name.to_string(),
-        placebo: placebo.flatten(),
-    })
+    let mut result = two_by_two(&cells)?.result;
+    result.effect_percent = input
+        .log_outcome
+        .then(|| 100.0 * (result.effect.estimate.exp() - 1.0));
+    Ok(result)
 }
 
-/// Means of control-pre, control-post, treated-pre, treated-post.
-fn cell_means(rows: &[Row]) -> Result<[f64; 4], EstimateError> {
+/// Means of control-pre, control-post, treated-pre, treated-post over `rows`.
+fn cell_means(
+    cells: &Cells<'_>,
+    treated: &[bool],
+    rows: &[usize],
+) -> Result<[f64; 4], EstimateError> {
     let mut sums = [0.0; 4];
-    let mut counts = [0usize; 4];
-    for r in rows {
-        let i = (r.treated as usize) * 2 + r.post as usize;
-        sums[i] += r.y;
-        counts[i] += 1;
+    let mut totals = [0.0; 4];
+    for &i in rows {
+        let cell = (treated[i] as usize) * 2 + cells.post[i] as usize;
+        let w = cells.weights.map_or(1.0, |w| w[i]);
+        sums[cell] += w * cells.y[i];
+        totals[cell] += w;
     }
     let names = [
         "control before",
@@ -172,33 +244,41 @@ fn cell_means(rows: &[Row]) -> Result<[f64; 4], EstimateError> {
     ];
     let mut means = [0.0; 4];
     for i in 0..4 {
-        if counts[i] == 0 {
+        if totals[i] == 0.0 {
             return Err(EstimateError::EmptyCell(names[i]));
         }
-        means[i] = sums[i] / counts[i] as f64;
+        means[i] = sums[i] / totals[i];
     }
     Ok(means)
 }
 
-fn placebo(rows: &[Row], controls: &BTreeSet<usize>, actual: f64) -> Option<Placebo> {
+/// Each control unit in turn pretends to be treated, the others stay controls, and the same
+/// regression is run on the control rows alone.
+fn placebo(cells: &Cells<'_>, controls: &BTreeSet<&str>, actual: f64) -> Option<Placebo> {
     if controls.len() < 2 {
         return None;
     }
+    let rows: Vec<usize> = (0..cells.y.len()).filter(|&i| !cells.treated[i]).collect();
     let mut effects = Vec::new();
     for &pretend in controls {
-        let placebo_rows: Vec<Row> = rows
-            .iter()
-            .filter(|r| !r.treated)
-            .map(|r| Row {
-                unit: r.unit,
-                treated: r.unit == pretend,
-                post: r.post,
-                y: r.y,
-            })
-            .collect();
-        if let Ok(m) = cell_means(&placebo_rows) {
-            effects.push((pretend, (m[3] - m[2]) - (m[1] - m[0])));
+        let treated: Vec<bool> = cells.units.iter().map(|u| u == pretend).collect();
+        if cell_means(cells, &treated, &rows).is_err() {
+            continue;
         }
+        let Ok(f) = fit(
+            &design(cells, &treated, &rows),
+            &VcovSpec::Iid,
+            DemeanOptions::default(),
+        ) else {
+            continue;
+        };
+        let out = &f.outcomes[0];
+        if let Some(i) = out.index(TREATED_X_POST) {
+            effects.push((pretend.to_string(), out.coef[i]));
+        }
+    }
+    if effects.is_empty() {
+        return None;
     }
     let k = effects.len() as f64;
     let extreme = effects
@@ -208,10 +288,7 @@ fn placebo(rows: &[Row], controls: &BTreeSet<usize>, actual: f64) -> Option<Plac
     let mean = effects.iter().map(|(_, e)| e).sum::<f64>() / k;
     let sd = (effects.iter().map(|(_, e)| (e - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
     Some(Placebo {
-        effects: effects
-            .into_iter()
-            .map(|(u, e)| (u.to_string(), e))
-            .collect(),
+        effects,
         p_value: (1.0 + extreme) / (1.0 + k),
         sd,
     })
@@ -304,7 +381,7 @@ mod tests {
             "{}",
             r.effect.estimate
         );
-        assert_eq!(r.vcov, "CR1 clustered by region");
+        assert_eq!(r.vcov, "CR1 clustered by unit");
         assert_eq!(r.effect.df, 39.0);
         assert!(r.effect.ci_low < 0.3 && 0.3 < r.effect.ci_high);
         assert!(r.effect.p < 1e-6);

@@ -27,6 +27,20 @@ pub struct Design {
     pub weights: Option<Vec<f64>>,
     /// Add an intercept (only meaningful without fixed effects).
     pub intercept: bool,
+    /// What to do with a regressor collinear with the ones before it (or with the fixed effects).
+    pub collinear: Collinear,
+}
+
+/// What [`fit`] does with a regressor that is collinear with the fixed effects or the regressors
+/// listed before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Collinear {
+    /// Remove it and say so in [`Fit::dropped`], as fixest does (its default).
+    #[default]
+    Drop,
+    /// Fail the fit, naming it.
+    Error,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,12 +79,54 @@ pub struct Fit {
     /// Degrees of freedom of the t and F tests.
     pub df: f64,
     pub demean_iterations: usize,
+    /// Regressors removed because they are collinear with the fixed effects or the regressors
+    /// before them (in the order given), as fixest removes them.
+    pub dropped: Vec<String>,
 }
 
 impl Fit {
     pub fn outcome(&self, name: &str) -> Option<&OutcomeFit> {
         self.outcomes.iter().find(|o| o.outcome == name)
     }
+}
+
+impl OutcomeFit {
+    /// The index of a term among the kept regressors.
+    pub fn index(&self, term: &str) -> Option<usize> {
+        self.terms.iter().position(|t| t == term)
+    }
+}
+
+/// Collinearity tolerance: a column whose squared norm not explained by the columns before it is
+/// below this share of its own squared norm is collinear with them (fixest's `collin.tol`).
+const COLLINEARITY_TOLERANCE: f64 = 1e-10;
+
+/// The columns of X'X to keep, in order: a Cholesky factorisation column by column that skips any
+/// column whose pivot falls below the tolerance relative to its diagonal (an exact zero too).
+fn independent_columns(xtx: &DMatrix<f64>) -> Vec<usize> {
+    let k = xtx.nrows();
+    let mut kept: Vec<usize> = Vec::with_capacity(k);
+    // Rows of the lower factor for the kept columns, in kept order.
+    let mut l: Vec<Vec<f64>> = Vec::with_capacity(k);
+    for j in 0..k {
+        let diag = xtx[(j, j)];
+        if !(diag > 0.0) || !diag.is_finite() {
+            continue;
+        }
+        let mut row = Vec::with_capacity(kept.len() + 1);
+        for (a, &ka) in kept.iter().enumerate() {
+            let dot: f64 = (0..a).map(|b| l[a][b] * row[b]).sum();
+            row.push((xtx[(j, ka)] - dot) / l[a][a]);
+        }
+        let pivot = diag - row.iter().map(|v| v * v).sum::<f64>();
+        if pivot <= COLLINEARITY_TOLERANCE * diag {
+            continue;
+        }
+        row.push(pivot.sqrt());
+        l.push(row);
+        kept.push(j);
+    }
+    kept
 }
 
 /// Degrees of freedom absorbed by a set of fixed effects: their levels less one per extra factor
@@ -90,27 +146,36 @@ pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<F
     if k == 0 {
         return Err(EstimateError::NoRegressor);
     }
-    let check = |len: usize| {
+    let check = |column: &str, len: usize| {
         if len == n {
             Ok(())
         } else {
             Err(EstimateError::Dimensions {
+                column: column.to_string(),
                 expected: n,
                 found: len,
             })
         }
     };
-    for (_, c) in design.outcomes.iter().chain(&design.regressors) {
-        check(c.len())?;
+    for (name, c) in design.outcomes.iter().chain(&design.regressors) {
+        check(name, c.len())?;
     }
     for f in &design.fixed_effects {
-        check(f.codes.len())?;
+        check(&f.name, f.codes.len())?;
     }
     if let Some(w) = &design.weights {
-        check(w.len())?;
-        if w.iter().any(|w| w.is_nan() || *w <= 0.0 || w.is_infinite()) {
-            return Err(EstimateError::BadWeights);
+        check("weights", w.len())?;
+        if let Some(i) = w.iter().position(|w| !(w.is_finite() && *w > 0.0)) {
+            return Err(EstimateError::BadWeight {
+                column: "weights".into(),
+                unit: String::new(),
+                time: i as i64,
+                value: w[i],
+            });
         }
+    }
+    if n == 0 {
+        return Err(EstimateError::NoRows);
     }
 
     // Demean every outcome and regressor in one pass.
@@ -137,13 +202,32 @@ pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<F
     }
     let m = design.outcomes.len();
     let y = DMatrix::from_fn(n, m, |i, j| columns[j][i]);
-    let x = DMatrix::from_fn(n, k, |i, j| columns[m + j][i]);
-
-    let xtx = x.transpose() * &x;
-    let bread = xtx.clone().try_inverse().ok_or(EstimateError::Singular)?;
-    if (&xtx * &bread - DMatrix::<f64>::identity(k, k)).amax() > 1e-6 {
-        return Err(EstimateError::Singular);
+    let mut names: Vec<String> = design.regressors.iter().map(|(n, _)| n.clone()).collect();
+    if design.intercept {
+        names.push("(Intercept)".into());
     }
+    let x_all = DMatrix::from_fn(n, k, |i, j| columns[m + j][i]);
+    let xtx_all = x_all.transpose() * &x_all;
+    let kept = independent_columns(&xtx_all);
+    let dropped: Vec<String> = (0..k)
+        .filter(|j| !kept.contains(j))
+        .map(|j| names[j].clone())
+        .collect();
+    if !dropped.is_empty() {
+        if design.collinear == Collinear::Error || kept.is_empty() {
+            return Err(EstimateError::Collinear(dropped));
+        }
+        tracing::info!(?dropped, "regressors removed for collinearity");
+    }
+    let names: Vec<String> = kept.iter().map(|j| names[*j].clone()).collect();
+    let k = kept.len();
+    let x = x_all.select_columns(&kept);
+    let xtx = xtx_all.select_rows(&kept).select_columns(&kept);
+    // X'X is positive definite on the kept columns; Cholesky solves it (as fixest does).
+    let bread = xtx
+        .cholesky()
+        .ok_or_else(|| EstimateError::Collinear(names.clone()))?
+        .inverse();
     let coefs = &bread * (x.transpose() * &y);
     let residuals = &y - &x * &coefs;
 
@@ -177,10 +261,6 @@ pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<F
         _ => (None, (n - k_adjust) as f64),
     };
 
-    let mut names: Vec<String> = design.regressors.iter().map(|(n, _)| n.clone()).collect();
-    if design.intercept {
-        names.push("(Intercept)".into());
-    }
     let mut outcomes = Vec::with_capacity(m);
     for (j, (outcome, _)) in design.outcomes.iter().enumerate() {
         let e = residuals.column(j).into_owned();
@@ -210,6 +290,7 @@ pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<F
         n_clusters,
         df,
         demean_iterations: report.iterations,
+        dropped,
     })
 }
 
@@ -262,9 +343,27 @@ fn cluster_meat(x: &DMatrix<f64>, e: &DVector<f64>, cluster: &Factor) -> DMatrix
     scores.transpose() * scores
 }
 
-/// Joint Wald test that the coefficients at `indices` are all zero: F = b' V^-1 b / q with
-/// F(q, df) p-value (fixest's `wald`).
-pub fn wald(fit: &OutcomeFit, indices: &[usize], df: f64) -> Option<(f64, usize, f64)> {
+/// A joint Wald test that several coefficients are all zero.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WaldTest {
+    /// F = b' V^+ b / rank.
+    pub stat: f64,
+    /// Numerator degrees of freedom: the rank of V, which is the number of coefficients tested
+    /// unless V is singular.
+    pub df1: usize,
+    /// Denominator degrees of freedom (n - K, or G - 1 with clustering).
+    pub df2: f64,
+    pub p: f64,
+    /// Coefficients tested.
+    pub tested: usize,
+}
+
+/// Joint Wald test that the coefficients at `indices` are all zero, F(rank, df) as fixest's `wald`.
+/// Their covariance is singular when there are as many of them as clusters or more (a CR1 matrix
+/// has rank at most G - 1): then the Moore-Penrose inverse over its rank is used and the test has
+/// that many numerator degrees of freedom (as Stata drops the dependent constraints), never an
+/// inverse of a singular matrix.
+pub fn wald(fit: &OutcomeFit, indices: &[usize], df: f64) -> Option<WaldTest> {
     use statrs::distribution::{ContinuousCDF, FisherSnedecor};
     if indices.is_empty() {
         return None;
@@ -272,12 +371,35 @@ pub fn wald(fit: &OutcomeFit, indices: &[usize], df: f64) -> Option<(f64, usize,
     let q = indices.len();
     let b = DVector::from_iterator(q, indices.iter().map(|&i| fit.coef[i]));
     let v = DMatrix::from_fn(q, q, |r, c| fit.vcov[(indices[r], indices[c])]);
-    let vi = v.try_inverse()?;
-    let stat = (b.transpose() * vi * &b)[(0, 0)] / q as f64;
-    let p = FisherSnedecor::new(q as f64, df)
+    if !v.iter().all(|x| x.is_finite()) {
+        return None;
+    }
+    let eigen = v.symmetric_eigen();
+    let largest = eigen.eigenvalues.iter().fold(0.0_f64, |a, l| a.max(*l));
+    if largest <= 0.0 {
+        return None;
+    }
+    let cutoff = largest * 1e-9;
+    let mut stat = 0.0;
+    let mut rank = 0;
+    for (i, lambda) in eigen.eigenvalues.iter().enumerate() {
+        if *lambda > cutoff {
+            let projection = eigen.eigenvectors.column(i).dot(&b);
+            stat += projection * projection / lambda;
+            rank += 1;
+        }
+    }
+    let stat = stat / rank as f64;
+    let p = FisherSnedecor::new(rank as f64, df)
         .ok()
         .map(|d| 1.0 - d.cdf(stat))?;
-    Some((stat, q, p))
+    Some(WaldTest {
+        stat,
+        df1: rank,
+        df2: df,
+        p,
+        tested: q,
+    })
 }
 
 #[cfg(test)]
@@ -322,9 +444,75 @@ mod tests {
             ],
             ..Design::default()
         };
+        let error = Design {
+            collinear: Collinear::Error,
+            ..design.clone()
+        };
         assert_eq!(
-            fit(&design, &VcovSpec::Iid, DemeanOptions::default()).unwrap_err(),
-            EstimateError::Singular
+            fit(&error, &VcovSpec::Iid, DemeanOptions::default()).unwrap_err(),
+            EstimateError::Collinear(vec!["b".into()])
         );
+    }
+
+    /// Regression (issue 10.13): a collinear regressor is removed with a note, as fixest does,
+    /// and the remaining fit equals the fit without it.
+    #[test]
+    fn collinear_regressors_are_dropped_in_order() {
+        let xs = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let e = [0.1, -0.1, 0.0, 0.1, -0.1, 0.05];
+        let mut with = line(&xs, &e);
+        with.regressors
+            .push(("twice".into(), xs.iter().map(|x| 2.0 * x).collect()));
+        with.regressors
+            .push(("z".into(), vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0]));
+        let mut without = line(&xs, &e);
+        without
+            .regressors
+            .push(("z".into(), vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0]));
+        let a = fit(&with, &VcovSpec::Hc1, DemeanOptions::default()).unwrap();
+        let b = fit(&without, &VcovSpec::Hc1, DemeanOptions::default()).unwrap();
+        assert_eq!(a.dropped, vec!["twice".to_string()]);
+        assert_eq!(a.outcomes[0].terms, vec!["x", "z", "(Intercept)"]);
+        for (ca, cb) in a.outcomes[0]
+            .coefficients
+            .iter()
+            .zip(&b.outcomes[0].coefficients)
+        {
+            assert!((ca.estimate - cb.estimate).abs() < 1e-12);
+            assert!((ca.se - cb.se).abs() < 1e-12);
+        }
+    }
+
+    /// Regression (issue 10.4): testing as many coefficients as clusters inverted a singular
+    /// covariance (F of 1e12 or negative). The test now runs on the covariance's rank.
+    #[test]
+    fn wald_uses_the_rank_of_a_singular_covariance() {
+        // 3 clusters, 4 dummies: the CR1 covariance of 4 coefficients has rank at most 2.
+        let n = 12;
+        let cl: Vec<usize> = (0..n).map(|i| i % 3).collect();
+        let mut regressors = Vec::new();
+        for d in 0..4 {
+            regressors.push((
+                format!("d{d}"),
+                (0..n).map(|i| ((i / 3) == d) as u8 as f64).collect(),
+            ));
+        }
+        let y: Vec<f64> = (0..n).map(|i| ((i * 37) % 11) as f64 / 3.0).collect();
+        let design = Design {
+            outcomes: vec![("y".into(), y)],
+            regressors,
+            ..Design::default()
+        };
+        let f = fit(
+            &design,
+            &VcovSpec::Cluster(vec![Factor::from_labels("cl", &cl)]),
+            DemeanOptions::default(),
+        )
+        .unwrap();
+        let w = wald(&f.outcomes[0], &[0, 1, 2, 3], f.df).unwrap();
+        assert_eq!(w.tested, 4);
+        assert!(w.df1 <= 2, "{w:?}");
+        assert!(w.stat.is_finite() && w.stat >= 0.0 && w.stat < 1e6, "{w:?}");
+        assert!(w.p > 0.0 && w.p <= 1.0);
     }
 }

@@ -14,13 +14,18 @@ mod fit;
 mod panel;
 mod rng;
 
-pub use bootstrap::{wild_cluster_bootstrap, BootWeights, BootstrapResult, BootstrapSpec};
+pub use bootstrap::{
+    wild_cluster_bootstrap, BootWeights, BootstrapProblem, BootstrapResult, BootstrapSpec,
+};
 pub use demean::{demean, DemeanOptions, DemeanReport};
-pub use did2x2::{did2x2, Did2x2, Did2x2Input, PanelObs, Placebo};
+pub use did2x2::{did2x2, Did2x2, Did2x2Input, PanelObs, Placebo, TREATED_X_POST};
 pub use error::EstimateError;
 pub use factor::Factor;
-pub use fit::{fit, wald, Design, Fit, OutcomeFit, VcovSpec};
-pub use panel::{estimate, EventCoefficient, Method, Panel, Pretrend, Report, Spec, Treatment};
+pub use fit::{fit, wald, Collinear, Design, Fit, OutcomeFit, VcovSpec, WaldTest};
+pub use panel::{
+    estimate, Effects, EventCoefficient, Method, Panel, PanelData, Pretrend, Report, Spec,
+    Treatment, TwoByTwoCells, MAX_BOOTSTRAP_REPS,
+};
 pub use rng::SplitMix64;
 
 /// A coefficient with its inference.

@@ -1,19 +1,28 @@
 //! From a panel (unit, time, outcomes, treatment) to the estimators: the 2x2, TWFE and event-study
 //! designs, their inference, and one [`Report`] per outcome.
+//!
+//! A [`Panel`] is validated once, by [`Panel::new`]: column lengths, one row per unit and period,
+//! a treatment of 0/1 (or a cohort constant within each unit), positive weights. Adoption (a unit's
+//! first treated period) is derived there from every row of the treatment, before any row is left
+//! out for a missing outcome, so a unit whose outcome is missing in its adoption year keeps its
+//! adoption year. Each outcome is then estimated on its own complete rows (as fixest does); outcomes
+//! with the same complete rows share one demeaning.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::bootstrap::{wild_cluster_bootstrap, BootstrapResult, BootstrapSpec};
+use crate::bootstrap::{wild_cluster_bootstrap, BootstrapProblem, BootstrapResult, BootstrapSpec};
 use crate::demean::DemeanOptions;
+use crate::did2x2::{two_by_two, Cells, Placebo, TREATED_X_POST};
 use crate::error::EstimateError;
 use crate::factor::Factor;
-use crate::fit::{fit, wald, Design, VcovSpec};
+use crate::fit::{fit, wald, Collinear, Design, Fit, VcovSpec, WaldTest};
 use crate::Coefficient;
 
 /// How treatment is given.
 #[derive(Debug, Clone)]
 pub enum Treatment {
-    /// A 0/1 indicator per row; a unit's adoption period is its first treated period.
+    /// A 0/1 indicator per row (NaN where missing); a unit's adoption period is its first treated
+    /// period.
     Indicator { name: String, values: Vec<f64> },
     /// The first treated period per row's unit; `None` (0 or empty in files) for never treated.
     Cohort {
@@ -30,17 +39,191 @@ impl Treatment {
     }
 }
 
+/// The columns of a panel as read, before validation. Float columns hold NaN where a value is
+/// missing.
 #[derive(Debug, Clone)]
-pub struct Panel {
+pub struct PanelData {
     pub unit: Vec<String>,
     pub time: Vec<i64>,
     pub outcomes: Vec<(String, Vec<f64>)>,
     pub covariates: Vec<(String, Vec<f64>)>,
     pub treatment: Treatment,
-    pub weights: Option<Vec<f64>>,
+    /// Row weights with the column's name.
+    pub weights: Option<(String, Vec<f64>)>,
     /// Cluster variables (one, or two for two-way clustering): the column's name and its label per
     /// row. Empty: by unit when unit effects are in the model (as fixest), else iid errors.
     pub cluster: Vec<(String, Vec<String>)>,
+}
+
+/// A validated panel: see the module's documentation for what [`Panel::new`] checks.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    data: PanelData,
+    /// The treatment of each row as given (1, 0, NaN where missing); for a cohort, time >= cohort.
+    treated: Vec<f64>,
+    /// Each row's unit's adoption period (first treated period), `None` for never treated.
+    adoption: Vec<Option<i64>>,
+    /// The first unit whose treatment switches off after adoption: (unit, on, off).
+    switches_off: Option<(String, i64, i64)>,
+}
+
+impl Panel {
+    pub fn new(data: PanelData) -> Result<Self, EstimateError> {
+        let n = data.unit.len();
+        if n == 0 {
+            return Err(EstimateError::NoRows);
+        }
+        let check = |column: &str, len: usize| {
+            if len == n {
+                Ok(())
+            } else {
+                Err(EstimateError::Dimensions {
+                    column: column.to_string(),
+                    expected: n,
+                    found: len,
+                })
+            }
+        };
+        check("time", data.time.len())?;
+        for (name, values) in data.outcomes.iter().chain(&data.covariates) {
+            check(name, values.len())?;
+        }
+        match &data.treatment {
+            Treatment::Indicator { name, values } => check(name, values.len())?,
+            Treatment::Cohort { name, values } => check(name, values.len())?,
+        }
+        if let Some((name, w)) = &data.weights {
+            check(name, w.len())?;
+            if let Some(i) = w
+                .iter()
+                .position(|w| !w.is_nan() && !(w.is_finite() && *w > 0.0))
+            {
+                return Err(EstimateError::BadWeight {
+                    column: name.clone(),
+                    unit: data.unit[i].clone(),
+                    time: data.time[i],
+                    value: w[i],
+                });
+            }
+        }
+        for (name, labels) in &data.cluster {
+            check(name, labels.len())?;
+        }
+        if data.cluster.len() > 2 {
+            return Err(EstimateError::BadParameter {
+                parameter: "cluster",
+                message: format!("one or two cluster variables, found {}", data.cluster.len()),
+            });
+        }
+        if data.outcomes.is_empty() {
+            return Err(EstimateError::NoOutcome);
+        }
+        let mut seen: HashMap<(&str, i64), ()> = HashMap::with_capacity(n);
+        for i in 0..n {
+            if seen
+                .insert((data.unit[i].as_str(), data.time[i]), ())
+                .is_some()
+            {
+                return Err(EstimateError::DuplicateRow {
+                    unit: data.unit[i].clone(),
+                    time: data.time[i],
+                });
+            }
+        }
+
+        let mut adoption_of: HashMap<&str, Option<i64>> = HashMap::new();
+        let treated: Vec<f64> = match &data.treatment {
+            Treatment::Indicator { name, values } => {
+                for i in 0..n {
+                    let v = values[i];
+                    if !(v.is_nan() || v == 0.0 || v == 1.0) {
+                        return Err(EstimateError::BadTreatment {
+                            column: name.clone(),
+                            unit: data.unit[i].clone(),
+                            time: data.time[i],
+                            value: v,
+                        });
+                    }
+                    let entry = adoption_of.entry(data.unit[i].as_str()).or_insert(None);
+                    if v == 1.0 {
+                        *entry = Some(entry.map_or(data.time[i], |a| a.min(data.time[i])));
+                    }
+                }
+                values.clone()
+            }
+            Treatment::Cohort { name, values } => {
+                let mut first: HashMap<&str, (Option<i64>, usize)> = HashMap::new();
+                for i in 0..n {
+                    let cohort = values[i].filter(|c| *c != 0);
+                    let (seen, _) = *first.entry(data.unit[i].as_str()).or_insert((cohort, i));
+                    if seen != cohort {
+                        let show = |c: Option<i64>| {
+                            c.map_or("never (0 or empty)".into(), |c| c.to_string())
+                        };
+                        return Err(EstimateError::CohortVaries {
+                            column: name.clone(),
+                            unit: data.unit[i].clone(),
+                            first: show(seen),
+                            second: show(cohort),
+                        });
+                    }
+                    adoption_of.insert(data.unit[i].as_str(), cohort);
+                }
+                (0..n)
+                    .map(|i| match values[i].filter(|c| *c != 0) {
+                        Some(c) if data.time[i] >= c => 1.0,
+                        _ => 0.0,
+                    })
+                    .collect()
+            }
+        };
+        let adoption: Vec<Option<i64>> =
+            data.unit.iter().map(|u| adoption_of[u.as_str()]).collect();
+        let switches_off = (0..n)
+            .filter(|&i| treated[i] == 0.0)
+            .filter_map(|i| {
+                adoption[i]
+                    .filter(|a| data.time[i] > *a)
+                    .map(|a| (data.unit[i].clone(), a, data.time[i]))
+            })
+            .min_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
+        Ok(Self {
+            data,
+            treated,
+            adoption,
+            switches_off,
+        })
+    }
+
+    pub fn data(&self) -> &PanelData {
+        &self.data
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.unit.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.unit.is_empty()
+    }
+
+    /// Each row's unit's adoption period, `None` for never treated.
+    pub fn adoption(&self) -> &[Option<i64>] {
+        &self.adoption
+    }
+
+    fn require_absorbing(&self, method: Method) -> Result<(), EstimateError> {
+        match &self.switches_off {
+            Some((unit, on, off)) => Err(EstimateError::TreatmentSwitchesOff {
+                column: self.data.treatment.name().to_string(),
+                unit: unit.clone(),
+                on: *on,
+                off: *off,
+                method: method.as_str(),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -61,29 +244,99 @@ impl Method {
     }
 }
 
+/// The fixed effects of the TWFE and event-study designs (the 2x2 has none: it is the study's OLS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effects {
+    UnitAndTime,
+    /// An intercept instead.
+    None,
+}
+
+/// Largest number of bootstrap draws accepted: each draw keeps five numbers, and beyond this the
+/// Monte Carlo error of a p-value is far below anything that matters.
+pub const MAX_BOOTSTRAP_REPS: usize = 1_000_000;
+
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub method: Method,
-    /// Unit and time fixed effects (true) or none, with an intercept (false).
-    pub unit_time_fe: bool,
+    pub effects: Effects,
     /// Event-study reference period (relative time), default -1.
     pub reference: i64,
     /// Event-study window: relative times below/above are binned into the endpoints.
     pub window: Option<(i64, i64)>,
     pub bootstrap: Option<BootstrapSpec>,
     pub demean: DemeanOptions,
+    pub collinear: Collinear,
 }
 
 impl Default for Spec {
     fn default() -> Self {
         Self {
             method: Method::Twfe,
-            unit_time_fe: true,
+            effects: Effects::UnitAndTime,
             reference: -1,
             window: None,
             bootstrap: None,
             demean: DemeanOptions::default(),
+            collinear: Collinear::Drop,
         }
+    }
+}
+
+impl Spec {
+    /// Checks the parameters before any data is touched.
+    pub fn check(&self) -> Result<(), EstimateError> {
+        if let Some((lo, hi)) = self.window {
+            if lo >= hi {
+                return Err(EstimateError::BadParameter {
+                    parameter: "window",
+                    message: format!("expected LO < HI, found {lo},{hi}"),
+                });
+            }
+            if !(lo..=hi).contains(&self.reference) {
+                return Err(EstimateError::BadParameter {
+                    parameter: "reference",
+                    message: format!(
+                        "the reference period {} lies outside the window {lo},{hi}",
+                        self.reference
+                    ),
+                });
+            }
+        }
+        if let Some(b) = &self.bootstrap {
+            if !(99..=MAX_BOOTSTRAP_REPS).contains(&b.reps) {
+                return Err(EstimateError::BadParameter {
+                    parameter: "reps",
+                    message: format!(
+                        "expected 99 to {MAX_BOOTSTRAP_REPS} draws, found {}",
+                        b.reps
+                    ),
+                });
+            }
+            if !(b.alpha > 0.0 && b.alpha < 1.0) {
+                return Err(EstimateError::BadParameter {
+                    parameter: "alpha",
+                    message: format!("expected a level between 0 and 1, found {}", b.alpha),
+                });
+            }
+            if self.method == Method::EventStudy {
+                return Err(EstimateError::BadParameter {
+                    parameter: "bootstrap",
+                    message: "the wild bootstrap applies to did2x2 and twfe, not to event studies"
+                        .into(),
+                });
+            }
+        }
+        if self.demean.tolerance.is_nan()
+            || self.demean.tolerance <= 0.0
+            || self.demean.max_iterations == 0
+        {
+            return Err(EstimateError::BadParameter {
+                parameter: "demean",
+                message: "a positive tolerance and at least one iteration".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -96,12 +349,21 @@ pub struct EventCoefficient {
     pub ci_high: f64,
 }
 
+/// The joint pre-trend test of an event study: every lead is zero.
+pub type Pretrend = WaldTest;
+
+/// The 2x2's cells and placebo test (did2x2 only).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Pretrend {
-    /// F statistic of the joint Wald test that every lead is zero.
-    pub stat: f64,
-    pub df: usize,
-    pub p: f64,
+pub struct TwoByTwoCells {
+    pub treated_pre: f64,
+    pub treated_post: f64,
+    pub control_pre: f64,
+    pub control_post: f64,
+    pub n_treated: usize,
+    pub n_control: usize,
+    /// The common adoption period: "post" is every period from it on.
+    pub adoption: i64,
+    pub placebo: Option<Placebo>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -112,76 +374,40 @@ pub struct Report {
     pub n_units: usize,
     pub n_clusters: Option<usize>,
     pub vcov: String,
+    /// The headline coefficient first, then the others.
     pub estimates: Vec<Coefficient>,
     pub event_study: Vec<EventCoefficient>,
     pub pretrend: Option<Pretrend>,
     pub bootstrap: Option<BootstrapResult>,
+    pub did2x2: Option<TwoByTwoCells>,
+    /// Regressors removed for collinearity.
+    pub dropped: Vec<String>,
+    /// What a reader must know about this estimate (rows left out, reduced tests).
+    pub notes: Vec<String>,
 }
 
-/// Adoption period per unit: the first treated period, `None` for never treated.
-fn adoption(panel: &Panel) -> HashMap<&str, Option<i64>> {
-    let mut first: HashMap<&str, Option<i64>> = HashMap::new();
-    for (i, unit) in panel.unit.iter().enumerate() {
-        let entry = first.entry(unit.as_str()).or_insert(None);
-        match &panel.treatment {
-            Treatment::Indicator { values, .. } => {
-                if values[i] != 0.0 {
-                    let t = panel.time[i];
-                    *entry = Some(entry.map_or(t, |e| e.min(t)));
-                }
-            }
-            Treatment::Cohort { values, .. } => {
-                if let Some(c) = values[i].filter(|c| *c != 0) {
-                    *entry = Some(c);
-                }
-            }
-        }
-    }
-    first
-}
-
-pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError> {
-    let n = panel.unit.len();
-    let adopt = adoption(panel);
-    let treat_name = panel.treatment.name().to_string();
-    let adoption_of = |i: usize| adopt[panel.unit[i].as_str()];
-    let d: Vec<f64> = (0..n)
-        .map(|i| adoption_of(i).is_some_and(|a| panel.time[i] >= a) as u8 as f64)
-        .collect();
-
-    let mut regressors: Vec<(String, Vec<f64>)> = Vec::new();
-    let mut event_terms: Vec<(i64, usize)> = Vec::new();
+/// The regressors of one method on the rows `rows` of the panel, and the event-study terms
+/// (relative time, regressor name).
+fn regressors(
+    panel: &Panel,
+    spec: &Spec,
+    rows: &[usize],
+) -> Result<(Vec<(String, Vec<f64>)>, Vec<(i64, String)>), EstimateError> {
+    let data = &panel.data;
+    let mut regs = Vec::new();
+    let mut event_terms = Vec::new();
     match spec.method {
-        Method::Did2x2 => {
-            let adoptions: BTreeSet<i64> = adopt.values().flatten().copied().collect();
-            if adoptions.len() != 1 {
-                return Err(EstimateError::Design(format!(
-                    "did2x2 needs one common adoption period, found {}; use twfe or event-study",
-                    adoptions.len()
-                )));
-            }
-            let start = *adoptions.iter().next().expect("one adoption");
-            let group: Vec<f64> = (0..n)
-                .map(|i| adoption_of(i).is_some() as u8 as f64)
-                .collect();
-            let post: Vec<f64> = panel
-                .time
-                .iter()
-                .map(|t| (*t >= start) as u8 as f64)
-                .collect();
-            let inter = group.iter().zip(&post).map(|(g, p)| g * p).collect();
-            regressors.push((treat_name.clone(), inter));
-            if !spec.unit_time_fe {
-                regressors.push(("treated_group".into(), group));
-                regressors.push(("post".into(), post));
-            }
-        }
-        Method::Twfe => regressors.push((treat_name.clone(), d.clone())),
+        // The treatment as given, as feols(y ~ d | unit + time) reads it.
+        Method::Twfe => regs.push((
+            data.treatment.name().to_string(),
+            rows.iter().map(|&i| panel.treated[i]).collect(),
+        )),
         Method::EventStudy => {
-            let rel: Vec<Option<i64>> = (0..n)
-                .map(|i| {
-                    adoption_of(i).map(|a| {
-                        let r = panel.time[i] - a;
+            let rel: Vec<Option<i64>> = rows
+                .iter()
+                .map(|&i| {
+                    panel.adoption[i].map(|a| {
+                        let r = data.time[i] - a;
                         match spec.window {
                             Some((lo, hi)) => r.clamp(lo, hi),
                             None => r,
@@ -191,78 +417,196 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
                 .collect();
             let values: BTreeSet<i64> = rel.iter().flatten().copied().collect();
             if !values.contains(&spec.reference) {
-                return Err(EstimateError::Design(format!(
-                    "reference period {} is not among the relative times",
-                    spec.reference
-                )));
+                return Err(EstimateError::BadParameter {
+                    parameter: "reference",
+                    message: format!(
+                        "reference period {} is not among the relative times ({})",
+                        spec.reference,
+                        values
+                            .iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
             }
             for r in values.into_iter().filter(|r| *r != spec.reference) {
-                event_terms.push((r, regressors.len()));
-                regressors.push((
-                    format!("rel_time::{r}"),
+                let name = format!("rel_time::{r}");
+                event_terms.push((r, name.clone()));
+                regs.push((
+                    name,
                     rel.iter().map(|x| (*x == Some(r)) as u8 as f64).collect(),
                 ));
             }
         }
+        Method::Did2x2 => unreachable!("the 2x2 has its own design"),
     }
-    regressors.extend(panel.covariates.iter().cloned());
+    for (name, values) in &data.covariates {
+        regs.push((name.clone(), rows.iter().map(|&i| values[i]).collect()));
+    }
+    Ok((regs, event_terms))
+}
 
-    let unit = Factor::from_labels("unit", &panel.unit);
-    let time = Factor::from_labels("time", &panel.time);
-    let fixed_effects = if spec.unit_time_fe {
+/// The cluster factors on `rows`: the given columns, else the unit when unit effects are in the
+/// model (as fixest), else none.
+fn clusters(panel: &Panel, rows: &[usize], unit: &Factor, default_to_unit: bool) -> Vec<Factor> {
+    match panel.data.cluster.as_slice() {
+        [] if default_to_unit => vec![unit.clone()],
+        [] => vec![],
+        given => given
+            .iter()
+            .map(|(name, labels)| {
+                let sub: Vec<&str> = rows.iter().map(|&i| labels[i].as_str()).collect();
+                Factor::from_labels(name, &sub)
+            })
+            .collect(),
+    }
+}
+
+fn vcov_name(clusters: &[Factor]) -> String {
+    match clusters {
+        [] => "iid".to_string(),
+        [c] => format!("CR1 clustered by {}", c.name),
+        [a, b] => format!("two-way CR1 clustered by {} and {}", a.name, b.name),
+        _ => unreachable!("checked by Panel::new"),
+    }
+}
+
+/// Every outcome's rows: complete in the outcome, the covariates, the weights and the treatment.
+/// Outcomes with the same rows are grouped, so each distinct sample is demeaned once.
+fn samples(panel: &Panel) -> BTreeMap<Vec<bool>, Vec<usize>> {
+    let data = &panel.data;
+    let n = panel.len();
+    let base: Vec<bool> = (0..n)
+        .map(|i| {
+            panel.treated[i].is_finite()
+                && data.covariates.iter().all(|(_, c)| c[i].is_finite())
+                && data.weights.as_ref().is_none_or(|(_, w)| w[i].is_finite())
+        })
+        .collect();
+    let mut groups: BTreeMap<Vec<bool>, Vec<usize>> = BTreeMap::new();
+    for (j, (_, y)) in data.outcomes.iter().enumerate() {
+        let mask: Vec<bool> = (0..n).map(|i| base[i] && y[i].is_finite()).collect();
+        groups.entry(mask).or_default().push(j);
+    }
+    groups
+}
+
+pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError> {
+    spec.check()?;
+    if matches!(spec.method, Method::EventStudy | Method::Did2x2) {
+        panel.require_absorbing(spec.method)?;
+    }
+    let data = &panel.data;
+    let mut reports: Vec<Option<Report>> = vec![None; data.outcomes.len()];
+    for (mask, outcomes) in samples(panel) {
+        let rows: Vec<usize> = (0..panel.len()).filter(|&i| mask[i]).collect();
+        let left_out = panel.len() - rows.len();
+        let estimated = if spec.method == Method::Did2x2 {
+            outcomes
+                .iter()
+                .map(|&j| did2x2_report(panel, spec, &rows, j))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            panel_design(panel, spec, &rows, &outcomes)?
+        };
+        for (mut report, j) in estimated.into_iter().zip(&outcomes) {
+            if left_out > 0 {
+                report.notes.insert(
+                    0,
+                    format!(
+                        "{left_out} of {} rows left out for a missing value in `{}`, a covariate, the weights or the treatment",
+                        panel.len(),
+                        data.outcomes[*j].0
+                    ),
+                );
+            }
+            reports[*j] = Some(report);
+        }
+    }
+    Ok(reports
+        .into_iter()
+        .map(|r| r.expect("every outcome is in one sample"))
+        .collect())
+}
+
+/// TWFE or event study for the outcomes sharing the rows `rows`.
+fn panel_design(
+    panel: &Panel,
+    spec: &Spec,
+    rows: &[usize],
+    outcomes: &[usize],
+) -> Result<Vec<Report>, EstimateError> {
+    let data = &panel.data;
+    if rows.is_empty() {
+        return Err(EstimateError::Design(format!(
+            "no complete rows for `{}`",
+            data.outcomes[outcomes[0]].0
+        )));
+    }
+    let (regs, event_terms) = regressors(panel, spec, rows)?;
+    let units: Vec<&str> = rows.iter().map(|&i| data.unit[i].as_str()).collect();
+    let times: Vec<i64> = rows.iter().map(|&i| data.time[i]).collect();
+    let unit = Factor::from_labels("unit", &units);
+    let time = Factor::from_labels("time", &times);
+    let with_effects = spec.effects == Effects::UnitAndTime;
+    let fixed_effects = if with_effects {
         vec![unit.clone(), time]
     } else {
         vec![]
     };
-    // As fixest: cluster by the given columns, else by unit when unit effects are in the model.
-    let clusters: Vec<Factor> = match panel.cluster.as_slice() {
-        [] if spec.unit_time_fe => vec![unit.clone()],
-        [] => vec![],
-        given @ ([_] | [_, _]) => given
-            .iter()
-            .map(|(name, labels)| Factor::from_labels(name, labels))
-            .collect(),
-        more => {
-            return Err(EstimateError::Design(format!(
-                "one or two cluster variables, found {}",
-                more.len()
-            )))
-        }
-    };
+    let clusters = clusters(panel, rows, &unit, with_effects);
     let vcov = if clusters.is_empty() {
         VcovSpec::Iid
     } else {
         VcovSpec::Cluster(clusters.clone())
     };
-    let vcov_name = match clusters.as_slice() {
-        [] => "iid".to_string(),
-        [c] => format!("CR1 clustered by {}", c.name),
-        [a, b] => format!("two-way CR1 clustered by {} and {}", a.name, b.name),
-        _ => unreachable!("checked above"),
-    };
+    let weights: Option<Vec<f64>> = data
+        .weights
+        .as_ref()
+        .map(|(_, w)| rows.iter().map(|&i| w[i]).collect());
     let design = Design {
-        outcomes: panel.outcomes.clone(),
-        regressors,
+        outcomes: outcomes
+            .iter()
+            .map(|&j| {
+                let (name, y) = &data.outcomes[j];
+                (name.clone(), rows.iter().map(|&i| y[i]).collect())
+            })
+            .collect(),
+        regressors: regs,
         fixed_effects,
-        weights: panel.weights.clone(),
-        intercept: !spec.unit_time_fe,
+        weights,
+        intercept: !with_effects,
+        collinear: spec.collinear,
     };
     let fitted = fit(&design, &vcov, spec.demean)?;
-
+    let treatment = data.treatment.name();
+    if spec.method == Method::Twfe && !fitted.outcomes[0].terms.iter().any(|t| t == treatment) {
+        return Err(EstimateError::TreatmentCollinear(treatment.to_string()));
+    }
     let mut reports = Vec::new();
     for (j, out) in fitted.outcomes.iter().enumerate() {
-        let event_study: Vec<EventCoefficient> = if spec.method == Method::EventStudy {
+        let mut notes = Vec::new();
+        if !fitted.dropped.is_empty() {
+            notes.push(format!(
+                "removed for collinearity with the fixed effects or the regressors before them: {}",
+                fitted.dropped.join(", ")
+            ));
+        }
+        let (event_study, pretrend) = if spec.method == Method::EventStudy {
             let mut es: Vec<EventCoefficient> = event_terms
                 .iter()
-                .map(|(r, idx)| {
-                    let c = &out.coefficients[*idx];
-                    EventCoefficient {
-                        rel_time: *r,
-                        estimate: c.estimate,
-                        se: c.se,
-                        ci_low: c.ci_low,
-                        ci_high: c.ci_high,
-                    }
+                .filter_map(|(r, name)| {
+                    out.index(name).map(|idx| {
+                        let c = &out.coefficients[idx];
+                        EventCoefficient {
+                            rel_time: *r,
+                            estimate: c.estimate,
+                            se: c.se,
+                            ci_low: c.ci_low,
+                            ci_high: c.ci_high,
+                        }
+                    })
                 })
                 .collect();
             es.push(EventCoefficient {
@@ -273,51 +617,27 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
                 ci_high: 0.0,
             });
             es.sort_by_key(|e| e.rel_time);
-            es
-        } else {
-            Vec::new()
-        };
-        let pretrend = if spec.method == Method::EventStudy {
             let leads: Vec<usize> = event_terms
                 .iter()
                 .filter(|(r, _)| *r < 0)
-                .map(|(_, i)| *i)
+                .filter_map(|(_, name)| out.index(name))
                 .collect();
-            wald(out, &leads, fitted.df).map(|(stat, df, p)| Pretrend { stat, df, p })
-        } else {
-            None
-        };
-        let bootstrap = match (&spec.bootstrap, spec.method) {
-            (Some(_), Method::EventStudy) => {
-                return Err(EstimateError::Design(
-                    "the wild bootstrap applies to did2x2 and twfe, not to event studies".into(),
-                ))
-            }
-            (Some(b), _) => {
-                let [cl] = clusters.as_slice() else {
-                    return Err(EstimateError::Design(
-                        "the wild cluster bootstrap needs exactly one cluster variable (--cluster)"
-                            .into(),
+            let pretrend = wald(out, &leads, fitted.df);
+            if let Some(w) = &pretrend {
+                if w.df1 < w.tested {
+                    notes.push(format!(
+                        "the {} leads' covariance has rank {} (leads are as many as clusters or more): the pre-trend test uses its pseudo-inverse with {} numerator degrees of freedom",
+                        w.tested, w.df1, w.df1
                     ));
-                };
-                let g = cl.levels as f64;
-                let nn = fitted.n_obs as f64;
-                let c = g / (g - 1.0) * (nn - 1.0) / (nn - fitted.k_adjust as f64);
-                let y = fitted.y.column(j).into_owned();
-                let main = &out.coefficients[0];
-                Some(wild_cluster_bootstrap(
-                    &fitted.x,
-                    &y,
-                    &fitted.bread,
-                    0,
-                    cl,
-                    c,
-                    main.estimate,
-                    main.se,
-                    b,
-                )?)
+                }
             }
-            (None, _) => None,
+            (es, pretrend)
+        } else {
+            (Vec::new(), None)
+        };
+        let bootstrap = match &spec.bootstrap {
+            Some(b) => Some(bootstrap(&fitted, j, 0, &design, &clusters, b)?),
+            None => None,
         };
         reports.push(Report {
             method: spec.method.as_str().to_string(),
@@ -325,12 +645,169 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
             n_obs: fitted.n_obs,
             n_units: unit.levels,
             n_clusters: fitted.n_clusters,
-            vcov: vcov_name.clone(),
+            vcov: vcov_name(&clusters),
             estimates: out.coefficients.clone(),
             event_study,
             pretrend,
             bootstrap,
+            did2x2: None,
+            dropped: fitted.dropped.clone(),
+            notes,
         });
     }
     Ok(reports)
+}
+
+/// The wild cluster restricted bootstrap of coefficient `coefficient` of outcome `j`.
+fn bootstrap(
+    fitted: &Fit,
+    j: usize,
+    coefficient: usize,
+    design: &Design,
+    clusters: &[Factor],
+    spec: &BootstrapSpec,
+) -> Result<BootstrapResult, EstimateError> {
+    let [cluster] = clusters else {
+        return Err(EstimateError::BadParameter {
+            parameter: "bootstrap",
+            message: "the wild cluster bootstrap needs exactly one cluster variable".into(),
+        });
+    };
+    let g = cluster.levels as f64;
+    let n = fitted.n_obs as f64;
+    let small_sample = g / (g - 1.0) * (n - 1.0) / (n - fitted.k_adjust as f64);
+    let out = &fitted.outcomes[j];
+    let y = fitted.y.column(j).into_owned();
+    let main = &out.coefficients[coefficient];
+    wild_cluster_bootstrap(
+        &BootstrapProblem {
+            x: &fitted.x,
+            y: &y,
+            bread: &fitted.bread,
+            coefficient,
+            cluster,
+            small_sample,
+            estimate: main.estimate,
+            se: main.se,
+            fixed_effects: &design.fixed_effects,
+            weights: design.weights.as_deref(),
+        },
+        spec,
+    )
+}
+
+/// The study's 2x2 of outcome `j` on the rows `rows`: treated = units that adopt, post = periods
+/// from the common adoption period on.
+fn did2x2_report(
+    panel: &Panel,
+    spec: &Spec,
+    rows: &[usize],
+    j: usize,
+) -> Result<Report, EstimateError> {
+    let data = &panel.data;
+    let adoptions: BTreeSet<i64> = rows.iter().filter_map(|&i| panel.adoption[i]).collect();
+    let [start] = adoptions.iter().copied().collect::<Vec<_>>()[..] else {
+        return Err(EstimateError::Design(format!(
+            "did2x2 needs one common adoption period, found {} ({}); use twfe or event-study",
+            adoptions.len(),
+            adoptions
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    let units: Vec<String> = rows.iter().map(|&i| data.unit[i].clone()).collect();
+    let y: Vec<f64> = rows.iter().map(|&i| data.outcomes[j].1[i]).collect();
+    let treated: Vec<bool> = rows.iter().map(|&i| panel.adoption[i].is_some()).collect();
+    let post: Vec<bool> = rows.iter().map(|&i| data.time[i] >= start).collect();
+    let covariates: Vec<(String, Vec<f64>)> = data
+        .covariates
+        .iter()
+        .map(|(name, c)| (name.clone(), rows.iter().map(|&i| c[i]).collect()))
+        .collect();
+    let weights: Option<Vec<f64>> = data
+        .weights
+        .as_ref()
+        .map(|(_, w)| rows.iter().map(|&i| w[i]).collect());
+    let unit = Factor::from_labels("unit", &units);
+    let mut given = clusters(panel, rows, &unit, false);
+    if given.is_empty() && spec.bootstrap.is_some() {
+        // The bootstrap's t statistic is a cluster-robust one: with no cluster column given, the
+        // 2x2 clusters by unit so that its t and the bootstrap's are the same statistic.
+        given = vec![unit.clone()];
+    }
+    let cells = Cells {
+        units: &units,
+        y: &y,
+        treated: &treated,
+        post: &post,
+        covariates: &covariates,
+        weights: weights.as_deref(),
+        clusters: (!given.is_empty()).then(|| given.clone()),
+        collinear: spec.collinear,
+    };
+    let two = two_by_two(&cells)?;
+    let r = &two.result;
+    let out = &two.fit.outcomes[0];
+    let headline = out.index(TREATED_X_POST).expect("checked by two_by_two");
+    let used_clusters = match &two.vcov {
+        VcovSpec::Cluster(c) => c.clone(),
+        _ => vec![],
+    };
+    let bootstrap = match &spec.bootstrap {
+        Some(b) => {
+            // No fixed effects: the 2x2 is an OLS with an intercept.
+            let design = Design {
+                weights: weights.clone(),
+                ..Design::default()
+            };
+            Some(bootstrap(
+                &two.fit,
+                0,
+                headline,
+                &design,
+                &used_clusters,
+                b,
+            )?)
+        }
+        None => None,
+    };
+    let mut estimates = vec![r.effect.clone()];
+    estimates.extend(
+        out.coefficients
+            .iter()
+            .filter(|c| c.term != TREATED_X_POST)
+            .cloned(),
+    );
+    let mut notes = Vec::new();
+    if r.n_treated == 1 {
+        notes.push(
+            "one treated unit: read the placebo p-value (or the bootstrap), not the t test".into(),
+        );
+    }
+    Ok(Report {
+        method: Method::Did2x2.as_str().to_string(),
+        outcome: data.outcomes[j].0.clone(),
+        n_obs: r.n_obs,
+        n_units: unit.levels,
+        n_clusters: two.fit.n_clusters,
+        vcov: r.vcov.clone(),
+        estimates,
+        event_study: vec![],
+        pretrend: None,
+        bootstrap,
+        did2x2: Some(TwoByTwoCells {
+            treated_pre: r.treated_pre,
+            treated_post: r.treated_post,
+            control_pre: r.control_pre,
+            control_post: r.control_post,
+            n_treated: r.n_treated,
+            n_control: r.n_control,
+            adoption: start,
+            placebo: r.placebo.clone(),
+        }),
+        dropped: two.fit.dropped.clone(),
+        notes,
+    })
 }

@@ -82,6 +82,7 @@ fn fixest_event_study_on_base_did() {
         regressors,
         fixed_effects: vec![d.id.clone(), d.period.clone()],
         weights: None,
+        collinear: Default::default(),
         intercept: false,
     };
     let fit = fit(
@@ -124,6 +125,7 @@ fn fixest_one_and_two_way_clustering_on_base_did() {
         regressors: vec![("x1".into(), d.x1.clone())],
         fixed_effects: vec![d.period.clone()],
         weights: None,
+        collinear: Default::default(),
         intercept: false,
     };
     let run = |clusters: Vec<Factor>| {
@@ -171,6 +173,7 @@ fn card_krueger_balanced_sample() {
         regressors: vec![("d_nj".into(), rows.iter().map(|r| num(r, "d_nj")).collect())],
         fixed_effects: vec![id.clone(), Factor::from_labels("d", &waves_f)],
         weights: None,
+        collinear: Default::default(),
         intercept: false,
     };
     let c = fit(

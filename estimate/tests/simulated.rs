@@ -1,7 +1,8 @@
 //! Every estimator on simulated panels with known effects, and the panel API on base_did.
 
 use regstat_estimate::{
-    estimate, BootWeights, BootstrapSpec, Method, Panel, Spec, SplitMix64, Treatment,
+    estimate, fit, BootWeights, BootstrapSpec, DemeanOptions, Design, Factor, Method, Panel,
+    PanelData, Spec, SplitMix64, Treatment, VcovSpec,
 };
 
 /// Units 0..n_units, periods 1..=t; units with index < treated adopt at `adopt` (staggered by
@@ -14,7 +15,7 @@ fn simulate(
     effect: impl Fn(i64) -> f64,
     noise: f64,
     seed: u64,
-) -> Panel {
+) -> PanelData {
     let mut rng = SplitMix64::new(seed);
     let mut normal = move || {
         // Sum of 12 uniforms minus 6: a standard normal approximation, plenty for tests.
@@ -36,7 +37,7 @@ fn simulate(
             cohort.push(adoption);
         }
     }
-    Panel {
+    PanelData {
         unit,
         time,
         outcomes: vec![("y".into(), y)],
@@ -53,7 +54,7 @@ fn simulate(
 #[test]
 fn twfe_recovers_a_constant_effect() {
     let panel = simulate(200, 10, 100, 6, |r| if r >= 0 { 2.0 } else { 0.0 }, 1.0, 11);
-    let r = &estimate(&panel, &Spec::default()).unwrap()[0];
+    let r = &estimate(&Panel::new(panel.clone()).unwrap(), &Spec::default()).unwrap()[0];
     let c = &r.estimates[0];
     assert_eq!(c.term, "g");
     assert!((c.estimate - 2.0).abs() < 4.0 * c.se, "{c:?}");
@@ -70,7 +71,7 @@ fn event_study_recovers_dynamics_and_a_clean_pretrend() {
         method: Method::EventStudy,
         ..Spec::default()
     };
-    let r = &estimate(&panel, &spec).unwrap()[0];
+    let r = &estimate(&Panel::new(panel.clone()).unwrap(), &spec).unwrap()[0];
     assert_eq!(r.event_study.len(), 10, "rel -5..4 including the reference");
     for e in &r.event_study {
         let truth = effect(e.rel_time);
@@ -82,12 +83,12 @@ fn event_study_recovers_dynamics_and_a_clean_pretrend() {
     let reference = r.event_study.iter().find(|e| e.rel_time == -1).unwrap();
     assert_eq!(reference.estimate, 0.0);
     let pre = r.pretrend.as_ref().unwrap();
-    assert_eq!(pre.df, 4);
+    assert_eq!((pre.df1, pre.tested), (4, 4));
     assert!(pre.p > 0.001, "no pre-trend was simulated: {pre:?}");
 
     // With a pre-trend the joint test rejects.
     let trending = simulate(300, 10, 150, 6, |r| 0.4 * r as f64, 0.5, 5);
-    let r = &estimate(&trending, &spec).unwrap()[0];
+    let r = &estimate(&Panel::new(trending).unwrap(), &spec).unwrap()[0];
     assert!(r.pretrend.as_ref().unwrap().p < 1e-6);
 }
 
@@ -99,7 +100,7 @@ fn event_study_bins_far_leads_and_lags() {
         window: Some((-3, 2)),
         ..Spec::default()
     };
-    let r = &estimate(&panel, &spec).unwrap()[0];
+    let r = &estimate(&Panel::new(panel.clone()).unwrap(), &spec).unwrap()[0];
     let rels: Vec<i64> = r.event_study.iter().map(|e| e.rel_time).collect();
     assert_eq!(rels, [-3, -2, -1, 0, 1, 2]);
 }
@@ -118,7 +119,7 @@ fn did2x2_and_bootstrap_on_few_clusters() {
         }),
         ..Spec::default()
     };
-    let r = &estimate(&panel, &spec).unwrap()[0];
+    let r = &estimate(&Panel::new(panel.clone()).unwrap(), &spec).unwrap()[0];
     let c = &r.estimates[0];
     assert!((c.estimate - 3.0).abs() < 0.5, "{c:?}");
     let b = r.bootstrap.as_ref().unwrap();
@@ -128,31 +129,34 @@ fn did2x2_and_bootstrap_on_few_clusters() {
     assert!(b.p <= 0.01, "{b:?}");
     assert!(b.ci_low < c.estimate && c.estimate < b.ci_high);
     let null = simulate(10, 4, 5, 3, |_| 0.0, 1.0, 22);
-    let r = &estimate(&null, &spec).unwrap()[0];
+    let r = &estimate(&Panel::new(null).unwrap(), &spec).unwrap()[0];
     assert!(r.bootstrap.as_ref().unwrap().p > 0.05, "{:?}", r.bootstrap);
 }
 
 #[test]
-fn did2x2_without_fixed_effects_has_group_and_post_terms() {
+fn did2x2_is_the_study_ols_with_its_cells() {
     let panel = simulate(40, 2, 20, 2, |r| if r >= 0 { 1.5 } else { 0.0 }, 0.2, 3);
     let spec = Spec {
         method: Method::Did2x2,
-        unit_time_fe: false,
         ..Spec::default()
     };
-    let r = &estimate(&panel, &spec).unwrap()[0];
+    let r = &estimate(&Panel::new(panel.clone()).unwrap(), &spec).unwrap()[0];
     let terms: Vec<&str> = r.estimates.iter().map(|c| c.term.as_str()).collect();
-    assert_eq!(terms, ["g", "treated_group", "post", "(Intercept)"]);
-    assert_eq!(r.vcov, "iid");
-    let with_fe = &estimate(
-        &panel,
-        &Spec {
-            method: Method::Did2x2,
-            ..Spec::default()
-        },
-    )
-    .unwrap()[0];
-    // On a balanced two-period panel the 2x2 is the same with or without unit and time effects.
+    assert_eq!(terms, ["treated_x_post", "treated", "post", "(Intercept)"]);
+    assert_eq!(
+        r.vcov, "CR1 clustered by unit",
+        "20 treated and 20 control units"
+    );
+    let cells = r.did2x2.as_ref().unwrap();
+    assert_eq!(
+        (cells.n_treated, cells.n_control, cells.adoption),
+        (20, 20, 2)
+    );
+    let by_means =
+        (cells.treated_post - cells.treated_pre) - (cells.control_post - cells.control_pre);
+    assert!((r.estimates[0].estimate - by_means).abs() < 1e-12);
+    let with_fe = &estimate(&Panel::new(panel.clone()).unwrap(), &Spec::default()).unwrap()[0];
+    // On a balanced two-period panel the 2x2 equals the TWFE.
     assert!((r.estimates[0].estimate - with_fe.estimates[0].estimate).abs() < 1e-9);
 }
 
@@ -165,7 +169,7 @@ fn staggered_cohorts_are_refused_by_the_2x2() {
         }
     }
     let err = estimate(
-        &panel,
+        &Panel::new(panel).unwrap(),
         &Spec {
             method: Method::Did2x2,
             ..Spec::default()
@@ -179,36 +183,38 @@ fn staggered_cohorts_are_refused_by_the_2x2() {
 fn integer_weights_equal_replicated_rows() {
     let panel = simulate(30, 6, 15, 4, |r| if r >= 0 { 1.0 } else { 0.0 }, 1.0, 8);
     let w: Vec<f64> = (0..panel.unit.len()).map(|i| (1 + i % 3) as f64).collect();
-    let weighted = Panel {
-        weights: Some(w.clone()),
+    let weighted = PanelData {
+        weights: Some(("w".into(), w.clone())),
         ..panel.clone()
     };
-    // The same panel with every row repeated weight times.
-    let mut rep = Panel {
-        unit: vec![],
-        time: vec![],
-        outcomes: vec![("y".into(), vec![])],
-        weights: None,
-        ..panel.clone()
-    };
-    let mut cohorts = vec![];
+    let a = &estimate(&Panel::new(weighted).unwrap(), &Spec::default()).unwrap()[0].estimates[0];
+    // The same regression with every row repeated weight times (a panel refuses repeated rows, so
+    // the replicated data go to the regression core directly).
     let Treatment::Cohort { values, .. } = &panel.treatment else {
         unreachable!()
     };
+    let (mut unit, mut time, mut y, mut d) = (vec![], vec![], vec![], vec![]);
     for i in 0..panel.unit.len() {
         for _ in 0..w[i] as usize {
-            rep.unit.push(panel.unit[i].clone());
-            rep.time.push(panel.time[i]);
-            rep.outcomes[0].1.push(panel.outcomes[0].1[i]);
-            cohorts.push(values[i]);
+            unit.push(panel.unit[i].clone());
+            time.push(panel.time[i]);
+            y.push(panel.outcomes[0].1[i]);
+            d.push(values[i].is_some_and(|c| panel.time[i] >= c) as u8 as f64);
         }
     }
-    rep.treatment = Treatment::Cohort {
-        name: "g".into(),
-        values: cohorts,
+    let design = Design {
+        outcomes: vec![("y".into(), y)],
+        regressors: vec![("g".into(), d)],
+        fixed_effects: vec![
+            Factor::from_labels("unit", &unit),
+            Factor::from_labels("time", &time),
+        ],
+        ..Design::default()
     };
-    let a = &estimate(&weighted, &Spec::default()).unwrap()[0].estimates[0];
-    let b = &estimate(&rep, &Spec::default()).unwrap()[0].estimates[0];
+    let b = &fit(&design, &VcovSpec::Iid, DemeanOptions::default())
+        .unwrap()
+        .outcomes[0]
+        .coefficients[0];
     assert!(
         (a.estimate - b.estimate).abs() < 1e-9,
         "{} vs {}",

@@ -174,7 +174,9 @@ pub(super) fn panel_designs(
     indicator: &str,
     panel: &[PanelObs],
 ) -> Result<(Vec<EstimateRow>, Option<TwfeSummary>), regstat_estimate::EstimateError> {
-    use regstat_estimate::{estimate, BootWeights, BootstrapSpec, Method, Panel, Spec, Treatment};
+    use regstat_estimate::{
+        estimate, BootWeights, BootstrapSpec, Method, Panel, PanelData, Spec, Treatment,
+    };
     let mut values = Vec::with_capacity(panel.len());
     for p in panel {
         if cluster.log_outcome && p.value <= 0.0 {
@@ -190,7 +192,7 @@ pub(super) fn panel_designs(
             p.value
         });
     }
-    let data = Panel {
+    let data = PanelData {
         unit: panel.iter().map(|p| p.unit.clone()).collect(),
         time: panel.iter().map(|p| p.year as i64).collect(),
         outcomes: vec![(indicator.to_string(), values)],
@@ -210,6 +212,7 @@ pub(super) fn panel_designs(
         weights: None,
         cluster: vec![],
     };
+    let data = Panel::new(data)?;
     let base = |method: &str, term: &str| EstimateRow {
         run_id,
         cluster_id: cluster.id.clone(),
@@ -286,8 +289,15 @@ pub(super) fn panel_designs(
                 rows.push(EstimateRow {
                     t_stat: p.stat,
                     p_value: p.p,
-                    df: p.df as f64,
-                    vcov: format!("joint Wald F test of {} leads, {}", p.df, es.vcov),
+                    df: p.df1 as f64,
+                    vcov: if p.df1 < p.tested {
+                        format!(
+                            "joint Wald F test of {} leads on the rank {} of their covariance, {}",
+                            p.tested, p.df1, es.vcov
+                        )
+                    } else {
+                        format!("joint Wald F test of {} leads, {}", p.tested, es.vcov)
+                    },
                     ..base("event_study", "pretrend_wald")
                 });
             }
