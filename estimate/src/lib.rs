@@ -13,6 +13,7 @@ mod factor;
 mod fit;
 mod panel;
 mod rng;
+mod synth;
 
 pub use bootstrap::{
     wild_cluster_bootstrap, BootWeights, BootstrapProblem, BootstrapResult, BootstrapSpec,
@@ -27,6 +28,7 @@ pub use panel::{
     Treatment, TwoByTwoCells, MAX_BOOTSTRAP_REPS,
 };
 pub use rng::SplitMix64;
+pub use synth::{synth_fit, SynthEstimator, SynthFit, SynthSe};
 
 /// A coefficient with its inference.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
