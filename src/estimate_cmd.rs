@@ -228,7 +228,7 @@ impl EstimateArgs {
             let ColumnData::Number(v) = data else {
                 unreachable!("read as numbers")
             };
-            v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()
+            v
         };
         // Periods must be integers: a non-integer would otherwise be rounded and merged with another.
         let periods =

@@ -228,7 +228,10 @@ fn small_panel_csv() -> String {
     for u in 0..6 {
         for t in 2001..=2006 {
             let on = u < 3 && t >= 2004;
-            let y = u as f64 + 0.1 * (t - 2000) as f64 + if on { 1.0 } else { 0.0 } + ((u * 7 + t) % 5) as f64 / 10.0;
+            let y = u as f64
+                + 0.1 * (t - 2000) as f64
+                + if on { 1.0 } else { 0.0 }
+                + ((u * 7 + t) % 5) as f64 / 10.0;
             // D is on for r3-r5 from 2003: another design entirely.
             let big_d = u >= 3 && t >= 2003;
             text.push_str(&format!("r{u},{t},{y},{},{}\n", on as u8, big_d as u8));
@@ -238,7 +241,17 @@ fn small_panel_csv() -> String {
 }
 
 fn small_estimate(panel: &str, extra: &[&str]) -> (bool, String, String) {
-    let mut args = vec!["estimate", "--panel", panel, "--unit", "u", "--time", "t", "--outcome", "y"];
+    let mut args = vec![
+        "estimate",
+        "--panel",
+        panel,
+        "--unit",
+        "u",
+        "--time",
+        "t",
+        "--outcome",
+        "y",
+    ];
     args.extend_from_slice(extra);
     regstat(&args)
 }
@@ -250,17 +263,24 @@ fn column_names_are_matched_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let csv = panel_file(dir.path(), "p.csv", &small_panel_csv());
     let json = |treat: &str| {
-        let (ok, stdout, stderr) = small_estimate(&csv, &["--treat", treat, "--method", "twfe", "--json"]);
+        let (ok, stdout, stderr) =
+            small_estimate(&csv, &["--treat", treat, "--method", "twfe", "--json"]);
         assert!(ok, "{stderr}");
         serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
     };
     let lower = json("d");
     let upper = json("D");
     assert_eq!(upper["estimates"][0]["term"], "D");
-    assert_ne!(lower["estimates"][0]["estimate"], upper["estimates"][0]["estimate"]);
+    assert_ne!(
+        lower["estimates"][0]["estimate"],
+        upper["estimates"][0]["estimate"]
+    );
     let (ok, _, stderr) = small_estimate(&csv, &["--treat", "Y", "--method", "twfe"]);
     assert!(!ok);
-    assert!(stderr.contains("no column `Y`") && stderr.contains("the file has `y`"), "{stderr}");
+    assert!(
+        stderr.contains("no column `Y`") && stderr.contains("the file has `y`"),
+        "{stderr}"
+    );
 }
 
 /// Issue 10.6: `--window LO,HI` as documented, and it does not swallow the flag after it.
@@ -268,13 +288,31 @@ fn column_names_are_matched_exactly() {
 fn window_takes_lo_comma_hi() {
     let dir = tempfile::tempdir().unwrap();
     let csv = panel_file(dir.path(), "p.csv", &small_panel_csv());
-    let (ok, stdout, stderr) =
-        small_estimate(&csv, &["--treat", "d", "--method", "event-study", "--window", "-2,1", "--json"]);
+    let (ok, stdout, stderr) = small_estimate(
+        &csv,
+        &[
+            "--treat",
+            "d",
+            "--method",
+            "event-study",
+            "--window",
+            "-2,1",
+            "--json",
+        ],
+    );
     assert!(ok, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let rels: Vec<i64> = v["event_study"].as_array().unwrap().iter().map(|e| e["rel_time"].as_i64().unwrap()).collect();
+    let rels: Vec<i64> = v["event_study"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["rel_time"].as_i64().unwrap())
+        .collect();
     assert_eq!(rels, [-2, -1, 0, 1]);
-    let (ok, _, stderr) = small_estimate(&csv, &["--treat", "d", "--method", "event-study", "--window", "3,1"]);
+    let (ok, _, stderr) = small_estimate(
+        &csv,
+        &["--treat", "d", "--method", "event-study", "--window", "3,1"],
+    );
     assert!(!ok && stderr.contains("--window"), "{stderr}");
 }
 
@@ -286,7 +324,10 @@ fn non_integer_periods_are_refused() {
     let csv = panel_file(dir.path(), "p.csv", &text);
     let (ok, _, stderr) = small_estimate(&csv, &["--treat", "d", "--method", "twfe"]);
     assert!(!ok);
-    assert!(stderr.contains("column `t`, data row 2: 2001.5 is not an integer period"), "{stderr}");
+    assert!(
+        stderr.contains("column `t`, data row 2: 2001.5 is not an integer period"),
+        "{stderr}"
+    );
 }
 
 /// Issue 10.8: an id column that looks numeric for 20,480 rows and holds text later is read as text.
@@ -295,23 +336,37 @@ fn ids_that_turn_to_text_late_in_the_file_are_read() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("u,t,y,d\n");
     for u in 0..2100 {
-        let id = if u < 2095 { format!("{}", 1000 + u) } else { format!("r{u}") };
+        let id = if u < 2095 {
+            format!("{}", 1000 + u)
+        } else {
+            format!("r{u}")
+        };
         for t in 1..=10 {
             let on = u % 2 == 0 && t >= 6;
-            text.push_str(&format!("{id},{t},{},{}\n", (u % 13) as f64 + 0.3 * t as f64 + on as u8 as f64 + ((u * t) % 7) as f64 / 7.0, on as u8));
+            text.push_str(&format!(
+                "{id},{t},{},{}\n",
+                (u % 13) as f64 + 0.3 * t as f64 + on as u8 as f64 + ((u * t) % 7) as f64 / 7.0,
+                on as u8
+            ));
         }
     }
     let csv = panel_file(dir.path(), "p.csv", &text);
-    let (ok, stdout, stderr) = small_estimate(&csv, &["--treat", "d", "--method", "twfe", "--json"]);
+    let (ok, stdout, stderr) =
+        small_estimate(&csv, &["--treat", "d", "--method", "twfe", "--json"]);
     assert!(ok, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["n_units"], 2100);
     // A non-number in a number column is named.
-    let bad = text.replacen(",0.3", ",n/a", 0).replacen("\n1000,5,", "\n1000,5,x", 1);
+    let bad = text
+        .replacen(",0.3", ",n/a", 0)
+        .replacen("\n1000,5,", "\n1000,5,x", 1);
     let csv = panel_file(dir.path(), "bad.csv", &bad);
     let (ok, _, stderr) = small_estimate(&csv, &["--treat", "d", "--method", "twfe"]);
     assert!(!ok);
-    assert!(stderr.contains("column `y`, data row 5: expected a number"), "{stderr}");
+    assert!(
+        stderr.contains("column `y`, data row 5: expected a number"),
+        "{stderr}"
+    );
 }
 
 /// Issue 10.12: messages name the file, column or flag and what was expected, once.
@@ -320,18 +375,35 @@ fn messages_name_what_was_expected() {
     let dir = tempfile::tempdir().unwrap();
     let empty = panel_file(dir.path(), "empty.csv", "");
     let (ok, _, stderr) = small_estimate(&empty, &["--treat", "d", "--method", "twfe"]);
-    assert!(!ok && stderr.contains("empty.csv: the file is empty"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("empty.csv: the file is empty"),
+        "{stderr}"
+    );
     let header = panel_file(dir.path(), "header.csv", "u,t,y,d\n");
     let (ok, _, stderr) = small_estimate(&header, &["--treat", "d", "--method", "twfe"]);
-    assert!(!ok && stderr.contains("header.csv: the file has a header but no data rows"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("header.csv: the file has a header but no data rows"),
+        "{stderr}"
+    );
     let two = small_panel_csv().replace(",1,0\n", ",2,0\n");
     let csv = panel_file(dir.path(), "two.csv", &two);
     let (ok, _, stderr) = small_estimate(&csv, &["--treat", "d", "--method", "twfe"]);
     assert!(!ok, "{stderr}");
-    assert!(stderr.contains("treatment column `d` must be 0 or 1") && stderr.contains("unit r0 has 2 in period 2004"), "{stderr}");
+    assert!(
+        stderr.contains("treatment column `d` must be 0 or 1")
+            && stderr.contains("unit r0 has 2 in period 2004"),
+        "{stderr}"
+    );
     for text in [&stderr] {
-        assert!(!text.contains("Error code") && !text.contains("SELECT"), "{text}");
-        assert_eq!(text.matches("must be 0 or 1").count(), 1, "said once: {text}");
+        assert!(
+            !text.contains("Error code") && !text.contains("SELECT"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("must be 0 or 1").count(),
+            1,
+            "said once: {text}"
+        );
     }
     let (ok, stdout, stderr) = small_estimate(
         &panel_file(dir.path(), "p.csv", &small_panel_csv()),
@@ -339,8 +411,29 @@ fn messages_name_what_was_expected() {
     );
     assert!(ok, "{stderr}");
     assert!(stdout.contains("joint F(2, 5)"), "{stdout}");
-    let (ok, _, stderr) = small_estimate(&csv, &["--treat", "d", "--method", "did2x2", "--fe", "unit,time"]);
-    assert!(!ok && stderr.contains("--fe: did2x2 is the study's OLS"), "{stderr}");
-    let (ok, _, stderr) = small_estimate(&csv, &["--treat", "d", "--method", "twfe", "--bootstrap", "wild", "--reps", "5000000"]);
-    assert!(!ok && stderr.contains("--reps: expected 99 to 1000000 draws"), "{stderr}");
+    let (ok, _, stderr) = small_estimate(
+        &csv,
+        &["--treat", "d", "--method", "did2x2", "--fe", "unit,time"],
+    );
+    assert!(
+        !ok && stderr.contains("--fe: did2x2 is the study's OLS"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = small_estimate(
+        &csv,
+        &[
+            "--treat",
+            "d",
+            "--method",
+            "twfe",
+            "--bootstrap",
+            "wild",
+            "--reps",
+            "5000000",
+        ],
+    );
+    assert!(
+        !ok && stderr.contains("--reps: expected 99 to 1000000 draws"),
+        "{stderr}"
+    );
 }

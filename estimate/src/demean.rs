@@ -80,8 +80,44 @@ impl Projector<'_> {
     }
 }
 
+/// Below this many cells a second thread costs more than it saves.
+const PARALLEL_CELLS: usize = 1 << 20;
+
 /// Demeans `columns` (each of length n) in place by the fixed effects, with row weights.
+///
+/// Columns are independent problems, so large inputs are split into one group of columns per
+/// core, each demeaned (and accelerated, and checked for convergence) on its own thread.
 pub fn demean(
+    columns: &mut [Vec<f64>],
+    fixed_effects: &[Factor],
+    weights: Option<&[f64]>,
+    options: DemeanOptions,
+) -> DemeanReport {
+    let cells = columns.first().map_or(0, |c| c.len()) * columns.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(columns.len());
+    if threads < 2 || cells < PARALLEL_CELLS || fixed_effects.is_empty() {
+        return demean_group(columns, fixed_effects, weights, options);
+    }
+    let per = columns.len().div_ceil(threads);
+    let reports: Vec<DemeanReport> = std::thread::scope(|scope| {
+        let handles: Vec<_> = columns
+            .chunks_mut(per)
+            .map(|group| scope.spawn(move || demean_group(group, fixed_effects, weights, options)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a demeaning thread panicked"))
+            .collect()
+    });
+    DemeanReport {
+        iterations: reports.iter().map(|r| r.iterations).max().unwrap_or(0),
+        converged: reports.iter().all(|r| r.converged),
+    }
+}
+
+fn demean_group(
     columns: &mut [Vec<f64>],
     fixed_effects: &[Factor],
     weights: Option<&[f64]>,
@@ -138,9 +174,21 @@ pub fn demean(
             .zip(&scale)
             .all(|(c, s)| *c <= options.tolerance * s)
     };
+    // Two plain sweeps first: a balanced panel (orthogonal factors) is done after them, with no
+    // copy of the columns made for the acceleration.
+    let mut iterations = 0;
+    for _ in 0..2 {
+        projector.sweep(columns, &mut change);
+        iterations += 1;
+        if converged(&change) {
+            return DemeanReport {
+                iterations,
+                converged: true,
+            };
+        }
+    }
     let mut x0: Vec<Vec<f64>> = columns.to_vec();
     let mut x1: Vec<Vec<f64>> = columns.to_vec();
-    let mut iterations = 0;
     while iterations < options.max_iterations {
         // x0 = x; x1 = F(x); x = F(F(x)).
         for (dst, src) in x0.iter_mut().zip(columns.iter()) {

@@ -137,6 +137,17 @@ fn fe_dof(fes: &[&Factor]) -> usize {
 }
 
 pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<Fit, EstimateError> {
+    fit_owned(design.clone(), vcov, options)
+}
+
+/// [`fit`] taking the design by value, so its columns are demeaned in place instead of copied
+/// (for large panels the copies, not the arithmetic, dominate).
+pub fn fit_owned(
+    mut design: Design,
+    vcov: &VcovSpec,
+    options: DemeanOptions,
+) -> Result<Fit, EstimateError> {
+    let design = &mut design;
     let n = design
         .outcomes
         .first()
@@ -179,8 +190,12 @@ pub fn fit(design: &Design, vcov: &VcovSpec, options: DemeanOptions) -> Result<F
     }
 
     // Demean every outcome and regressor in one pass.
-    let mut columns: Vec<Vec<f64>> = design.outcomes.iter().map(|(_, c)| c.clone()).collect();
-    columns.extend(design.regressors.iter().map(|(_, c)| c.clone()));
+    let mut columns: Vec<Vec<f64>> = design
+        .outcomes
+        .iter_mut()
+        .map(|(_, c)| std::mem::take(c))
+        .collect();
+    columns.extend(design.regressors.iter_mut().map(|(_, c)| std::mem::take(c)));
     if design.intercept {
         columns.push(vec![1.0; n]);
     }

@@ -22,7 +22,7 @@ pub use demean::{demean, DemeanOptions, DemeanReport};
 pub use did2x2::{did2x2, Did2x2, Did2x2Input, PanelObs, Placebo, TREATED_X_POST};
 pub use error::EstimateError;
 pub use factor::Factor;
-pub use fit::{fit, wald, Collinear, Design, Fit, OutcomeFit, VcovSpec, WaldTest};
+pub use fit::{fit, fit_owned, wald, Collinear, Design, Fit, OutcomeFit, VcovSpec, WaldTest};
 pub use panel::{
     estimate, Effects, EventCoefficient, Method, Panel, PanelData, Pretrend, Report, Spec,
     Treatment, TwoByTwoCells, MAX_BOOTSTRAP_REPS,

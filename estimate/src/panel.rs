@@ -15,7 +15,7 @@ use crate::demean::DemeanOptions;
 use crate::did2x2::{two_by_two, Cells, Placebo, TREATED_X_POST};
 use crate::error::EstimateError;
 use crate::factor::Factor;
-use crate::fit::{fit, wald, Collinear, Design, Fit, VcovSpec, WaldTest};
+use crate::fit::{fit_owned, wald, Collinear, Design, Fit, VcovSpec, WaldTest};
 use crate::Coefficient;
 
 /// How treatment is given.
@@ -579,7 +579,13 @@ fn panel_design(
         intercept: !with_effects,
         collinear: spec.collinear,
     };
-    let fitted = fit(&design, &vcov, spec.demean)?;
+    // The bootstrap needs the fixed effects and weights that the fit projects out.
+    let projected = Design {
+        fixed_effects: design.fixed_effects.clone(),
+        weights: design.weights.clone(),
+        ..Design::default()
+    };
+    let fitted = fit_owned(design, &vcov, spec.demean)?;
     let treatment = data.treatment.name();
     if spec.method == Method::Twfe && !fitted.outcomes[0].terms.iter().any(|t| t == treatment) {
         return Err(EstimateError::TreatmentCollinear(treatment.to_string()));
@@ -636,7 +642,7 @@ fn panel_design(
             (Vec::new(), None)
         };
         let bootstrap = match &spec.bootstrap {
-            Some(b) => Some(bootstrap(&fitted, j, 0, &design, &clusters, b)?),
+            Some(b) => Some(bootstrap(&fitted, j, 0, &projected, &clusters, b)?),
             None => None,
         };
         reports.push(Report {

@@ -80,7 +80,10 @@ fn sum_normalize(v: &[f64]) -> Vec<f64> {
 
 fn sparsify(v: &[f64]) -> Vec<f64> {
     let max = v.iter().fold(f64::MIN, |a, b| a.max(*b));
-    let cut: Vec<f64> = v.iter().map(|x| if *x <= max / 4.0 { 0.0 } else { *x }).collect();
+    let cut: Vec<f64> = v
+        .iter()
+        .map(|x| if *x <= max / 4.0 { 0.0 } else { *x })
+        .collect();
     let s: f64 = cut.iter().sum();
     cut.iter().map(|x| x / s).collect()
 }
@@ -179,15 +182,43 @@ fn estimate_with(
     let yc = collapsed_form(y, n0, t0);
     let lambda = if options.update_lambda {
         let rows = yc.rows(0, n0).into_owned();
-        let first = sc_weight_fw(&rows, options.zeta_lambda, options.lambda_intercept, lambda0, options.min_decrease, options.max_iter_pre_sparsify);
-        sc_weight_fw(&rows, options.zeta_lambda, options.lambda_intercept, Some(sparsify(&first)), options.min_decrease, options.max_iter)
+        let first = sc_weight_fw(
+            &rows,
+            options.zeta_lambda,
+            options.lambda_intercept,
+            lambda0,
+            options.min_decrease,
+            options.max_iter_pre_sparsify,
+        );
+        sc_weight_fw(
+            &rows,
+            options.zeta_lambda,
+            options.lambda_intercept,
+            Some(sparsify(&first)),
+            options.min_decrease,
+            options.max_iter,
+        )
     } else {
         lambda0.unwrap_or_else(|| vec![1.0 / t0 as f64; t0])
     };
     let omega = if options.update_omega {
         let cols = yc.columns(0, t0).transpose();
-        let first = sc_weight_fw(&cols, options.zeta_omega, options.omega_intercept, omega0, options.min_decrease, options.max_iter_pre_sparsify);
-        sc_weight_fw(&cols, options.zeta_omega, options.omega_intercept, Some(sparsify(&first)), options.min_decrease, options.max_iter)
+        let first = sc_weight_fw(
+            &cols,
+            options.zeta_omega,
+            options.omega_intercept,
+            omega0,
+            options.min_decrease,
+            options.max_iter_pre_sparsify,
+        );
+        sc_weight_fw(
+            &cols,
+            options.zeta_omega,
+            options.omega_intercept,
+            Some(sparsify(&first)),
+            options.min_decrease,
+            options.max_iter,
+        )
     } else {
         omega0.unwrap_or_else(|| vec![1.0 / n0 as f64; n0])
     };
@@ -228,7 +259,9 @@ pub fn synth_fit(
         return Err(EstimateError::Design("no post-treatment period".into()));
     }
     if !y.iter().all(|v| v.is_finite()) {
-        return Err(EstimateError::Design("the outcome matrix has missing values".into()));
+        return Err(EstimateError::Design(
+            "the outcome matrix has missing values".into(),
+        ));
     }
     let noise = noise_level(y, n0, t0);
     let (n1, t1) = ((n - n0) as f64, (t - t0) as f64);
@@ -304,8 +337,11 @@ impl SynthFit {
                     }
                     let sub = y.select_rows(&ind);
                     let m0 = n0 - n1;
-                    let omega0 = sum_normalize(&ind[..m0].iter().map(|&i| self.omega[i]).collect::<Vec<_>>());
-                    let (tau, _, _) = estimate_with(&sub, m0, t0, self.options, Some(omega0), lambda0.clone());
+                    let omega0 = sum_normalize(
+                        &ind[..m0].iter().map(|&i| self.omega[i]).collect::<Vec<_>>(),
+                    );
+                    let (tau, _, _) =
+                        estimate_with(&sub, m0, t0, self.options, Some(omega0), lambda0.clone());
                     values.push(tau);
                 }
                 Ok(Some(replicate_sd(&values)))
@@ -323,8 +359,20 @@ impl SynthFit {
                 for drop in 0..n {
                     let ind: Vec<usize> = (0..n).filter(|&i| i != drop).collect();
                     let m0 = ind.iter().filter(|&&i| i < n0).count();
-                    let omega0 = sum_normalize(&ind.iter().filter(|&&i| i < n0).map(|&i| self.omega[i]).collect::<Vec<_>>());
-                    let (tau, _, _) = estimate_with(&y.select_rows(&ind), m0, t0, options, Some(omega0), lambda0.clone());
+                    let omega0 = sum_normalize(
+                        &ind.iter()
+                            .filter(|&&i| i < n0)
+                            .map(|&i| self.omega[i])
+                            .collect::<Vec<_>>(),
+                    );
+                    let (tau, _, _) = estimate_with(
+                        &y.select_rows(&ind),
+                        m0,
+                        t0,
+                        options,
+                        Some(omega0),
+                        lambda0.clone(),
+                    );
                     u.push(tau);
                 }
                 let k = n as f64;
@@ -342,17 +390,28 @@ impl SynthFit {
                     attempts += 1;
                     if attempts > 100 * reps {
                         return Err(EstimateError::Design(
-                            "the bootstrap drew no sample with both treated and control units".into(),
+                            "the bootstrap drew no sample with both treated and control units"
+                                .into(),
                         ));
                     }
-                    let mut ind: Vec<usize> = (0..n).map(|_| rng.below(n as u64) as usize).collect();
+                    let mut ind: Vec<usize> =
+                        (0..n).map(|_| rng.below(n as u64) as usize).collect();
                     ind.sort_unstable();
                     let m0 = ind.iter().filter(|&&i| i < n0).count();
                     if m0 == 0 || m0 == n {
                         continue;
                     }
-                    let omega0 = sum_normalize(&ind[..m0].iter().map(|&i| self.omega[i]).collect::<Vec<_>>());
-                    let (tau, _, _) = estimate_with(&y.select_rows(&ind), m0, t0, self.options, Some(omega0), lambda0.clone());
+                    let omega0 = sum_normalize(
+                        &ind[..m0].iter().map(|&i| self.omega[i]).collect::<Vec<_>>(),
+                    );
+                    let (tau, _, _) = estimate_with(
+                        &y.select_rows(&ind),
+                        m0,
+                        t0,
+                        self.options,
+                        Some(omega0),
+                        lambda0.clone(),
+                    );
                     values.push(tau);
                 }
                 Ok(Some(replicate_sd(&values)))
@@ -390,11 +449,15 @@ mod tests {
             for j in 0..t {
                 let f1 = (j as f64 * 0.7).sin();
                 let f2 = j as f64 / 5.0;
-                y[(i, j)] = i as f64 + (i as f64 * 0.37).cos() * f1 + (i % 3) as f64 * f2 + 0.01 * ((i * 31 + j * 17) % 7) as f64;
+                y[(i, j)] = i as f64
+                    + (i as f64 * 0.37).cos() * f1
+                    + (i % 3) as f64 * f2
+                    + 0.01 * ((i * 31 + j * 17) % 7) as f64;
             }
         }
         for j in 0..t {
-            y[(n0, j)] = 0.5 * y[(2, j)] + 0.5 * y[(5, j)] + 3.0 + if j >= t0 { effect } else { 0.0 };
+            y[(n0, j)] =
+                0.5 * y[(2, j)] + 0.5 * y[(5, j)] + 3.0 + if j >= t0 { effect } else { 0.0 };
         }
         y
     }
@@ -405,7 +468,9 @@ mod tests {
         let mut add = DMatrix::<f64>::zeros(9, 14);
         for i in 0..9 {
             for j in 0..14 {
-                add[(i, j)] = (i * i) as f64 * 0.3 + (j as f64 * 0.9).sin() * 4.0 + if i == 8 && j >= 10 { 2.0 } else { 0.0 };
+                add[(i, j)] = (i * i) as f64 * 0.3
+                    + (j as f64 * 0.9).sin() * 4.0
+                    + if i == 8 && j >= 10 { 2.0 } else { 0.0 };
             }
         }
         for estimator in [SynthEstimator::Sdid, SynthEstimator::Did] {
@@ -427,9 +492,13 @@ mod tests {
         let did = synth_fit(&y, 8, 10, SynthEstimator::Did).unwrap();
         let mean = |rows: std::ops::Range<usize>, cols: std::ops::Range<usize>| {
             let (nr, nc) = (rows.len() as f64, cols.len() as f64);
-            rows.flat_map(|i| cols.clone().map(move |j| (i, j))).map(|(i, j)| y[(i, j)]).sum::<f64>() / (nr * nc)
+            rows.flat_map(|i| cols.clone().map(move |j| (i, j)))
+                .map(|(i, j)| y[(i, j)])
+                .sum::<f64>()
+                / (nr * nc)
         };
-        let by_means = (mean(8..9, 10..14) - mean(8..9, 0..10)) - (mean(0..8, 10..14) - mean(0..8, 0..10));
+        let by_means =
+            (mean(8..9, 10..14) - mean(8..9, 0..10)) - (mean(0..8, 10..14) - mean(0..8, 0..10));
         assert!((did.tau - by_means).abs() < 1e-12);
         let sc = synth_fit(&y, 8, 10, SynthEstimator::Sc).unwrap();
         assert!(sc.lambda.iter().all(|l| *l == 0.0));
@@ -451,6 +520,9 @@ mod tests {
     fn too_few_donors_or_pre_periods_are_errors() {
         let y = factor_panel(1.0);
         assert!(synth_fit(&y.rows(7, 2).into_owned(), 1, 10, SynthEstimator::Sdid).is_err());
-        assert!(synth_fit(&y, 8, 1, SynthEstimator::Sc).unwrap_err().to_string().contains("pre-treatment"));
+        assert!(synth_fit(&y, 8, 1, SynthEstimator::Sc)
+            .unwrap_err()
+            .to_string()
+            .contains("pre-treatment"));
     }
 }

@@ -19,14 +19,15 @@ use crate::error::{Context, WarehouseError};
 pub enum ColumnKind {
     /// Labels (units, clusters): the cell's text, exactly as in the file.
     Text,
-    /// Numbers; empty, `NA`, `NaN` and `.` cells are missing.
+    /// Numbers; empty, `NA`, `NaN` and `.` cells are missing (NaN).
     Number,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {
     Text(Vec<Option<String>>),
-    Number(Vec<Option<f64>>),
+    /// NaN where the cell is missing (half the memory of `Option<f64>`, which matters at 5M cells).
+    Number(Vec<f64>),
 }
 
 /// Why a panel file could not be read: each names the file, and the column, row and value where
@@ -83,12 +84,237 @@ fn duckdb_message(e: &duckdb::Error) -> String {
 }
 
 /// Parses a number cell: `None` for the missing markers, `Err` for anything else that is not one.
-fn parse_number(text: &str) -> Result<Option<f64>, ()> {
-    let t = text.trim();
-    if t.is_empty() || matches!(t, "NA" | "NaN" | "nan" | "." | "NULL") {
+fn parse_number(cell: &[u8]) -> Result<Option<f64>, ()> {
+    let t = cell.trim_ascii();
+    if t.is_empty() || matches!(t, b"NA" | b"NaN" | b"nan" | b"." | b"NULL") {
         return Ok(None);
     }
-    t.parse::<f64>().map(Some).map_err(|_| ())
+    match fast_float2::parse::<f64, _>(t) {
+        Ok(v) if v.is_nan() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(_) => Err(()),
+    }
+}
+
+/// Reads the requested columns of a CSV (or .csv.gz) file in Rust: the csv crate splits the
+/// records (quotes, CRLF), the delimiter is the one of `,` `;` tab `|` the header line has most
+/// of, and when the file has no quote character its data are split at a line break into one chunk
+/// per core. DuckDB's reader needs a second pass for text columns and sniffs types from a sample;
+/// this reads each cell once, as text or a number, and names the row of any cell that is neither.
+fn read_csv_columns(
+    path: &Path,
+    columns: &[(&str, ColumnKind)],
+) -> Result<Vec<ColumnData>, PanelFileError> {
+    use std::io::Read;
+    let io = |error| PanelFileError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let raw = std::fs::read(path).map_err(io)?;
+    let bytes = if path.to_string_lossy().to_lowercase().ends_with(".gz") {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(io)?;
+        out
+    } else {
+        raw
+    };
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(&bytes);
+    let header_end = memchr_newline(bytes, 0).unwrap_or(bytes.len());
+    let header_line = &bytes[..header_end];
+    if header_line.trim_ascii().is_empty() {
+        return Err(PanelFileError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let delimiter = [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|d| header_line.iter().filter(|b| *b == d).count())
+        .unwrap_or(b',');
+    let builder = || {
+        let mut b = csv::ReaderBuilder::new();
+        b.delimiter(delimiter).has_headers(false);
+        b
+    };
+    let format_error = |message: String| PanelFileError::Format {
+        path: path.to_path_buf(),
+        format: "CSV",
+        message,
+    };
+    let header: Vec<String> = {
+        let mut reader = builder().from_reader(header_line);
+        let mut record = csv::StringRecord::new();
+        reader
+            .read_record(&mut record)
+            .map_err(|e| format_error(format!("the header line: {e}")))?;
+        record.iter().map(|h| h.trim().to_string()).collect()
+    };
+    let positions = find_columns(path, &header, columns)?;
+    let data = &bytes[(header_end + 1).min(bytes.len())..];
+    // One chunk per core, cut at line breaks, when no quoted field can span them.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunks: Vec<&[u8]> = if threads > 1 && data.len() > (1 << 20) && !data.contains(&b'"') {
+        let mut chunks = Vec::with_capacity(threads);
+        let mut start = 0;
+        for k in 1..threads {
+            let target = data.len() * k / threads;
+            if target <= start {
+                continue;
+            }
+            let cut = memchr_newline(data, target).map_or(data.len(), |i| i + 1);
+            chunks.push(&data[start..cut]);
+            start = cut;
+        }
+        chunks.push(&data[start..]);
+        chunks
+    } else {
+        vec![data]
+    };
+    let width = header.len();
+    let parsed: Vec<Result<(Vec<ColumnData>, usize), (usize, PanelFileError)>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|chunk| {
+                    let positions = &positions;
+                    let builder = &builder;
+                    scope.spawn(move || {
+                        let mut out = empty_columns(columns);
+                        let mut reader = builder().from_reader(*chunk);
+                        let mut record = csv::ByteRecord::new();
+                        let mut row = 0usize;
+                        loop {
+                            match reader.read_byte_record(&mut record) {
+                                Ok(false) => break,
+                                Ok(true) => {}
+                                Err(e) => {
+                                    return Err((
+                                        row,
+                                        PanelFileError::Format {
+                                            path: path.to_path_buf(),
+                                            format: "CSV",
+                                            message: e.to_string(),
+                                        },
+                                    ))
+                                }
+                            }
+                            row += 1;
+                            if record.len() != width {
+                                return Err((
+                                    row,
+                                    PanelFileError::Format {
+                                        path: path.to_path_buf(),
+                                        format: "CSV",
+                                        message: format!(
+                                            "expected {width} fields as in the header, found {}",
+                                            record.len()
+                                        ),
+                                    },
+                                ));
+                            }
+                            for ((data, &pos), (column, _)) in
+                                out.iter_mut().zip(positions).zip(columns)
+                            {
+                                let cell = &record[pos];
+                                match data {
+                                    ColumnData::Number(v) => v.push(
+                                        parse_number(cell).map(|x| x.unwrap_or(f64::NAN)).map_err(
+                                            |()| {
+                                                (
+                                                    row,
+                                                    PanelFileError::NotANumber {
+                                                        path: path.to_path_buf(),
+                                                        column: column.to_string(),
+                                                        row,
+                                                        value: String::from_utf8_lossy(cell)
+                                                            .into_owned(),
+                                                    },
+                                                )
+                                            },
+                                        )?,
+                                    ),
+                                    ColumnData::Text(v) => {
+                                        v.push(match std::str::from_utf8(cell) {
+                                            Ok(s) if s.is_empty() => None,
+                                            Ok(s) => Some(s.to_string()),
+                                            Err(_) => {
+                                                Some(String::from_utf8_lossy(cell).into_owned())
+                                            }
+                                        })
+                                    }
+                                }
+                            }
+                        }
+                        Ok((out, row))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a CSV chunk reader panicked"))
+                .collect()
+        });
+    // Chunks in order: row numbers of later chunks start after the earlier chunks' rows.
+    let mut out = empty_columns(columns);
+    let mut rows_before = 0usize;
+    for chunk in parsed {
+        match chunk {
+            Ok((columns_of_chunk, rows)) => {
+                for (all, part) in out.iter_mut().zip(columns_of_chunk) {
+                    match (all, part) {
+                        (ColumnData::Number(a), ColumnData::Number(b)) => a.extend(b),
+                        (ColumnData::Text(a), ColumnData::Text(b)) => a.extend(b),
+                        _ => unreachable!("same kinds"),
+                    }
+                }
+                rows_before += rows;
+            }
+            Err((row, error)) => {
+                let row = rows_before + row;
+                return Err(match error {
+                    PanelFileError::NotANumber {
+                        path,
+                        column,
+                        value,
+                        ..
+                    } => PanelFileError::NotANumber {
+                        path,
+                        column,
+                        row,
+                        value,
+                    },
+                    PanelFileError::Format {
+                        path,
+                        format,
+                        message,
+                    } => PanelFileError::Format {
+                        path,
+                        format,
+                        message: format!("data row {row}: {message}"),
+                    },
+                    other => other,
+                });
+            }
+        }
+    }
+    if rows_before == 0 {
+        return Err(PanelFileError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes[from..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map(|i| from + i)
 }
 
 /// Reads the named columns of `path` (`.csv`, `.csv.gz`, `.parquet`), in the requested kinds.
@@ -107,7 +333,10 @@ pub fn read_columns(
             path: path.to_path_buf(),
         });
     }
-    let format = if is_parquet { "Parquet" } else { "CSV" };
+    if !is_parquet {
+        return read_csv_columns(path, columns);
+    }
+    let format = "Parquet";
     let failed = |e: duckdb::Error| PanelFileError::Format {
         path: path.to_path_buf(),
         format,
@@ -115,8 +344,8 @@ pub fn read_columns(
     };
     let conn = duckdb::Connection::open_in_memory().map_err(failed)?;
     let quoted = name.replace('\'', "''");
-    let (source, header): (String, Vec<String>) = if is_parquet {
-        let source = format!("read_parquet('{quoted}')");
+    let source = format!("read_parquet('{quoted}')");
+    let header: Vec<String> = {
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT name FROM parquet_schema('{quoted}') WHERE num_children IS NULL OR num_children = 0"
@@ -127,32 +356,44 @@ pub fn read_columns(
             .map_err(failed)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(failed)?;
-        (source, names)
-    } else {
-        // No header inference and every cell as text: the first row is the header as written.
-        let source = format!("read_csv('{quoted}', header = false, all_varchar = true)");
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {source} LIMIT 1"))
-            .map_err(failed)?;
-        let batches: Vec<_> = stmt.query_arrow([]).map_err(failed)?.collect();
-        let mut names = Vec::new();
-        if let Some(batch) = batches.first() {
-            for c in 0..batch.num_columns() {
-                let a = batch.column(c).as_string::<i32>();
-                names.push(if a.is_valid(0) {
-                    a.value(0).trim().to_string()
-                } else {
-                    String::new()
-                });
-            }
-        }
-        if names.is_empty() {
-            return Err(PanelFileError::Empty {
-                path: path.to_path_buf(),
-            });
-        }
-        (source, names)
+        names
     };
+    let positions = find_columns(path, &header, columns)?;
+    let select: Vec<String> = positions.iter().map(|p| format!("#{}", p + 1)).collect();
+    let sql = format!("SELECT {} FROM {source}", select.join(", "));
+    let mut stmt = conn.prepare(&sql).map_err(failed)?;
+    let mut out = empty_columns(columns);
+    let mut rows = 0usize;
+    for batch in stmt.query_arrow([]).map_err(failed)? {
+        for (c, data) in out.iter_mut().enumerate() {
+            append(path, columns[c].0, batch.column(c), rows, data)?;
+        }
+        rows += batch.num_rows();
+    }
+    if rows == 0 {
+        return Err(PanelFileError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+fn empty_columns(columns: &[(&str, ColumnKind)]) -> Vec<ColumnData> {
+    columns
+        .iter()
+        .map(|(_, kind)| match kind {
+            ColumnKind::Text => ColumnData::Text(Vec::new()),
+            ColumnKind::Number => ColumnData::Number(Vec::new()),
+        })
+        .collect()
+}
+
+/// The position of each requested column in the header, by exact name.
+fn find_columns(
+    path: &Path,
+    header: &[String],
+    columns: &[(&str, ColumnKind)],
+) -> Result<Vec<usize>, PanelFileError> {
     let mut positions = Vec::with_capacity(columns.len());
     for (column, _) in columns {
         let found: Vec<usize> = (0..header.len())
@@ -168,7 +409,7 @@ pub fn read_columns(
                         .iter()
                         .find(|h| h.to_lowercase() == column.to_lowercase())
                         .cloned(),
-                    available: header.clone(),
+                    available: header.to_vec(),
                 })
             }
             _ => {
@@ -179,34 +420,7 @@ pub fn read_columns(
             }
         }
     }
-    let select: Vec<String> = positions.iter().map(|p| format!("#{}", p + 1)).collect();
-    let sql = format!("SELECT {} FROM {source}", select.join(", "));
-    let mut stmt = conn.prepare(&sql).map_err(failed)?;
-    let mut out: Vec<ColumnData> = columns
-        .iter()
-        .map(|(_, kind)| match kind {
-            ColumnKind::Text => ColumnData::Text(Vec::new()),
-            ColumnKind::Number => ColumnData::Number(Vec::new()),
-        })
-        .collect();
-    // CSV: the header is the first row read; data rows are numbered from 1 after it.
-    let mut skip = usize::from(!is_parquet);
-    let mut row_base = 0usize;
-    for batch in stmt.query_arrow([]).map_err(failed)? {
-        let start = skip.min(batch.num_rows());
-        skip -= start;
-        for (c, data) in out.iter_mut().enumerate() {
-            let array = batch.column(c).slice(start, batch.num_rows() - start);
-            append(path, columns[c].0, &array, row_base, data)?;
-        }
-        row_base += batch.num_rows() - start;
-    }
-    if row_base == 0 {
-        return Err(PanelFileError::NoRows {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(out)
+    Ok(positions)
 }
 
 /// Appends one Arrow array to a column, parsing text where a number is expected.
@@ -242,19 +456,24 @@ fn append(
         }
         (ColumnData::Number(v), Some(t)) => {
             let a = t.as_string::<i32>();
+            let parse_number = |s: &str| parse_number(s.as_bytes());
             v.reserve(a.len());
             for r in 0..a.len() {
                 if !a.is_valid(r) {
-                    v.push(None);
+                    v.push(f64::NAN);
                     continue;
                 }
                 let cell = a.value(r);
-                v.push(parse_number(cell).map_err(|()| PanelFileError::NotANumber {
-                    path: path.to_path_buf(),
-                    column: column.to_string(),
-                    row: row_base + r + 1,
-                    value: cell.to_string(),
-                })?);
+                v.push(
+                    parse_number(cell)
+                        .map(|x| x.unwrap_or(f64::NAN))
+                        .map_err(|()| PanelFileError::NotANumber {
+                            path: path.to_path_buf(),
+                            column: column.to_string(),
+                            row: row_base + r + 1,
+                            value: cell.to_string(),
+                        })?,
+                );
             }
         }
         (ColumnData::Number(v), None) => {
@@ -264,9 +483,7 @@ fn append(
             }
             let f = cast(array, &DataType::Float64).map_err(|_| type_error("a number"))?;
             let a = f.as_primitive::<Float64Type>();
-            v.extend(
-                (0..a.len()).map(|r| a.is_valid(r).then(|| a.value(r)).filter(|x| !x.is_nan())),
-            );
+            v.extend((0..a.len()).map(|r| if a.is_valid(r) { a.value(r) } else { f64::NAN }));
         }
     }
     Ok(())
