@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use regstat_estimate::{
     estimate, BootWeights, BootstrapSpec, Collinear, Effects, EstimateError, Method, Panel,
-    PanelData, Report, Spec, Treatment,
+    PanelData, Report, Spec, SynthSe, SynthSpec, Treatment,
 };
 use regstat_warehouse::files::{read_columns, ColumnData, ColumnKind};
 
@@ -59,9 +59,14 @@ pub struct EstimateArgs {
     /// `wild`: the wild cluster restricted bootstrap for the treatment coefficient.
     #[arg(long)]
     pub bootstrap: Option<String>,
-    /// Bootstrap draws, 99 to 1,000,000 (all 2^G sign patterns when that is fewer).
-    #[arg(long, default_value_t = 9999)]
-    pub reps: usize,
+    /// Draws of the wild bootstrap, 99 to 1,000,000 (default 9,999; all 2^G sign patterns when
+    /// that is fewer), or replications of the sc/sdid standard error (default 200).
+    #[arg(long)]
+    pub reps: Option<usize>,
+    /// sc and sdid: the standard error, `placebo` (default; the one valid with one treated unit),
+    /// `jackknife` or `bootstrap`, as R synthdid computes them.
+    #[arg(long, value_enum, default_value = "placebo")]
+    pub se: SeArg,
     #[arg(long, default_value_t = 20261122)]
     pub seed: u64,
     /// Bootstrap weights: rademacher or webb.
@@ -81,6 +86,17 @@ pub enum MethodArg {
     Did2x2,
     Twfe,
     EventStudy,
+    /// Synthetic control.
+    Sc,
+    /// Synthetic difference-in-differences.
+    Sdid,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SeArg {
+    Placebo,
+    Jackknife,
+    Bootstrap,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -128,6 +144,8 @@ impl EstimateArgs {
             MethodArg::Did2x2 => Method::Did2x2,
             MethodArg::Twfe => Method::Twfe,
             MethodArg::EventStudy => Method::EventStudy,
+            MethodArg::Sc => Method::Sc,
+            MethodArg::Sdid => Method::Sdid,
         };
         let effects = match (self.fe.as_deref(), method) {
             (None, _) => Effects::UnitAndTime,
@@ -149,7 +167,7 @@ impl EstimateArgs {
                 };
                 Some(BootstrapSpec {
                     weights,
-                    reps: self.reps,
+                    reps: self.reps.unwrap_or(9999),
                     seed: self.seed,
                     alpha: 0.05,
                 })
@@ -163,6 +181,15 @@ impl EstimateArgs {
             reference: self.r#ref,
             window,
             bootstrap,
+            synth: SynthSpec {
+                se: match self.se {
+                    SeArg::Placebo => SynthSe::Placebo,
+                    SeArg::Jackknife => SynthSe::Jackknife,
+                    SeArg::Bootstrap => SynthSe::Bootstrap,
+                },
+                replications: self.reps.unwrap_or(200),
+                seed: self.seed,
+            },
             collinear: match self.collinear {
                 CollinearArg::Drop => Collinear::Drop,
                 CollinearArg::Error => Collinear::Error,
@@ -391,6 +418,32 @@ fn print_report(r: &Report) {
             } else {
                 String::new()
             }
+        );
+    }
+    if let Some(w) = &r.weights {
+        let donors: Vec<String> = w
+            .units
+            .iter()
+            .filter(|u| u.weight > 0.0)
+            .map(|u| format!("{} {:.3}", u.unit.as_deref().unwrap_or("?"), u.weight))
+            .collect();
+        println!("  donor weights: {}", donors.join(", "));
+        let times: Vec<String> = w
+            .times
+            .iter()
+            .filter(|t| t.weight > 0.0)
+            .map(|t| format!("{} {:.3}", t.time.unwrap_or_default(), t.weight))
+            .collect();
+        if !times.is_empty() {
+            println!("  pre-period weights: {}", times.join(", "));
+        }
+    }
+    if let Some(p) = &r.synth_placebo {
+        println!(
+            "  placebo in space (post/pre RMSPE ratio {:.3} ranked among {} donors): p = {:.4}",
+            p.treated_rmspe_ratio,
+            p.donors.len(),
+            p.p_value
         );
     }
     if let Some(b) = &r.bootstrap {

@@ -437,3 +437,60 @@ fn messages_name_what_was_expected() {
         "{stderr}"
     );
 }
+
+/// Issue 11: `--method sdid|sc` on one treated region: the JSON's headline, weights and path.
+#[test]
+fn synthetic_did_and_control_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("region,year,grp,d\n");
+    for u in 0..8 {
+        for t in 2005..=2020 {
+            let base = u as f64 * 0.5
+                + (t - 2005) as f64 * (0.1 + 0.01 * u as f64)
+                + ((u * 13 + t) % 5) as f64 / 20.0;
+            text.push_str(&format!("r{u},{t},{base},0\n"));
+        }
+    }
+    for t in 2005..=2020 {
+        let y = 1.0 + (t - 2005) as f64 * 0.13 + if t >= 2016 { 0.8 } else { 0.0 };
+        text.push_str(&format!("lipetsk,{t},{y},{}\n", (t >= 2016) as u8));
+    }
+    let csv = panel_file(dir.path(), "one.csv", &text);
+    let base = [
+        "estimate",
+        "--panel",
+        csv.as_str(),
+        "--unit",
+        "region",
+        "--time",
+        "year",
+        "--outcome",
+        "grp",
+        "--treat",
+        "d",
+    ];
+    for method in ["sdid", "sc"] {
+        let mut args = base.to_vec();
+        args.extend(["--method", method, "--reps", "50", "--json"]);
+        let (ok, stdout, stderr) = regstat(&args);
+        assert!(ok, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(v["method"], method);
+        assert_eq!(v["estimates"][0]["term"], "att");
+        assert_eq!(v["weights"]["units"].as_array().unwrap().len(), 8);
+        assert_eq!(v["weights"]["times"].as_array().unwrap().len(), 11);
+        assert_eq!(v["path"].as_array().unwrap().len(), 16);
+        assert!(v["vcov"]
+            .as_str()
+            .unwrap()
+            .starts_with("placebo (50 replications)"));
+    }
+    let mut args = base.to_vec();
+    args.extend(["--method", "sdid", "--bootstrap", "wild"]);
+    let (ok, _, stderr) = regstat(&args);
+    assert!(
+        !ok && stderr
+            .contains("--bootstrap: the wild bootstrap applies to did2x2 and twfe, not to sdid"),
+        "{stderr}"
+    );
+}

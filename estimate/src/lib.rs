@@ -14,6 +14,7 @@ mod fit;
 mod panel;
 mod rng;
 mod synth;
+mod synth_panel;
 
 pub use bootstrap::{
     wild_cluster_bootstrap, BootWeights, BootstrapProblem, BootstrapResult, BootstrapSpec,
@@ -24,11 +25,13 @@ pub use error::EstimateError;
 pub use factor::Factor;
 pub use fit::{fit, fit_owned, wald, Collinear, Design, Fit, OutcomeFit, VcovSpec, WaldTest};
 pub use panel::{
-    estimate, Effects, EventCoefficient, Method, Panel, PanelData, Pretrend, Report, Spec,
-    Treatment, TwoByTwoCells, MAX_BOOTSTRAP_REPS,
+    estimate, DonorPlacebo, Effects, EventCoefficient, Method, Panel, PanelData, PathPoint,
+    Pretrend, Report, Spec, SynthPlacebo, Treatment, TwoByTwoCells, Weight, Weights,
+    MAX_BOOTSTRAP_REPS,
 };
 pub use rng::SplitMix64;
 pub use synth::{synth_fit, SynthEstimator, SynthFit, SynthSe};
+pub use synth_panel::SynthSpec;
 
 /// A coefficient with its inference.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -16,6 +16,7 @@ use crate::did2x2::{two_by_two, Cells, Placebo, TREATED_X_POST};
 use crate::error::EstimateError;
 use crate::factor::Factor;
 use crate::fit::{fit_owned, wald, Collinear, Design, Fit, VcovSpec, WaldTest};
+use crate::synth_panel::{synth_report, SynthSpec};
 use crate::Coefficient;
 
 /// How treatment is given.
@@ -232,6 +233,10 @@ pub enum Method {
     Did2x2,
     Twfe,
     EventStudy,
+    /// Synthetic control (Abadie, Diamond & Hainmueller), as synthdid's `sc_estimate`.
+    Sc,
+    /// Synthetic difference-in-differences (Arkhangelsky et al. 2021).
+    Sdid,
 }
 
 impl Method {
@@ -240,6 +245,8 @@ impl Method {
             Method::Did2x2 => "did2x2",
             Method::Twfe => "twfe",
             Method::EventStudy => "event-study",
+            Method::Sc => "sc",
+            Method::Sdid => "sdid",
         }
     }
 }
@@ -267,6 +274,8 @@ pub struct Spec {
     pub bootstrap: Option<BootstrapSpec>,
     pub demean: DemeanOptions,
     pub collinear: Collinear,
+    /// Standard errors of sc and sdid.
+    pub synth: SynthSpec,
 }
 
 impl Default for Spec {
@@ -279,6 +288,7 @@ impl Default for Spec {
             bootstrap: None,
             demean: DemeanOptions::default(),
             collinear: Collinear::Drop,
+            synth: SynthSpec::default(),
         }
     }
 }
@@ -319,13 +329,26 @@ impl Spec {
                     message: format!("expected a level between 0 and 1, found {}", b.alpha),
                 });
             }
-            if self.method == Method::EventStudy {
+            if !matches!(self.method, Method::Did2x2 | Method::Twfe) {
                 return Err(EstimateError::BadParameter {
                     parameter: "bootstrap",
-                    message: "the wild bootstrap applies to did2x2 and twfe, not to event studies"
-                        .into(),
+                    message: format!(
+                        "the wild bootstrap applies to did2x2 and twfe, not to {}",
+                        self.method.as_str()
+                    ),
                 });
             }
+        }
+        if matches!(self.method, Method::Sc | Method::Sdid)
+            && !(2..=MAX_BOOTSTRAP_REPS).contains(&self.synth.replications)
+        {
+            return Err(EstimateError::BadParameter {
+                parameter: "reps",
+                message: format!(
+                    "expected 2 to {MAX_BOOTSTRAP_REPS} replications, found {}",
+                    self.synth.replications
+                ),
+            });
         }
         if self.demean.tolerance.is_nan()
             || self.demean.tolerance <= 0.0
@@ -366,6 +389,49 @@ pub struct TwoByTwoCells {
     pub placebo: Option<Placebo>,
 }
 
+/// A weight of a synthetic estimator: a donor unit's or a pre-period's.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Weight {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<i64>,
+    pub weight: f64,
+}
+
+/// SC and SDID weights: donors (omega) and pre-periods (lambda; zero for SC).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Weights {
+    pub units: Vec<Weight>,
+    pub times: Vec<Weight>,
+}
+
+/// The estimated effect in one period (treated minus its synthetic counterpart, net of the
+/// pre-period offset), marked pre or post adoption.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PathPoint {
+    pub time: i64,
+    pub effect: f64,
+    pub post: bool,
+}
+
+/// One donor's placebo: its SC effect and post/pre RMSPE ratio when it pretends to be treated.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DonorPlacebo {
+    pub unit: String,
+    pub effect: f64,
+    pub rmspe_ratio: f64,
+}
+
+/// Abadie, Diamond & Hainmueller's placebo-in-space test: the treated unit's post/pre RMSPE ratio
+/// ranked among the donors' (p = (1 + #donors at least as extreme) / (1 + #donors)).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SynthPlacebo {
+    pub p_value: f64,
+    pub treated_rmspe_ratio: f64,
+    pub donors: Vec<DonorPlacebo>,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Report {
     pub method: String,
@@ -382,8 +448,41 @@ pub struct Report {
     pub did2x2: Option<TwoByTwoCells>,
     /// Regressors removed for collinearity.
     pub dropped: Vec<String>,
+    /// SC and SDID: donor and pre-period weights.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Weights>,
+    /// SC and SDID: the effect by period.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<PathPoint>,
+    /// SC: the placebo-in-space RMSPE test.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synth_placebo: Option<SynthPlacebo>,
     /// What a reader must know about this estimate (rows left out, reduced tests).
     pub notes: Vec<String>,
+}
+
+impl Report {
+    /// A report of `method` with nothing in it yet, for the estimators to fill.
+    pub(crate) fn empty(method: Method) -> Self {
+        Self {
+            method: method.as_str().to_string(),
+            outcome: String::new(),
+            n_obs: 0,
+            n_units: 0,
+            n_clusters: None,
+            vcov: String::new(),
+            estimates: Vec::new(),
+            event_study: Vec::new(),
+            pretrend: None,
+            bootstrap: None,
+            did2x2: None,
+            dropped: Vec::new(),
+            weights: None,
+            path: Vec::new(),
+            synth_placebo: None,
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// The regressors of one method on the rows `rows` of the panel, and the event-study terms
@@ -439,7 +538,7 @@ fn regressors(
                 ));
             }
         }
-        Method::Did2x2 => unreachable!("the 2x2 has its own design"),
+        Method::Did2x2 | Method::Sc | Method::Sdid => unreachable!("these have their own designs"),
     }
     for (name, values) in &data.covariates {
         regs.push((name.clone(), rows.iter().map(|&i| values[i]).collect()));
@@ -494,7 +593,7 @@ fn samples(panel: &Panel) -> BTreeMap<Vec<bool>, Vec<usize>> {
 
 pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError> {
     spec.check()?;
-    if matches!(spec.method, Method::EventStudy | Method::Did2x2) {
+    if spec.method != Method::Twfe {
         panel.require_absorbing(spec.method)?;
     }
     let data = &panel.data;
@@ -502,13 +601,16 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
     for (mask, outcomes) in samples(panel) {
         let rows: Vec<usize> = (0..panel.len()).filter(|&i| mask[i]).collect();
         let left_out = panel.len() - rows.len();
-        let estimated = if spec.method == Method::Did2x2 {
-            outcomes
+        let estimated = match spec.method {
+            Method::Did2x2 => outcomes
                 .iter()
                 .map(|&j| did2x2_report(panel, spec, &rows, j))
-                .collect::<Result<Vec<_>, _>>()?
-        } else {
-            panel_design(panel, spec, &rows, &outcomes)?
+                .collect::<Result<Vec<_>, _>>()?,
+            Method::Sc | Method::Sdid => outcomes
+                .iter()
+                .map(|&j| synth_report(panel, spec.method, &spec.synth, &rows, j))
+                .collect::<Result<Vec<_>, _>>()?,
+            Method::Twfe | Method::EventStudy => panel_design(panel, spec, &rows, &outcomes)?,
         };
         for (mut report, j) in estimated.into_iter().zip(&outcomes) {
             if left_out > 0 {
@@ -659,6 +761,7 @@ fn panel_design(
             did2x2: None,
             dropped: fitted.dropped.clone(),
             notes,
+            ..Report::empty(spec.method)
         });
     }
     Ok(reports)
@@ -815,5 +918,6 @@ fn did2x2_report(
         }),
         dropped: two.fit.dropped.clone(),
         notes,
+        ..Report::empty(Method::Did2x2)
     })
 }

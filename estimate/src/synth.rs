@@ -15,7 +15,7 @@
 //! the only one valid with one treated unit), jackknife (fixed weights; undefined with one treated
 //! unit) and bootstrap (units resampled), each sqrt((r-1)/r) sd(replicates) for r replications.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 
 use crate::error::EstimateError;
 use crate::rng::SplitMix64;
@@ -88,23 +88,12 @@ fn sparsify(v: &[f64]) -> Vec<f64> {
     cut.iter().map(|x| x / s).collect()
 }
 
-/// One Frank-Wolfe step with exact line search for |A x - b|^2 + eta |x|^2 on the simplex.
-fn fw_step(a: &DMatrix<f64>, x: &DVector<f64>, b: &DVector<f64>, eta: f64) -> DVector<f64> {
-    let ax = a * x;
-    let half_grad = a.transpose() * (&ax - b) + x * eta;
-    let i = half_grad.imin();
-    let mut dx = -x.clone();
-    dx[i] = 1.0 - x[i];
-    if dx.iter().all(|v| *v == 0.0) {
-        return x.clone();
-    }
-    let derr = a.column(i) - &ax;
-    let step = -half_grad.dot(&dx) / (derr.norm_squared() + eta * dx.norm_squared());
-    let step = step.clamp(0.0, 1.0);
-    x + dx * step
-}
-
-/// synthdid's `sc.weight.fw`: weights on the first `ncol - 1` columns of `y` reproducing its last.
+/// synthdid's `sc.weight.fw`: weights on the first `ncol - 1` columns of `y` reproducing its last,
+/// by Frank-Wolfe steps with exact line search for |A x - b|^2 + eta |x|^2 on the simplex.
+///
+/// Written for speed, not as a transcription: A x is kept up to date from the step
+/// (A (x + s d) = Ax + s (A_i - Ax), since d = e_i - x), so each iteration costs one product A'r and
+/// allocates nothing; the iterates are synthdid's.
 fn sc_weight_fw(
     y: &DMatrix<f64>,
     zeta: f64,
@@ -122,19 +111,66 @@ fn sc_weight_fw(
             col.add_scalar_mut(-mean);
         }
     }
-    let a = y.columns(0, t0).into_owned();
-    let b = y.column(t0).into_owned();
+    // Column-major storage: column j of A is a[j * n..(j + 1) * n].
+    let a: Vec<f64> = y.columns(0, t0).iter().copied().collect();
+    let b: Vec<f64> = y.column(t0).iter().copied().collect();
     let eta = n as f64 * zeta * zeta;
-    let mut x = DVector::from_vec(init.unwrap_or_else(|| vec![1.0 / t0 as f64; t0]));
-    let mut vals: Vec<f64> = Vec::new();
-    let mut t = 0;
-    while t < max_iter && (t < 2 || vals[t - 2] - vals[t - 1] > min_decrease * min_decrease) {
-        t += 1;
-        x = fw_step(&a, &x, &b, eta);
-        let err = &a * &x - &b;
-        vals.push(zeta * zeta * x.norm_squared() + err.norm_squared() / n as f64);
+    let mut x = init.unwrap_or_else(|| vec![1.0 / t0 as f64; t0]);
+    let mut ax = vec![0.0; n];
+    for (j, xj) in x.iter().enumerate() {
+        if *xj != 0.0 {
+            for (r, v) in ax.iter_mut().zip(&a[j * n..(j + 1) * n]) {
+                *r += xj * v;
+            }
+        }
     }
-    x.as_slice().to_vec()
+    let mut resid = vec![0.0; n];
+    let mut grad = vec![0.0; t0];
+    let objective = |x: &[f64], ax: &[f64]| {
+        let err: f64 = ax.iter().zip(&b).map(|(p, q)| (p - q) * (p - q)).sum();
+        zeta * zeta * x.iter().map(|v| v * v).sum::<f64>() + err / n as f64
+    };
+    let (mut previous, mut current) = (f64::NAN, f64::NAN);
+    let mut t = 0;
+    while t < max_iter && (t < 2 || previous - current > min_decrease * min_decrease) {
+        t += 1;
+        for r in 0..n {
+            resid[r] = ax[r] - b[r];
+        }
+        for j in 0..t0 {
+            let col = &a[j * n..(j + 1) * n];
+            grad[j] = col.iter().zip(&resid).map(|(c, r)| c * r).sum::<f64>() + eta * x[j];
+        }
+        // which.min: the first index of the smallest half-gradient.
+        let mut i = 0;
+        for j in 1..t0 {
+            if grad[j] < grad[i] {
+                i = j;
+            }
+        }
+        // d = e_i - x; A d = A_i - Ax.
+        let d_norm2: f64 = x
+            .iter()
+            .enumerate()
+            .map(|(j, v)| if j == i { (1.0 - v) * (1.0 - v) } else { v * v })
+            .sum();
+        if d_norm2 > 0.0 {
+            let col = &a[i * n..(i + 1) * n];
+            let derr2: f64 = col.iter().zip(&ax).map(|(c, p)| (c - p) * (c - p)).sum();
+            let grad_d: f64 = grad[i] - grad.iter().zip(&x).map(|(g, v)| g * v).sum::<f64>();
+            let step = (-grad_d / (derr2 + eta * d_norm2)).clamp(0.0, 1.0);
+            for v in x.iter_mut() {
+                *v *= 1.0 - step;
+            }
+            x[i] += step;
+            for (p, c) in ax.iter_mut().zip(col) {
+                *p += step * (c - *p);
+            }
+        }
+        previous = current;
+        current = objective(&x, &ax);
+    }
+    x
 }
 
 /// The (N0+1) x (T0+1) collapsed form: control rows and the treated average; pre columns and the
