@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use regstat_estimate::{
-    estimate, BootWeights, BootstrapSpec, Collinear, Effects, EstimateError, Method, Panel,
-    PanelData, Report, Spec, SynthSe, SynthSpec, Treatment,
+    estimate, BasePeriod, BootWeights, BootstrapSpec, Collinear, ControlGroup, CsEstimation,
+    CsSpec, Effects, EstimateError, Method, Panel, PanelData, Report, Spec, SynthSe, SynthSpec,
+    Treatment,
 };
 use regstat_warehouse::files::{read_columns, ColumnData, ColumnKind};
 
@@ -72,6 +73,19 @@ pub struct EstimateArgs {
     /// Bootstrap weights: rademacher or webb.
     #[arg(long, default_value = "rademacher")]
     pub boot_weights: String,
+    /// cs: the comparison units, `never` treated (default) or `notyet` treated.
+    #[arg(long, value_enum, default_value = "never")]
+    pub control: ControlArg,
+    /// cs: doubly robust (default), outcome regression or inverse probability weighting (they
+    /// coincide without covariates).
+    #[arg(long, value_enum, default_value = "dr")]
+    pub est_method: EstMethodArg,
+    /// cs: periods of anticipation before adoption.
+    #[arg(long, default_value_t = 0)]
+    pub anticipation: i64,
+    /// cs: base period of the pre-treatment cells, `varying` (t-1, default) or `universal` (g-1).
+    #[arg(long, value_enum, default_value = "varying")]
+    pub base_period: BasePeriodArg,
     /// A regressor collinear with the fixed effects or the regressors before it: `drop` it with a
     /// note (fixest's default) or stop with an `error`.
     #[arg(long, value_enum, default_value = "drop")]
@@ -90,6 +104,27 @@ pub enum MethodArg {
     Sc,
     /// Synthetic difference-in-differences.
     Sdid,
+    /// Callaway & Sant'Anna group-time effects with their aggregations.
+    Cs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ControlArg {
+    Never,
+    Notyet,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum BasePeriodArg {
+    Varying,
+    Universal,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum EstMethodArg {
+    Dr,
+    Reg,
+    Ipw,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -111,7 +146,7 @@ fn flag_error(e: EstimateError) -> anyhow::Error {
         EstimateError::BadParameter { parameter, message } => {
             let flag = match parameter {
                 "reference" => "ref",
-                "window" | "reps" | "bootstrap" | "cluster" => parameter,
+                "window" | "reps" | "bootstrap" | "cluster" | "anticipation" => parameter,
                 other => return anyhow::anyhow!("{other}: {message}"),
             };
             anyhow::anyhow!("--{flag}: {message}")
@@ -146,6 +181,7 @@ impl EstimateArgs {
             MethodArg::EventStudy => Method::EventStudy,
             MethodArg::Sc => Method::Sc,
             MethodArg::Sdid => Method::Sdid,
+            MethodArg::Cs => Method::Cs,
         };
         let effects = match (self.fe.as_deref(), method) {
             (None, _) => Effects::UnitAndTime,
@@ -189,6 +225,25 @@ impl EstimateArgs {
                 },
                 replications: self.reps.unwrap_or(200),
                 seed: self.seed,
+            },
+            cs: CsSpec {
+                control: match self.control {
+                    ControlArg::Never => ControlGroup::Never,
+                    ControlArg::Notyet => ControlGroup::NotYet,
+                },
+                base_period: match self.base_period {
+                    BasePeriodArg::Varying => BasePeriod::Varying,
+                    BasePeriodArg::Universal => BasePeriod::Universal,
+                },
+                estimation: match self.est_method {
+                    EstMethodArg::Dr => CsEstimation::Dr,
+                    EstMethodArg::Reg => CsEstimation::Reg,
+                    EstMethodArg::Ipw => CsEstimation::Ipw,
+                },
+                anticipation: self.anticipation,
+                band_reps: self.reps.unwrap_or(1000),
+                seed: self.seed,
+                alpha: 0.05,
             },
             collinear: match self.collinear {
                 CollinearArg::Drop => Collinear::Drop,
@@ -417,6 +472,24 @@ fn print_report(r: &Report) {
                 format!(" (rank {} of {} leads' covariance)", p.df1, p.tested)
             } else {
                 String::new()
+            }
+        );
+    }
+    for (name, a) in &r.aggregations {
+        println!(
+            "  {name:<9} ATT {:>12.6} s.e. {:>10.6}  95% CI [{:.6}, {:.6}]{}",
+            a.estimate,
+            a.se,
+            a.ci_low,
+            a.ci_high,
+            if a.rows.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "  ({} rows, uniform band critical value {:.3})",
+                    a.rows.len(),
+                    a.critical_value
+                )
             }
         );
     }

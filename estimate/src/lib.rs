@@ -6,6 +6,7 @@
 //! single treated region, where a t statistic alone is not to be trusted.
 
 mod bootstrap;
+mod cs;
 mod demean;
 mod did2x2;
 mod error;
@@ -18,6 +19,9 @@ mod synth_panel;
 
 pub use bootstrap::{
     wild_cluster_bootstrap, BootWeights, BootstrapProblem, BootstrapResult, BootstrapSpec,
+};
+pub use cs::{
+    Aggregation, AggregationRow, BasePeriod, ControlGroup, CsEstimation, CsSpec, GroupTime,
 };
 pub use demean::{demean, DemeanOptions, DemeanReport};
 pub use did2x2::{did2x2, Did2x2, Did2x2Input, PanelObs, Placebo, TREATED_X_POST};
@@ -48,15 +52,22 @@ pub struct Coefficient {
 
 impl Coefficient {
     /// t statistic, two-sided p-value and 95 % interval from a t distribution with `df` degrees of
-    /// freedom.
+    /// freedom, or the normal distribution when `df` is infinite (statrs' t quantile does not
+    /// return for infinite df, so the normal is used explicitly).
     pub fn from_estimate(term: &str, estimate: f64, se: f64, df: f64) -> Self {
-        use statrs::distribution::{ContinuousCDF, StudentsT};
+        use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
         let t = estimate / se;
-        let (p, q) = match StudentsT::new(0.0, 1.0, df) {
-            Ok(dist) if se > 0.0 && se.is_finite() => {
-                (2.0 * (1.0 - dist.cdf(t.abs())), dist.inverse_cdf(0.975))
+        let usable = se > 0.0 && se.is_finite();
+        let (p, q) = if !usable || df.is_nan() || df <= 0.0 {
+            (f64::NAN, f64::NAN)
+        } else if df.is_infinite() {
+            let dist = Normal::new(0.0, 1.0).expect("standard normal");
+            (2.0 * (1.0 - dist.cdf(t.abs())), dist.inverse_cdf(0.975))
+        } else {
+            match StudentsT::new(0.0, 1.0, df) {
+                Ok(dist) => (2.0 * (1.0 - dist.cdf(t.abs())), dist.inverse_cdf(0.975)),
+                Err(_) => (f64::NAN, f64::NAN),
             }
-            _ => (f64::NAN, f64::NAN),
         };
         Self {
             term: term.to_string(),
@@ -68,5 +79,19 @@ impl Coefficient {
             ci_high: estimate + q * se,
             df,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Coefficient;
+
+    /// Infinite degrees of freedom (normal inference, as synthdid and did report) return at once.
+    #[test]
+    fn infinite_degrees_of_freedom_use_the_normal() {
+        let c = Coefficient::from_estimate("att", 1.96, 1.0, f64::INFINITY);
+        assert!((c.p - 0.05).abs() < 1e-3, "{c:?}");
+        assert!((c.ci_high - 3.92).abs() < 1e-2);
+        assert!(Coefficient::from_estimate("x", 1.0, 0.0, 10.0).p.is_nan());
     }
 }

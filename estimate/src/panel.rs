@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::bootstrap::{wild_cluster_bootstrap, BootstrapProblem, BootstrapResult, BootstrapSpec};
+use crate::cs::{cs_report, Aggregation, CsSpec, GroupTime};
 use crate::demean::DemeanOptions;
 use crate::did2x2::{two_by_two, Cells, Placebo, TREATED_X_POST};
 use crate::error::EstimateError;
@@ -237,6 +238,8 @@ pub enum Method {
     Sc,
     /// Synthetic difference-in-differences (Arkhangelsky et al. 2021).
     Sdid,
+    /// Callaway & Sant'Anna (2021) group-time effects and their aggregations.
+    Cs,
 }
 
 impl Method {
@@ -247,6 +250,7 @@ impl Method {
             Method::EventStudy => "event-study",
             Method::Sc => "sc",
             Method::Sdid => "sdid",
+            Method::Cs => "cs",
         }
     }
 }
@@ -276,6 +280,8 @@ pub struct Spec {
     pub collinear: Collinear,
     /// Standard errors of sc and sdid.
     pub synth: SynthSpec,
+    /// Callaway & Sant'Anna's settings.
+    pub cs: CsSpec,
 }
 
 impl Default for Spec {
@@ -289,6 +295,7 @@ impl Default for Spec {
             demean: DemeanOptions::default(),
             collinear: Collinear::Drop,
             synth: SynthSpec::default(),
+            cs: CsSpec::default(),
         }
     }
 }
@@ -457,6 +464,12 @@ pub struct Report {
     /// SC: the placebo-in-space RMSPE test.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub synth_placebo: Option<SynthPlacebo>,
+    /// CS: every ATT(g,t).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub att_gt: Vec<GroupTime>,
+    /// CS: `simple`, `group`, `dynamic` and `calendar`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aggregations: BTreeMap<String, Aggregation>,
     /// What a reader must know about this estimate (rows left out, reduced tests).
     pub notes: Vec<String>,
 }
@@ -480,6 +493,8 @@ impl Report {
             weights: None,
             path: Vec::new(),
             synth_placebo: None,
+            att_gt: Vec::new(),
+            aggregations: BTreeMap::new(),
             notes: Vec::new(),
         }
     }
@@ -538,7 +553,9 @@ fn regressors(
                 ));
             }
         }
-        Method::Did2x2 | Method::Sc | Method::Sdid => unreachable!("these have their own designs"),
+        Method::Did2x2 | Method::Sc | Method::Sdid | Method::Cs => {
+            unreachable!("these have their own designs")
+        }
     }
     for (name, values) in &data.covariates {
         regs.push((name.clone(), rows.iter().map(|&i| values[i]).collect()));
@@ -605,6 +622,10 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
             Method::Did2x2 => outcomes
                 .iter()
                 .map(|&j| did2x2_report(panel, spec, &rows, j))
+                .collect::<Result<Vec<_>, _>>()?,
+            Method::Cs => outcomes
+                .iter()
+                .map(|&j| cs_report(panel, &spec.cs, &rows, j))
                 .collect::<Result<Vec<_>, _>>()?,
             Method::Sc | Method::Sdid => outcomes
                 .iter()

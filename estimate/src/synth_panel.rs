@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use nalgebra::DMatrix;
-use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::error::EstimateError;
 use crate::panel::{Method, Panel, Report, SynthPlacebo, Weight, Weights};
@@ -29,27 +28,6 @@ impl Default for SynthSpec {
             replications: 200,
             seed: 20261122,
         }
-    }
-}
-
-/// A coefficient with a normal-approximation p-value and 95 % interval, as synthdid reports.
-fn normal_coefficient(term: &str, estimate: f64, se: f64) -> Coefficient {
-    let normal = Normal::new(0.0, 1.0).expect("standard normal");
-    let t = estimate / se;
-    let (p, q) = if se > 0.0 && se.is_finite() {
-        (2.0 * (1.0 - normal.cdf(t.abs())), normal.inverse_cdf(0.975))
-    } else {
-        (f64::NAN, f64::NAN)
-    };
-    Coefficient {
-        term: term.to_string(),
-        estimate,
-        se,
-        t,
-        p,
-        ci_low: estimate - q * se,
-        ci_high: estimate + q * se,
-        df: f64::INFINITY,
     }
 }
 
@@ -242,7 +220,12 @@ pub(crate) fn synth_report(
         n_units: m.units.len(),
         n_clusters: None,
         vcov: se_name,
-        estimates: vec![normal_coefficient("att", fit.tau, se.unwrap_or(f64::NAN))],
+        estimates: vec![Coefficient::from_estimate(
+            "att",
+            fit.tau,
+            se.unwrap_or(f64::NAN),
+            f64::INFINITY,
+        )],
         weights: Some(Weights {
             units: m.units[..m.n0]
                 .iter()
