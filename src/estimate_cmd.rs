@@ -106,6 +106,8 @@ pub enum MethodArg {
     Sdid,
     /// Callaway & Sant'Anna group-time effects with their aggregations.
     Cs,
+    /// Sun & Abraham interaction-weighted event study (fixest's sunab).
+    Sunab,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -182,6 +184,7 @@ impl EstimateArgs {
             MethodArg::Sc => Method::Sc,
             MethodArg::Sdid => Method::Sdid,
             MethodArg::Cs => Method::Cs,
+            MethodArg::Sunab => Method::Sunab,
         };
         let effects = match (self.fe.as_deref(), method) {
             (None, _) => Effects::UnitAndTime,

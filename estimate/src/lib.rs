@@ -14,6 +14,7 @@ mod factor;
 mod fit;
 mod panel;
 mod rng;
+mod sunab;
 mod synth;
 mod synth_panel;
 

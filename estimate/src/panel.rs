@@ -17,6 +17,7 @@ use crate::did2x2::{two_by_two, Cells, Placebo, TREATED_X_POST};
 use crate::error::EstimateError;
 use crate::factor::Factor;
 use crate::fit::{fit_owned, wald, Collinear, Design, Fit, VcovSpec, WaldTest};
+use crate::sunab::sunab_reports;
 use crate::synth_panel::{synth_report, SynthSpec};
 use crate::Coefficient;
 
@@ -240,6 +241,8 @@ pub enum Method {
     Sdid,
     /// Callaway & Sant'Anna (2021) group-time effects and their aggregations.
     Cs,
+    /// Sun & Abraham (2021) interaction-weighted event study, as fixest's `sunab`.
+    Sunab,
 }
 
 impl Method {
@@ -251,6 +254,7 @@ impl Method {
             Method::Sc => "sc",
             Method::Sdid => "sdid",
             Method::Cs => "cs",
+            Method::Sunab => "sunab",
         }
     }
 }
@@ -553,7 +557,7 @@ fn regressors(
                 ));
             }
         }
-        Method::Did2x2 | Method::Sc | Method::Sdid | Method::Cs => {
+        Method::Did2x2 | Method::Sc | Method::Sdid | Method::Cs | Method::Sunab => {
             unreachable!("these have their own designs")
         }
     }
@@ -627,6 +631,7 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
                 .iter()
                 .map(|&j| cs_report(panel, &spec.cs, &rows, j))
                 .collect::<Result<Vec<_>, _>>()?,
+            Method::Sunab => sunab_reports(panel, spec, &rows, &outcomes)?,
             Method::Sc | Method::Sdid => outcomes
                 .iter()
                 .map(|&j| synth_report(panel, spec.method, &spec.synth, &rows, j))

@@ -212,3 +212,58 @@ fn designs_cs_cannot_take_are_named() {
         r.notes
     );
 }
+
+#[test]
+fn sun_abraham_recovers_the_same_truth_and_its_event_path() {
+    let (data, truth) = staggered(60, 0.01, 4);
+    let r = estimate(
+        &Panel::new(data.clone()).unwrap(),
+        &Spec {
+            method: Method::Sunab,
+            ..Spec::default()
+        },
+    )
+    .unwrap()
+    .remove(0);
+    assert_eq!(r.estimates[0].term, "att");
+    assert!(
+        (r.estimates[0].estimate - truth).abs() < 0.01,
+        "sunab {} vs {truth}",
+        r.estimates[0].estimate
+    );
+    let at = |e: i64| {
+        r.event_study
+            .iter()
+            .find(|c| c.rel_time == e)
+            .unwrap()
+            .estimate
+    };
+    assert_eq!(at(-1), 0.0, "the reference period");
+    assert!((at(0) - (1.0 + 0.5 + 0.25) / 3.0).abs() < 0.01);
+    assert!((at(4) - (5.0 + 2.5) / 2.0).abs() < 0.01);
+    assert!(r.aggregations.contains_key("att"));
+    // Without never-treated units the last cohort is the reference and its periods are dropped.
+    let (mut late, _) = staggered(20, 0.01, 5);
+    if let Treatment::Cohort { values, .. } = &mut late.treatment {
+        values
+            .iter_mut()
+            .filter(|v| v.is_none())
+            .for_each(|v| *v = Some(10));
+    }
+    let r = estimate(
+        &Panel::new(late).unwrap(),
+        &Spec {
+            method: Method::Sunab,
+            ..Spec::default()
+        },
+    )
+    .unwrap()
+    .remove(0);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("cohort of 10 is the reference")),
+        "{:?}",
+        r.notes
+    );
+}
