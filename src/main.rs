@@ -309,6 +309,41 @@ fn print_report(report: &RunReport, config: &Config) {
             );
         }
     }
+    if !report.designs.is_empty() {
+        println!("\nanswers (* the headline design of each cluster; the others beside it):");
+        println!(
+            "  {:<26} {:<w$} {:<7} {:>9} {:>9} {:>8}  {}",
+            "cluster", "indicator", "design", "effect", "s.e.", "p", "inference"
+        );
+        for d in &report.designs {
+            let mark = if d.role == "headline" { "*" } else { " " };
+            match (&d.effect, &d.error) {
+                (Some(c), _) => println!(
+                    "  {:<26} {:<w$} {:<7} {:>9.4} {:>9.4} {:>8.3}  {}",
+                    d.cluster_id,
+                    d.indicator_id,
+                    format!("{}{mark}", d.method),
+                    c.estimate,
+                    c.se,
+                    c.p,
+                    d.inference
+                ),
+                (None, error) => println!(
+                    "  {:<26} {:<w$} {:<7} not estimated: {}",
+                    d.cluster_id,
+                    d.indicator_id,
+                    format!("{}{mark}", d.method),
+                    error.as_deref().unwrap_or("")
+                ),
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for d in report.designs.iter().filter(|d| d.role == "headline") {
+            if seen.insert(d.cluster_id.clone()) {
+                println!("  {}: {} because {}", d.cluster_id, d.method, d.reason);
+            }
+        }
+    }
     if !report.failures.is_empty() {
         println!("\nfailures ({}):", report.failures.len());
         for f in &report.failures {

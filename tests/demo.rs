@@ -32,6 +32,10 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
     assert!(stdout.contains("documents: 3 fetched"), "{stdout}");
     assert!(stdout.contains("observations loaded: 1240"), "{stdout}");
     assert!(stdout.contains("investment_per_capita"), "{stdout}");
+    assert!(
+        stdout.contains("lipetsk-machinery-valley: sdid because one treated region"),
+        "{stdout}"
+    );
 
     {
         let conn = duckdb::Connection::open(demo.join("warehouse.duckdb")).unwrap();
@@ -55,11 +59,26 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
             6
         );
         assert_eq!(
-            count(&conn, "SELECT count(*) FROM estimate WHERE method = 'twfe'"),
+            count(
+                &conn,
+                "SELECT count(*) FROM estimate WHERE method = 'twfe' AND term = 'treated'"
+            ),
             3
         );
-        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'twfe_wild_bootstrap' AND p_value BETWEEN 0 AND 1"), 3);
-        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'event_study' AND term = 'pretrend_wald'"), 3);
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'twfe' AND term = 'treated:wild_bootstrap' AND p_value BETWEEN 0 AND 1"), 3);
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'event-study' AND term = 'pretrend_wald'"), 3);
+        // Issue 11: one treated region, so SDID is the headline with SC beside it, and every row
+        // says its part and why; method values are the CLI's method names.
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'sdid' AND role = 'headline' AND reason LIKE 'one treated region%' AND std_error > 0"), 3);
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'sc' AND term = 'att' AND role = 'beside'"), 3);
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM estimate WHERE role IS NULL OR reason IS NULL"
+            ),
+            0
+        );
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method NOT IN ('did2x2', 'twfe', 'event-study', 'sc', 'sdid', 'cs', 'sunab')"), 0);
         assert_eq!(
             count(&conn, "SELECT count(*) FROM run WHERE status = 'succeeded'"),
             1
@@ -168,7 +187,7 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
     let estimates = reader
         .query_row(
             &format!(
-                "SELECT count(*) FROM read_parquet('{}') WHERE method = 'did2x2'",
+                "SELECT count(*) FROM read_parquet('{}') WHERE method = 'did2x2' AND term = 'treated_x_post'",
                 publish.join("estimates.parquet").display()
             ),
             [],
@@ -207,4 +226,70 @@ fn assert_no_partial_files(dir: &Path) {
             "leftover {name} in the publish directory"
         );
     }
+}
+
+/// Issue 11: a cluster whose regions joined in different years gets Callaway & Sant'Anna as its
+/// headline, with Sun & Abraham and TWFE beside, from the config alone.
+#[test]
+fn a_staggered_cluster_is_answered_by_callaway_santanna() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = regstat(&["demo", "--dir", demo.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Two Central regions adopting in 2008 and 2012 against the other Central regions: an
+    // illustrative programme on the demo's figures.
+    let config = demo.join("regstat.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        r#"
+[[clusters]]
+id = "central-staggered"
+name = "illustrative staggered programme"
+treated = ["29000000000", "70000000000"]
+treatment_start = 2008
+adoption = { "70000000000" = 2012 }
+indicators = ["investment_per_capita"]
+control = ["14000000000", "15000000000", "17000000000", "20000000000", "24000000000", "28000000000", "34000000000", "38000000000", "42000000000", "54000000000", "61000000000", "66000000000", "68000000000", "78000000000"]
+"#,
+    );
+    std::fs::write(&config, text).unwrap();
+    // The demo's server is gone: backfill re-reads the archive and estimates, without fetching.
+    let out = regstat(&["backfill", "--config", config.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "central-staggered: cs because 2 treated regions adopting in 2 different years"
+        ),
+        "{stdout}"
+    );
+    let conn = duckdb::Connection::open(demo.join("warehouse.duckdb")).unwrap();
+    let run: i64 = count(&conn, "SELECT max(run_id) FROM estimate");
+    // (Closed before the next backfill: an open connection holds the warehouse.)
+    let q = |sql: &str| count(&conn, &sql.replace("RUN", &run.to_string()));
+    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'cs' AND role = 'headline' AND std_error > 0"), 1);
+    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'sunab' AND role = 'beside' AND std_error > 0"), 1);
+    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'twfe' AND role = 'beside'"), 2);
+    drop(conn);
+    // A headline set in the config wins, and says so.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace(
+        "adoption = { \"70000000000\" = 2012 }",
+        "adoption = { \"70000000000\" = 2012 }\nheadline = \"sunab\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = regstat(&["backfill", "--config", config.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("central-staggered: sunab because set in the config"),
+        "{stdout}"
+    );
 }

@@ -21,9 +21,40 @@ pub struct Config {
     pub daemon: DaemonSettings,
     #[serde(default)]
     pub regions: RegionSettings,
+    #[serde(default)]
+    pub estimation: EstimationSettings,
     /// The shipped region dictionary with `[regions] aliases`, built on first use.
     #[serde(skip)]
     region_dictionary: std::sync::OnceLock<regstat_transform::RegionDictionary>,
+}
+
+/// The design methods a cluster's headline may name: the `regstat estimate --method` names.
+pub const DESIGN_METHODS: [&str; 7] =
+    ["did2x2", "twfe", "event-study", "sc", "sdid", "cs", "sunab"];
+
+/// How the run's cluster designs are estimated; the defaults are the values runs always used.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EstimationSettings {
+    /// Draws of the TWFE wild cluster bootstrap (Webb weights).
+    pub bootstrap_reps: usize,
+    /// Placebo replications of the SDID and SC standard errors.
+    pub placebo_reps: usize,
+    /// Event-study window: relative years outside are binned into its ends.
+    pub event_window: [i64; 2],
+    /// Seed of every random draw, so a run is reproducible.
+    pub seed: u64,
+}
+
+impl Default for EstimationSettings {
+    fn default() -> Self {
+        Self {
+            bootstrap_reps: 9999,
+            placebo_reps: 200,
+            event_window: [-5, 5],
+            seed: 20261122,
+        }
+    }
 }
 
 /// Spellings the shipped region dictionary lacks, taught without a new release.
@@ -289,6 +320,24 @@ pub struct ClusterConfig {
     /// Estimate on logs (effects read as approximate percentage changes), as the Lipetsk study did.
     #[serde(default = "yes")]
     pub log_outcome: bool,
+    /// Adoption year of treated regions that joined the programme in another year than
+    /// `treatment_start` (region code -> year); the others adopt at `treatment_start`.
+    #[serde(default)]
+    pub adoption: std::collections::BTreeMap<String, i32>,
+    /// The headline design, a `regstat estimate --method` name; by default chosen from the design:
+    /// sdid for one treated region, cs for regions adopting in different years, twfe otherwise.
+    #[serde(default)]
+    pub headline: Option<String>,
+}
+
+impl ClusterConfig {
+    /// Each treated region's adoption year.
+    pub fn adoption_year(&self, region: &str) -> i32 {
+        self.adoption
+            .get(region)
+            .copied()
+            .unwrap_or(self.treatment_start)
+    }
 }
 
 fn yes() -> bool {
@@ -436,6 +485,31 @@ impl Config {
                 }
             }
         }
+        let e = &self.estimation;
+        if !(99..=1_000_000).contains(&e.bootstrap_reps) {
+            issues.push((
+                "estimation.bootstrap_reps".into(),
+                format!("expected 99 to 1000000 draws, found {}", e.bootstrap_reps),
+            ));
+        }
+        if !(2..=1_000_000).contains(&e.placebo_reps) {
+            issues.push((
+                "estimation.placebo_reps".into(),
+                format!(
+                    "expected 2 to 1000000 replications, found {}",
+                    e.placebo_reps
+                ),
+            ));
+        }
+        if !(e.event_window[0] < -1 && e.event_window[1] >= 0) {
+            issues.push((
+                "estimation.event_window".into(),
+                format!(
+                    "expected [LO, HI] with LO < -1 <= HI (the reference -1 inside), found {:?}",
+                    e.event_window
+                ),
+            ));
+        }
         let mut cluster_ids = HashSet::new();
         for (i, c) in self.clusters.iter().enumerate() {
             let key = |field: &str| format!("clusters[{i}].{field}");
@@ -482,6 +556,27 @@ impl Config {
                             "pre-treatment year {y} is not before treatment_start {}",
                             c.treatment_start
                         ),
+                    ));
+                }
+            }
+            for (region, year) in &c.adoption {
+                if !c.treated.contains(region) {
+                    issues.push((
+                        format!("clusters[{i}].adoption.{region}"),
+                        format!("region {region} is not among the cluster's treated regions"),
+                    ));
+                } else if !(1990..=2100).contains(year) {
+                    issues.push((
+                        format!("clusters[{i}].adoption.{region}"),
+                        format!("expected a year, found {year}"),
+                    ));
+                }
+            }
+            if let Some(h) = &c.headline {
+                if !DESIGN_METHODS.contains(&h.as_str()) {
+                    issues.push((
+                        key("headline"),
+                        format!("expected one of {}, found {h:?}", DESIGN_METHODS.join(", ")),
                     ));
                 }
             }

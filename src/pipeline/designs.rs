@@ -39,7 +39,9 @@ pub(super) fn estimate_clusters(
                     value: p.value,
                 })
                 .collect();
-            match panel_designs(run_id, cluster, indicator, &panel) {
+            let choice = super::answers::choose(cluster);
+            let first_row = rows.len();
+            match panel_designs(run_id, cluster, &config.estimation, indicator, &panel) {
                 Ok((extra, twfe)) => {
                     rows.extend(extra);
                     if let Some(t) = twfe {
@@ -62,7 +64,8 @@ pub(super) fn estimate_clusters(
                 post_years: &post_years,
                 log_outcome: cluster.log_outcome,
             };
-            match did2x2(&input) {
+            let did2x2_result = did2x2(&input);
+            match did2x2_result {
                 Ok(result) => {
                     rows.extend(estimate_rows(
                         run_id,
@@ -87,6 +90,26 @@ pub(super) fn estimate_clusters(
                         .push(format!("cluster {} indicator {indicator}: {e}", cluster.id));
                 }
             }
+            // Every row of this cluster and indicator says its part in the design.
+            for row in &mut rows[first_row..] {
+                let headline = row.method == choice.headline;
+                row.role = Some(if headline { "headline" } else { "beside" }.into());
+                row.reason = Some(if headline {
+                    choice.reason.clone()
+                } else {
+                    format!("beside the headline {}", choice.headline)
+                });
+            }
+            let (modern, summaries) = super::answers::modern_designs(
+                run_id,
+                cluster,
+                &config.estimation,
+                indicator,
+                &panel,
+                &choice,
+            );
+            rows.extend(modern);
+            report.designs.extend(summaries);
         }
     }
     Ok(rows)
@@ -145,13 +168,15 @@ pub(super) fn estimate_rows(
         log_outcome: cluster.log_outcome,
         vcov: r.vcov.clone(),
         means_json: means,
+        role: None,
+        reason: None,
     };
     let mut rows = vec![base.clone()];
     if let Some(p) = &r.placebo {
         // The placebo row: same effect, its p-value from the rank among control regions; the standard
         // error is the placebo effects' standard deviation. No t interval is claimed.
         rows.push(EstimateRow {
-            method: "did2x2_placebo".into(),
+            term: format!("{}:placebo", r.effect.term),
             std_error: p.sd,
             t_stat: r.effect.estimate / p.sd,
             p_value: p.p_value,
@@ -171,6 +196,7 @@ pub(super) fn estimate_rows(
 pub(super) fn panel_designs(
     run_id: i64,
     cluster: &ClusterConfig,
+    settings: &regstat_config::EstimationSettings,
     indicator: &str,
     panel: &[PanelObs],
 ) -> Result<(Vec<EstimateRow>, Option<TwfeSummary>), regstat_estimate::EstimateError> {
@@ -234,6 +260,8 @@ pub(super) fn panel_designs(
         log_outcome: cluster.log_outcome,
         vcov: String::new(),
         means_json: "{}".into(),
+        role: None,
+        reason: None,
     };
     let from_coef = |method: &str, c: &regstat_estimate::Coefficient, vcov: &str| EstimateRow {
         estimate: c.estimate,
@@ -251,8 +279,8 @@ pub(super) fn panel_designs(
         method: Method::Twfe,
         bootstrap: Some(BootstrapSpec {
             weights: BootWeights::Webb,
-            reps: 9999,
-            seed: 20261122,
+            reps: settings.bootstrap_reps,
+            seed: settings.seed,
             alpha: 0.05,
         }),
         ..Spec::default()
@@ -267,12 +295,12 @@ pub(super) fn panel_designs(
             ci_low: b.ci_low,
             ci_high: b.ci_high,
             vcov: format!("{}, {} draws", b.kind, b.reps),
-            ..base("twfe_wild_bootstrap", &main.term)
+            ..base("twfe", &format!("{}:wild_bootstrap", main.term))
         });
     }
     let es_spec = Spec {
         method: Method::EventStudy,
-        window: Some((-5, 5)),
+        window: Some((settings.event_window[0], settings.event_window[1])),
         ..Spec::default()
     };
     match estimate(&data, &es_spec) {
@@ -283,7 +311,7 @@ pub(super) fn panel_designs(
                 .iter()
                 .filter(|c| c.term.starts_with("rel_time::"))
             {
-                rows.push(from_coef("event_study", c, &es.vcov));
+                rows.push(from_coef("event-study", c, &es.vcov));
             }
             if let Some(p) = &es.pretrend {
                 rows.push(EstimateRow {
@@ -298,7 +326,7 @@ pub(super) fn panel_designs(
                     } else {
                         format!("joint Wald F test of {} leads, {}", p.tested, es.vcov)
                     },
-                    ..base("event_study", "pretrend_wald")
+                    ..base("event-study", "pretrend_wald")
                 });
             }
         }
@@ -341,7 +369,12 @@ pub(super) fn per_region(
         match did2x2(&input) {
             Ok(r) => {
                 for mut row in estimate_rows(run_id, cluster, indicator, &r, &pre, &post) {
-                    row.term = format!("treated_x_post[{region}]");
+                    // treated_x_post -> treated_x_post[region], and its :placebo row likewise.
+                    row.term = row.term.replacen(
+                        regstat_estimate::TREATED_X_POST,
+                        &format!("{}[{region}]", regstat_estimate::TREATED_X_POST),
+                        1,
+                    );
                     rows.push(row);
                 }
             }

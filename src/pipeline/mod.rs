@@ -13,10 +13,12 @@ use regstat_estimate::Did2x2;
 use regstat_ingest::{Archive, Fetcher, Source};
 use regstat_warehouse::{Manifest, Warehouse};
 
+mod answers;
 mod designs;
 mod documents;
 mod indicators;
 
+pub use answers::{choose as choose_design, DesignChoice, DesignSummary};
 use designs::estimate_clusters;
 use documents::{load_document, record_of};
 use indicators::{cluster_rows, indicator_rows};
@@ -43,6 +45,8 @@ pub struct RunReport {
     pub observations_loaded: usize,
     pub estimates: Vec<EffectSummary>,
     pub twfe: Vec<TwfeSummary>,
+    /// Each cluster's designs: the headline answer and the estimates beside it, with why.
+    pub designs: Vec<DesignSummary>,
     pub bytes_fetched: u64,
     /// Sources whose fetch and loads all succeeded in this run.
     pub succeeded_sources: Vec<String>,

@@ -8,6 +8,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/002_indicator_catalogue.sql")),
     (3, include_str!("migrations/003_dimensions.sql")),
     (4, include_str!("migrations/004_run_steps.sql")),
+    (5, include_str!("migrations/005_design_roles.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {

@@ -62,6 +62,10 @@ pub struct EstimateRow {
     pub log_outcome: bool,
     pub vcov: String,
     pub means_json: String,
+    /// `headline` or `beside`: the row's part in the cluster's design.
+    pub role: Option<String>,
+    /// Why the design was chosen, or why it could not be estimated.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -302,6 +306,8 @@ impl Warehouse {
                     e.vcov,
                     e.means_json,
                     now,
+                    e.role,
+                    e.reason,
                 ])
                 .context("appending an estimate")?;
             }
