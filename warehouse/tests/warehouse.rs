@@ -83,7 +83,7 @@ fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     drop(w);
     // Reopening runs no migration twice and keeps the data.
     let w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 4);
+    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 5);
     assert_eq!(count(&w, "SELECT count(*) FROM observation"), 3);
 }
 
