@@ -361,6 +361,18 @@ impl Spec {
                 ),
             });
         }
+        if self.method == Method::Cs
+            && self.cs.band_reps != 0
+            && !(99..=MAX_BOOTSTRAP_REPS).contains(&self.cs.band_reps)
+        {
+            return Err(EstimateError::BadParameter {
+                parameter: "reps",
+                message: format!(
+                    "expected 0 (no uniform bands) or 99 to {MAX_BOOTSTRAP_REPS} multiplier-bootstrap draws, found {}",
+                    self.cs.band_reps
+                ),
+            });
+        }
         if self.demean.tolerance.is_nan()
             || self.demean.tolerance <= 0.0
             || self.demean.max_iterations == 0
