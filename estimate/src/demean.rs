@@ -168,50 +168,38 @@ fn demean_group(
             }
         })
         .collect();
-    let converged = |change: &[f64]| {
+    // One sweep; true when it moved no column by more than the tolerance of its scale.
+    let mut iterations = 0;
+    let mut sweep = |columns: &mut [Vec<f64>], iterations: &mut usize| {
+        projector.sweep(columns, &mut change);
+        *iterations += 1;
         change
             .iter()
             .zip(&scale)
             .all(|(c, s)| *c <= options.tolerance * s)
     };
+    let done = |iterations| DemeanReport {
+        iterations,
+        converged: true,
+    };
     // Two plain sweeps first: a balanced panel (orthogonal factors) is done after them, with no
     // copy of the columns made for the acceleration.
-    let mut iterations = 0;
     for _ in 0..2 {
-        projector.sweep(columns, &mut change);
-        iterations += 1;
-        if converged(&change) {
-            return DemeanReport {
-                iterations,
-                converged: true,
-            };
+        if sweep(columns, &mut iterations) {
+            return done(iterations);
         }
     }
     let mut x0: Vec<Vec<f64>> = columns.to_vec();
     let mut x1: Vec<Vec<f64>> = columns.to_vec();
     while iterations < options.max_iterations {
         // x0 = x; x1 = F(x); x = F(F(x)).
-        for (dst, src) in x0.iter_mut().zip(columns.iter()) {
-            dst.copy_from_slice(src);
-        }
-        projector.sweep(columns, &mut change);
-        iterations += 1;
-        if converged(&change) {
-            return DemeanReport {
-                iterations,
-                converged: true,
-            };
-        }
-        for (dst, src) in x1.iter_mut().zip(columns.iter()) {
-            dst.copy_from_slice(src);
-        }
-        projector.sweep(columns, &mut change);
-        iterations += 1;
-        if converged(&change) {
-            return DemeanReport {
-                iterations,
-                converged: true,
-            };
+        for keep in [&mut x0, &mut x1] {
+            for (dst, src) in keep.iter_mut().zip(columns.iter()) {
+                dst.copy_from_slice(src);
+            }
+            if sweep(columns, &mut iterations) {
+                return done(iterations);
+            }
         }
         // Irons-Tuck, per column: x = x2 - (d2·d1)/(d2·d2) d1 with d1 = x2 - x1, d2 = x2 - 2x1 + x0.
         for ((x2, x1), x0) in columns.iter_mut().zip(&x1).zip(&x0) {

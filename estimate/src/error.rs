@@ -71,3 +71,18 @@ pub enum EstimateError {
     #[error("{0}")]
     Design(String),
 }
+
+impl EstimateError {
+    /// A column of `found` rows where `expected` were due is an error naming it.
+    pub(crate) fn check_length(column: &str, expected: usize, found: usize) -> Result<(), Self> {
+        if found == expected {
+            Ok(())
+        } else {
+            Err(Self::Dimensions {
+                column: column.to_string(),
+                expected,
+                found,
+            })
+        }
+    }
+}

@@ -157,17 +157,7 @@ pub fn fit_owned(
     if k == 0 {
         return Err(EstimateError::NoRegressor);
     }
-    let check = |column: &str, len: usize| {
-        if len == n {
-            Ok(())
-        } else {
-            Err(EstimateError::Dimensions {
-                column: column.to_string(),
-                expected: n,
-                found: len,
-            })
-        }
-    };
+    let check = |column: &str, len: usize| EstimateError::check_length(column, n, len);
     for (name, c) in design.outcomes.iter().chain(&design.regressors) {
         check(name, c.len())?;
     }

@@ -76,17 +76,7 @@ impl Panel {
         if n == 0 {
             return Err(EstimateError::NoRows);
         }
-        let check = |column: &str, len: usize| {
-            if len == n {
-                Ok(())
-            } else {
-                Err(EstimateError::Dimensions {
-                    column: column.to_string(),
-                    expected: n,
-                    found: len,
-                })
-            }
-        };
+        let check = |column: &str, len: usize| EstimateError::check_length(column, n, len);
         check("time", data.time.len())?;
         for (name, values) in data.outcomes.iter().chain(&data.covariates) {
             check(name, values.len())?;

@@ -232,6 +232,50 @@ pub(super) fn modern_designs(
     (rows, summaries)
 }
 
+/// A cluster's yearly figures as a panel for the estimators: on logs when the cluster says so, each
+/// treated region's cohort its own adoption year, controls never treated.
+pub(super) fn cluster_panel(
+    cluster: &ClusterConfig,
+    indicator: &str,
+    panel: &[PanelObs],
+) -> Result<PanelData, regstat_estimate::EstimateError> {
+    let mut values = Vec::with_capacity(panel.len());
+    for p in panel {
+        if cluster.log_outcome && p.value <= 0.0 {
+            return Err(regstat_estimate::EstimateError::NonPositiveForLog(
+                p.value,
+                p.unit.clone(),
+                p.year,
+            ));
+        }
+        values.push(if cluster.log_outcome {
+            p.value.ln()
+        } else {
+            p.value
+        });
+    }
+    Ok(PanelData {
+        unit: panel.iter().map(|p| p.unit.clone()).collect(),
+        time: panel.iter().map(|p| p.year as i64).collect(),
+        outcomes: vec![(indicator.to_string(), values)],
+        covariates: vec![],
+        treatment: Treatment::Cohort {
+            name: "treated".into(),
+            values: panel
+                .iter()
+                .map(|p| {
+                    cluster
+                        .treated
+                        .contains(&p.unit)
+                        .then(|| cluster.adoption_year(&p.unit) as i64)
+                })
+                .collect(),
+        },
+        weights: None,
+        cluster: vec![],
+    })
+}
+
 fn estimate_one(
     name: &str,
     cluster: &ClusterConfig,
@@ -246,40 +290,7 @@ fn estimate_one(
         "sunab" => Method::Sunab,
         other => return Err(format!("{other} is not estimated here")),
     };
-    let mut values = Vec::with_capacity(panel.len());
-    for p in panel {
-        if cluster.log_outcome && p.value <= 0.0 {
-            return Err(format!(
-                "{} is not positive, so its log is undefined (region {}, year {})",
-                p.value, p.unit, p.year
-            ));
-        }
-        values.push(if cluster.log_outcome {
-            p.value.ln()
-        } else {
-            p.value
-        });
-    }
-    let data = PanelData {
-        unit: panel.iter().map(|p| p.unit.clone()).collect(),
-        time: panel.iter().map(|p| p.year as i64).collect(),
-        outcomes: vec![(indicator.to_string(), values)],
-        covariates: vec![],
-        treatment: Treatment::Cohort {
-            name: "adoption".into(),
-            values: panel
-                .iter()
-                .map(|p| {
-                    cluster
-                        .treated
-                        .contains(&p.unit)
-                        .then(|| cluster.adoption_year(&p.unit) as i64)
-                })
-                .collect(),
-        },
-        weights: None,
-        cluster: vec![],
-    };
+    let data = cluster_panel(cluster, indicator, panel).map_err(|e| e.to_string())?;
     let panel = Panel::new(data).map_err(|e| e.to_string())?;
     let spec = Spec {
         method,

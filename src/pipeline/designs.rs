@@ -200,44 +200,10 @@ pub(super) fn panel_designs(
     indicator: &str,
     panel: &[PanelObs],
 ) -> Result<(Vec<EstimateRow>, Option<TwfeSummary>), regstat_estimate::EstimateError> {
-    use regstat_estimate::{
-        estimate, BootWeights, BootstrapSpec, Method, Panel, PanelData, Spec, Treatment,
-    };
-    let mut values = Vec::with_capacity(panel.len());
-    for p in panel {
-        if cluster.log_outcome && p.value <= 0.0 {
-            return Err(regstat_estimate::EstimateError::NonPositiveForLog(
-                p.value,
-                p.unit.clone(),
-                p.year,
-            ));
-        }
-        values.push(if cluster.log_outcome {
-            p.value.ln()
-        } else {
-            p.value
-        });
-    }
-    let data = PanelData {
-        unit: panel.iter().map(|p| p.unit.clone()).collect(),
-        time: panel.iter().map(|p| p.year as i64).collect(),
-        outcomes: vec![(indicator.to_string(), values)],
-        covariates: vec![],
-        treatment: Treatment::Cohort {
-            name: "treated".into(),
-            values: panel
-                .iter()
-                .map(|p| {
-                    cluster
-                        .treated
-                        .contains(&p.unit)
-                        .then_some(cluster.treatment_start as i64)
-                })
-                .collect(),
-        },
-        weights: None,
-        cluster: vec![],
-    };
+    use regstat_estimate::{estimate, BootWeights, BootstrapSpec, Method, Panel, Spec};
+    // Each treated region at its own adoption year (TWFE and the event study take staggered
+    // adoption; the 2x2 keeps the study's common before/after years).
+    let data = super::answers::cluster_panel(cluster, indicator, panel)?;
     let data = Panel::new(data)?;
     let base = |method: &str, term: &str| EstimateRow {
         run_id,
