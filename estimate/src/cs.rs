@@ -122,6 +122,8 @@ pub struct Aggregation {
 /// The balanced outcome matrix and each unit's cohort (0: never treated).
 struct Data {
     y: Vec<Vec<f64>>,
+    /// Covariates per unit and period (empty without covariates).
+    x: Vec<Vec<Vec<f64>>>,
     cohort: Vec<i64>,
     periods: Vec<i64>,
     notes: Vec<String>,
@@ -129,11 +131,6 @@ struct Data {
 
 fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, EstimateError> {
     let d = panel.data();
-    if !d.covariates.is_empty() {
-        return Err(EstimateError::Design(
-            "cs: covariates are not supported yet (without them the dr, reg and ipw estimators coincide); drop --covariates".into(),
-        ));
-    }
     if d.weights.is_some() {
         return Err(EstimateError::Design(
             "cs: weights are not supported yet".into(),
@@ -146,12 +143,13 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut by_unit: BTreeMap<&str, (i64, BTreeMap<i64, f64>)> = BTreeMap::new();
+    // Per unit: its cohort and, per period, the row (for the outcome and the covariates).
+    let mut by_unit: BTreeMap<&str, (i64, BTreeMap<i64, usize>)> = BTreeMap::new();
     for &i in rows {
         let e = by_unit
             .entry(d.unit[i].as_str())
             .or_insert((adoption[i].unwrap_or(0), BTreeMap::new()));
-        e.1.insert(d.time[i], d.outcomes[j].1[i]);
+        e.1.insert(d.time[i], i);
     }
     let incomplete: Vec<&str> = by_unit
         .iter()
@@ -172,7 +170,7 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
     let mut notes = Vec::new();
     let last = *periods.last().expect("rows are not empty");
     let first = periods[0];
-    let mut units: Vec<(i64, Vec<f64>)> = Vec::new();
+    let mut units: Vec<(i64, Vec<usize>)> = Vec::new();
     let (mut late, mut early) = (0, 0);
     for (_, (g, values)) in by_unit {
         let mut g = g;
@@ -213,8 +211,8 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
                     latest - spec.anticipation
                 ));
                 periods = keep.iter().map(|&k| periods[k]).collect();
-                for (_, y) in &mut units {
-                    *y = keep.iter().map(|&k| y[k]).collect();
+                for (_, at) in &mut units {
+                    *at = keep.iter().map(|&k| at[k]).collect();
                 }
             }
         }
@@ -224,12 +222,202 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
             "cs needs at least two periods".into(),
         ));
     }
+    let outcome = &d.outcomes[j].1;
     Ok(Data {
-        y: units.iter().map(|(_, y)| y.clone()).collect(),
+        y: units
+            .iter()
+            .map(|(_, at)| at.iter().map(|&i| outcome[i]).collect())
+            .collect(),
+        x: if d.covariates.is_empty() {
+            Vec::new()
+        } else {
+            units
+                .iter()
+                .map(|(_, at)| {
+                    at.iter()
+                        .map(|&i| d.covariates.iter().map(|(_, c)| c[i]).collect())
+                        .collect()
+                })
+                .collect()
+        },
         cohort: units.iter().map(|(g, _)| *g).collect(),
         periods,
         notes,
     })
+}
+
+/// Solves the symmetric positive definite system A b = r, or says which model failed.
+fn solve_spd(
+    a: nalgebra::DMatrix<f64>,
+    r: nalgebra::DVector<f64>,
+    what: &str,
+) -> Result<nalgebra::DVector<f64>, String> {
+    a.cholesky().map(|c| c.solve(&r)).ok_or_else(|| {
+        format!("the {what} is singular (a covariate without variation in this comparison)")
+    })
+}
+
+/// The logit of `d` on `x` by Newton-Raphson (as glm), fitted probabilities.
+fn logit(x: &nalgebra::DMatrix<f64>, d: &[f64]) -> Result<Vec<f64>, String> {
+    use nalgebra::DVector;
+    let (n, k) = x.shape();
+    let mut beta = DVector::<f64>::zeros(k);
+    for _ in 0..100 {
+        let p: Vec<f64> = (0..n)
+            .map(|i| 1.0 / (1.0 + (-x.row(i).dot(&beta.transpose())).exp()))
+            .collect();
+        let mut h = nalgebra::DMatrix::<f64>::zeros(k, k);
+        let mut g = DVector::<f64>::zeros(k);
+        for i in 0..n {
+            let w = p[i] * (1.0 - p[i]);
+            let xi = x.row(i).transpose();
+            h += &xi * xi.transpose() * w;
+            g += xi * (d[i] - p[i]);
+        }
+        let step = solve_spd(h, g, "propensity score's information matrix")?;
+        beta += &step;
+        if step.amax() <= 1e-10 * (1.0 + beta.amax()) {
+            return Ok((0..n)
+                .map(|i| 1.0 / (1.0 + (-x.row(i).dot(&beta.transpose())).exp()))
+                .collect());
+        }
+    }
+    Err("the propensity score did not converge (treated and controls may be perfectly separated by the covariates)".into())
+}
+
+/// One ATT(g,t) and its influence function on the comparison's units, as DRDID's panel estimators
+/// (`drdid_panel`, `reg_did_panel`, `std_ipw_did_panel`, which R did calls) with unit weights 1 and
+/// trimming of controls whose propensity score reaches 0.995. Without covariates (x the intercept
+/// alone) all three reduce to the difference of mean changes.
+fn drdid_panel(
+    dy: &[f64],
+    d: &[f64],
+    x: &[Vec<f64>],
+    estimation: CsEstimation,
+) -> Result<(f64, Vec<f64>), String> {
+    use nalgebra::{DMatrix, DVector};
+    let n = dy.len();
+    let k = x[0].len();
+    let nf = n as f64;
+    let xm = DMatrix::from_fn(n, k, |i, c| x[i][c]);
+    let mean = |v: &dyn Fn(usize) -> f64| (0..n).map(v).sum::<f64>() / nf;
+    let col_means = |v: &dyn Fn(usize) -> f64| {
+        DVector::from_fn(k, |c, _| (0..n).map(|i| v(i) * x[i][c]).sum::<f64>() / nf)
+    };
+    // Outcome model: OLS of dy on x among controls; its asymptotic linear representation.
+    let outcome = || -> Result<(Vec<f64>, DMatrix<f64>), String> {
+        let mut xtx = DMatrix::<f64>::zeros(k, k);
+        let mut xty = DVector::<f64>::zeros(k);
+        for i in (0..n).filter(|&i| d[i] == 0.0) {
+            let xi = xm.row(i).transpose();
+            xtx += &xi * xi.transpose();
+            xty += xi * dy[i];
+        }
+        let beta = solve_spd(xtx.clone(), xty, "outcome regression among the controls")?;
+        let fitted: Vec<f64> = (0..n).map(|i| xm.row(i).dot(&beta.transpose())).collect();
+        let inv = (xtx / nf)
+            .try_inverse()
+            .ok_or("the outcome regression is singular")?;
+        let mut rep = DMatrix::<f64>::zeros(n, k);
+        for i in (0..n).filter(|&i| d[i] == 0.0) {
+            let e = dy[i] - fitted[i];
+            let row = (xm.row(i) * e) * &inv;
+            rep.set_row(i, &row);
+        }
+        Ok((fitted, rep))
+    };
+    // Propensity score: logit; its asymptotic linear representation and the trimming.
+    let pscore = || -> Result<(Vec<f64>, DMatrix<f64>, Vec<f64>), String> {
+        let p: Vec<f64> = logit(&xm, d)?
+            .into_iter()
+            .map(|p| p.min(1.0 - 1e-6))
+            .collect();
+        let mut info = DMatrix::<f64>::zeros(k, k);
+        for i in 0..n {
+            let xi = xm.row(i).transpose();
+            info += &xi * xi.transpose() * (p[i] * (1.0 - p[i]));
+        }
+        let hessian = (info / nf)
+            .try_inverse()
+            .ok_or("the propensity score's information matrix is singular")?;
+        let mut rep = DMatrix::<f64>::zeros(n, k);
+        for i in 0..n {
+            let row = (xm.row(i) * (d[i] - p[i])) * &hessian;
+            rep.set_row(i, &row);
+        }
+        let trim: Vec<f64> = (0..n)
+            .map(|i| {
+                if d[i] == 1.0 || p[i] < 0.995 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Ok((p, rep, trim))
+    };
+    match estimation {
+        CsEstimation::Reg => {
+            let (fitted, rep) = outcome()?;
+            let w_treat = mean(&|i| d[i]);
+            let eta_treat = mean(&|i| d[i] * dy[i]) / w_treat;
+            let eta_cont = mean(&|i| d[i] * fitted[i]) / w_treat;
+            let m1 = col_means(&|i| d[i]);
+            let lin = &rep * m1;
+            let inf = (0..n)
+                .map(|i| {
+                    let treat = (d[i] * dy[i] - d[i] * eta_treat) / w_treat;
+                    let control = (d[i] * fitted[i] - d[i] * eta_cont + lin[i]) / w_treat;
+                    treat - control
+                })
+                .collect();
+            Ok((eta_treat - eta_cont, inf))
+        }
+        CsEstimation::Ipw => {
+            let (p, rep, trim) = pscore()?;
+            let wt: Vec<f64> = (0..n).map(|i| trim[i] * d[i]).collect();
+            let wc: Vec<f64> = (0..n)
+                .map(|i| trim[i] * p[i] * (1.0 - d[i]) / (1.0 - p[i]))
+                .collect();
+            let (mt, mc) = (mean(&|i| wt[i]), mean(&|i| wc[i]));
+            let eta_treat = mean(&|i| wt[i] * dy[i]) / mt;
+            let eta_cont = mean(&|i| wc[i] * dy[i]) / mc;
+            let m2 = col_means(&|i| wc[i] * (dy[i] - eta_cont));
+            let lin = &rep * m2;
+            let inf = (0..n)
+                .map(|i| {
+                    let treat = (wt[i] * dy[i] - wt[i] * eta_treat) / mt;
+                    let control = (wc[i] * dy[i] - wc[i] * eta_cont + lin[i]) / mc;
+                    treat - control
+                })
+                .collect();
+            Ok((eta_treat - eta_cont, inf))
+        }
+        CsEstimation::Dr => {
+            let (fitted, rep_ols) = outcome()?;
+            let (p, rep_ps, trim) = pscore()?;
+            let wt: Vec<f64> = (0..n).map(|i| trim[i] * d[i]).collect();
+            let wc: Vec<f64> = (0..n)
+                .map(|i| trim[i] * p[i] * (1.0 - d[i]) / (1.0 - p[i]))
+                .collect();
+            let (mt, mc) = (mean(&|i| wt[i]), mean(&|i| wc[i]));
+            let resid: Vec<f64> = (0..n).map(|i| dy[i] - fitted[i]).collect();
+            let eta_treat = mean(&|i| wt[i] * resid[i]) / mt;
+            let eta_cont = mean(&|i| wc[i] * resid[i]) / mc;
+            let treat_ols = &rep_ols * col_means(&|i| wt[i]);
+            let cont_ps = &rep_ps * col_means(&|i| wc[i] * (resid[i] - eta_cont));
+            let cont_ols = &rep_ols * col_means(&|i| wc[i]);
+            let inf = (0..n)
+                .map(|i| {
+                    let treat = (wt[i] * resid[i] - wt[i] * eta_treat - treat_ols[i]) / mt;
+                    let control =
+                        (wc[i] * resid[i] - wc[i] * eta_cont + cont_ps[i] - cont_ols[i]) / mc;
+                    treat - control
+                })
+                .collect();
+            Ok((eta_treat - eta_cont, inf))
+        }
+    }
 }
 
 /// One cell with its influence function over all n units.
@@ -309,44 +497,46 @@ fn cells(d: &Data, spec: &CsSpec, notes: &mut Vec<String>) -> Result<Vec<Cell>, 
                 ControlGroup::Never => c == 0,
                 ControlGroup::NotYet => c == 0 || (c > threshold && c != g),
             };
-            let (mut n_d, mut n_c, mut s_d, mut s_c) = (0usize, 0usize, 0.0, 0.0);
-            for i in 0..n {
-                let dy = d.y[i][tc] - d.y[i][pret];
-                if d.cohort[i] == g {
-                    n_d += 1;
-                    s_d += dy;
-                } else if is_control(d.cohort[i]) {
-                    n_c += 1;
-                    s_c += dy;
-                }
-            }
-            if n_d == 0 || n_c == 0 {
+            // The comparison: cohort g (D = 1) and its controls (D = 0); the rest of n left out.
+            let kept: Vec<usize> = (0..n)
+                .filter(|&i| d.cohort[i] == g || is_control(d.cohort[i]))
+                .collect();
+            let treated: Vec<f64> = kept
+                .iter()
+                .map(|&i| (d.cohort[i] == g) as u8 as f64)
+                .collect();
+            if !treated.contains(&1.0) || !treated.contains(&0.0) {
                 notes.push(format!(
                     "ATT({g},{}) has no control units and is left out",
                     d.periods[tc]
                 ));
                 continue;
             }
-            let (m_d, m_c) = (s_d / n_d as f64, s_c / n_c as f64);
-            let n1 = (n_d + n_c) as f64;
-            let (p_d, p_c) = (n_d as f64 / n1, n_c as f64 / n1);
-            let scale = n as f64 / n1;
-            let inf = (0..n)
-                .map(|i| {
-                    let dy = d.y[i][tc] - d.y[i][pret];
-                    if d.cohort[i] == g {
-                        scale * (dy - m_d) / p_d
-                    } else if is_control(d.cohort[i]) {
-                        -scale * (dy - m_c) / p_c
-                    } else {
-                        0.0
+            let dy: Vec<f64> = kept.iter().map(|&i| d.y[i][tc] - d.y[i][pret]).collect();
+            // Covariates from the earlier of the two periods, with an intercept, as did.
+            let earlier = tc.min(pret);
+            let x: Vec<Vec<f64>> = kept
+                .iter()
+                .map(|&i| {
+                    let mut row = vec![1.0];
+                    if !d.x.is_empty() {
+                        row.extend(&d.x[i][earlier]);
                     }
+                    row
                 })
                 .collect();
+            let (att, inf_kept) = drdid_panel(&dy, &treated, &x, spec.estimation).map_err(|e| {
+                EstimateError::Design(format!("cs: ATT({g},{}): {e}", d.periods[tc]))
+            })?;
+            let scale = n as f64 / kept.len() as f64;
+            let mut inf = vec![0.0; n];
+            for (k, &i) in kept.iter().enumerate() {
+                inf[i] = scale * inf_kept[k];
+            }
             out.push(Cell {
                 group: g,
                 time: d.periods[tc],
-                att: m_d - m_c,
+                att,
                 inf,
                 post,
             });
