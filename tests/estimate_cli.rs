@@ -494,3 +494,70 @@ fn synthetic_did_and_control_from_the_command_line() {
         "{stderr}"
     );
 }
+
+/// Issue 11, published results: Callaway & Sant'Anna on Card & Krueger's balanced sample (one
+/// cohort, New Jersey, adopting in the second wave) is their 2.75 (1.34); Sun & Abraham on base_did
+/// (one cohort adopting in period 6) is fixest's published event study.
+#[test]
+fn new_estimators_reproduce_published_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck.csv");
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    conn.execute_batch(&format!(
+        "COPY (SELECT id, d, fte, CASE WHEN nj = 1 THEN 1 ELSE 0 END AS g FROM read_csv('{0}', nullstr = 'NA') WHERE id IN
+               (SELECT id FROM read_csv('{0}', nullstr = 'NA') WHERE fte IS NOT NULL GROUP BY id HAVING count(*) = 2))
+         TO '{1}' (HEADER)",
+        shared("card_krueger_long.csv").display(),
+        ck.display()
+    ))
+    .unwrap();
+    let (ok, stdout, stderr) = regstat(&[
+        "estimate",
+        "--panel",
+        ck.to_str().unwrap(),
+        "--unit",
+        "id",
+        "--time",
+        "d",
+        "--outcome",
+        "fte",
+        "--cohort",
+        "g",
+        "--method",
+        "cs",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["n_units"], 384);
+    let simple = &v["aggregations"]["simple"];
+    assert!(
+        (simple["estimate"].as_f64().unwrap() - 2.75).abs() < 0.005,
+        "{simple}"
+    );
+    assert!(
+        (simple["se"].as_f64().unwrap() - 1.34).abs() < 0.01,
+        "{simple}"
+    );
+    assert_eq!(v["estimates"][0]["estimate"], simple["estimate"]);
+
+    let (csv, _) = base_did_files(dir.path());
+    let (ok, stdout, stderr) = base_did_estimate(
+        &csv,
+        "y",
+        &["--method", "sunab", "--covariates", "x1", "--json"],
+    );
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let es = v["event_study"].as_array().unwrap();
+    let at = |rel: i64| es.iter().find(|e| e["rel_time"] == rel).unwrap();
+    // fixest: period 10 x treat (rel 4) 6.606229 (1.120494), period 1 x treat (rel -5) -1.403045 (1.110267).
+    assert!((at(4)["estimate"].as_f64().unwrap() - 6.606229).abs() < 5e-7);
+    assert!((at(4)["se"].as_f64().unwrap() - 1.120494).abs() < 5e-7);
+    assert!((at(-5)["estimate"].as_f64().unwrap() + 1.403045).abs() < 5e-7);
+    assert!((at(-5)["se"].as_f64().unwrap() - 1.110267).abs() < 5e-7);
+    assert_eq!(
+        v["aggregations"]["att"]["estimate"],
+        v["estimates"][0]["estimate"]
+    );
+}
