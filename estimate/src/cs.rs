@@ -143,24 +143,32 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    // Per unit: its cohort and, per period, the row (for the outcome and the covariates).
-    let mut by_unit: BTreeMap<&str, (i64, BTreeMap<i64, usize>)> = BTreeMap::new();
+    // Per unit (in order of first appearance): its cohort and, per period, the row (for the
+    // outcome and the covariates); usize::MAX where the unit has no row in that period.
+    let codes = &panel.unit_codes().codes;
+    let mut slot: Vec<usize> = vec![usize::MAX; panel.unit_codes().levels];
+    let mut unit_rows: Vec<(usize, i64, Vec<usize>)> = Vec::new();
     for &i in rows {
-        let e = by_unit
-            .entry(d.unit[i].as_str())
-            .or_insert((adoption[i].unwrap_or(0), BTreeMap::new()));
-        e.1.insert(d.time[i], i);
+        let c = codes[i] as usize;
+        if slot[c] == usize::MAX {
+            slot[c] = unit_rows.len();
+            unit_rows.push((i, adoption[i].unwrap_or(0), vec![usize::MAX; periods.len()]));
+        }
+        let k = periods
+            .binary_search(&d.time[i])
+            .expect("a period of the rows");
+        unit_rows[slot[c]].2[k] = i;
     }
-    let incomplete: Vec<&str> = by_unit
+    let incomplete: Vec<&str> = unit_rows
         .iter()
-        .filter(|(_, (_, v))| v.len() != periods.len())
-        .map(|(u, _)| *u)
+        .filter(|(_, _, at)| at.contains(&usize::MAX))
+        .map(|(first, _, _)| d.unit[*first].as_str())
         .collect();
     if !incomplete.is_empty() {
         return Err(EstimateError::Design(format!(
             "cs needs a balanced panel (R did without allow_unbalanced_panel): {} of {} units lack `{}` in some of the {} periods ({}{})",
             incomplete.len(),
-            by_unit.len(),
+            unit_rows.len(),
             d.outcomes[j].0,
             periods.len(),
             incomplete.iter().take(5).copied().collect::<Vec<_>>().join(", "),
@@ -172,7 +180,7 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
     let first = periods[0];
     let mut units: Vec<(i64, Vec<usize>)> = Vec::new();
     let (mut late, mut early) = (0, 0);
-    for (_, (g, values)) in by_unit {
+    for (_, g, at) in unit_rows {
         let mut g = g;
         if g > last + spec.anticipation {
             g = 0;
@@ -182,7 +190,7 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
             early += 1;
             continue;
         }
-        units.push((g, periods.iter().map(|p| values[p]).collect()));
+        units.push((g, at));
     }
     if late > 0 {
         notes.push(format!(
@@ -244,6 +252,35 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
         periods,
         notes,
     })
+}
+
+/// The DiD of mean changes between treated (d = 1) and controls, with its influence function.
+fn difference_of_means(dy: &[f64], d: &[f64]) -> (f64, Vec<f64>) {
+    let n = dy.len() as f64;
+    let (mut n_d, mut s_d, mut s_c) = (0.0, 0.0, 0.0);
+    for (y, t) in dy.iter().zip(d) {
+        if *t == 1.0 {
+            n_d += 1.0;
+            s_d += y;
+        } else {
+            s_c += y;
+        }
+    }
+    let n_c = n - n_d;
+    let (m_d, m_c) = (s_d / n_d, s_c / n_c);
+    let (p_d, p_c) = (n_d / n, n_c / n);
+    let inf = dy
+        .iter()
+        .zip(d)
+        .map(|(y, t)| {
+            if *t == 1.0 {
+                (y - m_d) / p_d
+            } else {
+                -(y - m_c) / p_c
+            }
+        })
+        .collect();
+    (m_d - m_c, inf)
 }
 
 /// Solves the symmetric positive definite system A b = r, or says which model failed.
@@ -513,21 +550,25 @@ fn cells(d: &Data, spec: &CsSpec, notes: &mut Vec<String>) -> Result<Vec<Cell>, 
                 continue;
             }
             let dy: Vec<f64> = kept.iter().map(|&i| d.y[i][tc] - d.y[i][pret]).collect();
-            // Covariates from the earlier of the two periods, with an intercept, as did.
-            let earlier = tc.min(pret);
-            let x: Vec<Vec<f64>> = kept
-                .iter()
-                .map(|&i| {
-                    let mut row = vec![1.0];
-                    if !d.x.is_empty() {
+            let (att, inf_kept) = if d.x.is_empty() {
+                // Intercept only: dr, reg and ipw all reduce to the difference of mean changes,
+                // with IF D(dy - m_D)/p_D - (1 - D)(dy - m_C)/p_C (no allocation per unit).
+                difference_of_means(&dy, &treated)
+            } else {
+                // Covariates from the earlier of the two periods, with an intercept, as did.
+                let earlier = tc.min(pret);
+                let x: Vec<Vec<f64>> = kept
+                    .iter()
+                    .map(|&i| {
+                        let mut row = vec![1.0];
                         row.extend(&d.x[i][earlier]);
-                    }
-                    row
-                })
-                .collect();
-            let (att, inf_kept) = drdid_panel(&dy, &treated, &x, spec.estimation).map_err(|e| {
-                EstimateError::Design(format!("cs: ATT({g},{}): {e}", d.periods[tc]))
-            })?;
+                        row
+                    })
+                    .collect();
+                drdid_panel(&dy, &treated, &x, spec.estimation).map_err(|e| {
+                    EstimateError::Design(format!("cs: ATT({g},{}): {e}", d.periods[tc]))
+                })?
+            };
             let scale = n as f64 / kept.len() as f64;
             let mut inf = vec![0.0; n];
             for (k, &i) in kept.iter().enumerate() {

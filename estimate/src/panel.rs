@@ -8,7 +8,7 @@
 //! adoption year. Each outcome is then estimated on its own complete rows (as fixest does); outcomes
 //! with the same complete rows share one demeaning.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bootstrap::{wild_cluster_bootstrap, BootstrapProblem, BootstrapResult, BootstrapSpec};
 use crate::cs::{cs_report, Aggregation, CsSpec, GroupTime};
@@ -62,6 +62,8 @@ pub struct PanelData {
 #[derive(Debug, Clone)]
 pub struct Panel {
     data: PanelData,
+    /// Each row's unit as a dense code (levels in order of first appearance).
+    units: Factor,
     /// The treatment of each row as given (1, 0, NaN where missing); for a cohort, time >= cohort.
     treated: Vec<f64>,
     /// Each row's unit's adoption period (first treated period), `None` for never treated.
@@ -111,20 +113,26 @@ impl Panel {
         if data.outcomes.is_empty() {
             return Err(EstimateError::NoOutcome);
         }
-        let mut seen: HashMap<(&str, i64), ()> = HashMap::with_capacity(n);
-        for i in 0..n {
-            if seen
-                .insert((data.unit[i].as_str(), data.time[i]), ())
-                .is_some()
-            {
-                return Err(EstimateError::DuplicateRow {
-                    unit: data.unit[i].clone(),
-                    time: data.time[i],
-                });
-            }
+        // Units encoded once (the only hashing of their labels); everything per unit is indexed by
+        // these codes.
+        let units = Factor::from_labels("unit", &data.unit);
+        let code = |i: usize| units.codes[i] as usize;
+        let mut pairs: Vec<(u32, i64, u32)> = (0..n)
+            .map(|i| (units.codes[i], data.time[i], i as u32))
+            .collect();
+        pairs.sort_unstable();
+        if let Some(w) = pairs
+            .windows(2)
+            .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+        {
+            let i = w[1].2.max(w[0].2) as usize;
+            return Err(EstimateError::DuplicateRow {
+                unit: data.unit[i].clone(),
+                time: data.time[i],
+            });
         }
 
-        let mut adoption_of: HashMap<&str, Option<i64>> = HashMap::new();
+        let mut unit_adoption: Vec<Option<i64>> = vec![None; units.levels];
         let treated: Vec<f64> = match &data.treatment {
             Treatment::Indicator { name, values } => {
                 for i in 0..n {
@@ -137,18 +145,18 @@ impl Panel {
                             value: v,
                         });
                     }
-                    let entry = adoption_of.entry(data.unit[i].as_str()).or_insert(None);
                     if v == 1.0 {
+                        let entry = &mut unit_adoption[code(i)];
                         *entry = Some(entry.map_or(data.time[i], |a| a.min(data.time[i])));
                     }
                 }
                 values.clone()
             }
             Treatment::Cohort { name, values } => {
-                let mut first: HashMap<&str, (Option<i64>, usize)> = HashMap::new();
+                let mut first: Vec<Option<Option<i64>>> = vec![None; units.levels];
                 for i in 0..n {
                     let cohort = values[i].filter(|c| *c != 0);
-                    let (seen, _) = *first.entry(data.unit[i].as_str()).or_insert((cohort, i));
+                    let seen = *first[code(i)].get_or_insert(cohort);
                     if seen != cohort {
                         let show = |c: Option<i64>| {
                             c.map_or("never (0 or empty)".into(), |c| c.to_string())
@@ -160,7 +168,7 @@ impl Panel {
                             second: show(cohort),
                         });
                     }
-                    adoption_of.insert(data.unit[i].as_str(), cohort);
+                    unit_adoption[code(i)] = cohort;
                 }
                 (0..n)
                     .map(|i| match values[i].filter(|c| *c != 0) {
@@ -170,8 +178,7 @@ impl Panel {
                     .collect()
             }
         };
-        let adoption: Vec<Option<i64>> =
-            data.unit.iter().map(|u| adoption_of[u.as_str()]).collect();
+        let adoption: Vec<Option<i64>> = (0..n).map(|i| unit_adoption[code(i)]).collect();
         let switches_off = (0..n)
             .filter(|&i| treated[i] == 0.0)
             .filter_map(|i| {
@@ -182,6 +189,7 @@ impl Panel {
             .min_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
         Ok(Self {
             data,
+            units,
             treated,
             adoption,
             switches_off,
@@ -198,6 +206,11 @@ impl Panel {
 
     pub fn is_empty(&self) -> bool {
         self.data.unit.is_empty()
+    }
+
+    /// Each row's unit as a dense code.
+    pub fn unit_codes(&self) -> &Factor {
+        &self.units
     }
 
     /// Each row's unit's adoption period, `None` for never treated.
