@@ -51,8 +51,8 @@ pub struct EstimateArgs {
     #[arg(long)]
     pub weights: Option<String>,
     /// Event-study reference period, relative to adoption.
-    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
-    pub r#ref: i64,
+    #[arg(long, allow_hyphen_values = true)]
+    pub r#ref: Option<i64>,
     /// Event-study window `LO,HI` (e.g. `-5,5`): relative times outside are binned into the
     /// endpoints.
     #[arg(long, allow_hyphen_values = true)]
@@ -66,26 +66,26 @@ pub struct EstimateArgs {
     pub reps: Option<usize>,
     /// sc and sdid: the standard error, `placebo` (default; the one valid with one treated unit),
     /// `jackknife` or `bootstrap`, as R synthdid computes them.
-    #[arg(long, value_enum, default_value = "placebo")]
-    pub se: SeArg,
+    #[arg(long, value_enum)]
+    pub se: Option<SeArg>,
     #[arg(long, default_value_t = 20261122)]
     pub seed: u64,
     /// Bootstrap weights: rademacher or webb.
     #[arg(long, default_value = "rademacher")]
     pub boot_weights: String,
     /// cs: the comparison units, `never` treated (default) or `notyet` treated.
-    #[arg(long, value_enum, default_value = "never")]
-    pub control: ControlArg,
+    #[arg(long, value_enum)]
+    pub control: Option<ControlArg>,
     /// cs: doubly robust (default), outcome regression or inverse probability weighting (they
     /// coincide without covariates).
-    #[arg(long, value_enum, default_value = "dr")]
-    pub est_method: EstMethodArg,
+    #[arg(long, value_enum)]
+    pub est_method: Option<EstMethodArg>,
     /// cs: periods of anticipation before adoption.
-    #[arg(long, default_value_t = 0)]
-    pub anticipation: i64,
+    #[arg(long)]
+    pub anticipation: Option<i64>,
     /// cs: base period of the pre-treatment cells, `varying` (t-1, default) or `universal` (g-1).
-    #[arg(long, value_enum, default_value = "varying")]
-    pub base_period: BasePeriodArg,
+    #[arg(long, value_enum)]
+    pub base_period: Option<BasePeriodArg>,
     /// A regressor collinear with the fixed effects or the regressors before it: `drop` it with a
     /// note (fixest's default) or stop with an `error`.
     #[arg(long, value_enum, default_value = "drop")]
@@ -214,14 +214,15 @@ impl EstimateArgs {
             Some(other) => bail!("--bootstrap: expected `wild`, found {other:?}"),
         };
         let window = self.window.as_deref().map(parse_window).transpose()?;
+        self.check_flags_apply(method)?;
         let spec = Spec {
             method,
             effects,
-            reference: self.r#ref,
+            reference: self.r#ref.unwrap_or(-1),
             window,
             bootstrap,
             synth: SynthSpec {
-                se: match self.se {
+                se: match self.se.unwrap_or(SeArg::Placebo) {
                     SeArg::Placebo => SynthSe::Placebo,
                     SeArg::Jackknife => SynthSe::Jackknife,
                     SeArg::Bootstrap => SynthSe::Bootstrap,
@@ -230,20 +231,20 @@ impl EstimateArgs {
                 seed: self.seed,
             },
             cs: CsSpec {
-                control: match self.control {
+                control: match self.control.unwrap_or(ControlArg::Never) {
                     ControlArg::Never => ControlGroup::Never,
                     ControlArg::Notyet => ControlGroup::NotYet,
                 },
-                base_period: match self.base_period {
+                base_period: match self.base_period.unwrap_or(BasePeriodArg::Varying) {
                     BasePeriodArg::Varying => BasePeriod::Varying,
                     BasePeriodArg::Universal => BasePeriod::Universal,
                 },
-                estimation: match self.est_method {
+                estimation: match self.est_method.unwrap_or(EstMethodArg::Dr) {
                     EstMethodArg::Dr => CsEstimation::Dr,
                     EstMethodArg::Reg => CsEstimation::Reg,
                     EstMethodArg::Ipw => CsEstimation::Ipw,
                 },
-                anticipation: self.anticipation,
+                anticipation: self.anticipation.unwrap_or(0),
                 band_reps: self.reps.unwrap_or(1000),
                 seed: self.seed,
                 alpha: 0.05,
@@ -256,6 +257,46 @@ impl EstimateArgs {
         };
         spec.check().map_err(flag_error)?;
         Ok(spec)
+    }
+
+    /// A flag that the method does not use is an error, not silently ignored.
+    fn check_flags_apply(&self, method: Method) -> anyhow::Result<()> {
+        let given: [(&str, bool, &[Method]); 8] = [
+            ("--se", self.se.is_some(), &[Method::Sc, Method::Sdid]),
+            ("--control", self.control.is_some(), &[Method::Cs]),
+            ("--est-method", self.est_method.is_some(), &[Method::Cs]),
+            ("--anticipation", self.anticipation.is_some(), &[Method::Cs]),
+            ("--base-period", self.base_period.is_some(), &[Method::Cs]),
+            (
+                "--window",
+                self.window.is_some(),
+                &[Method::EventStudy, Method::Sunab],
+            ),
+            (
+                "--ref",
+                self.r#ref.is_some(),
+                &[Method::EventStudy, Method::Sunab],
+            ),
+            (
+                "--bootstrap",
+                self.bootstrap.is_some(),
+                &[Method::Did2x2, Method::Twfe],
+            ),
+        ];
+        for (flag, set, methods) in given {
+            if set && !methods.contains(&method) {
+                bail!(
+                    "{flag} applies to {}, not to {}",
+                    methods
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    method.as_str()
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Reads the panel's columns and validates them into a [`Panel`].

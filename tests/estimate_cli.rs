@@ -489,8 +489,7 @@ fn synthetic_did_and_control_from_the_command_line() {
     args.extend(["--method", "sdid", "--bootstrap", "wild"]);
     let (ok, _, stderr) = regstat(&args);
     assert!(
-        !ok && stderr
-            .contains("--bootstrap: the wild bootstrap applies to did2x2 and twfe, not to sdid"),
+        !ok && stderr.contains("--bootstrap applies to did2x2 and twfe, not to sdid"),
         "{stderr}"
     );
 }
@@ -560,4 +559,34 @@ fn new_estimators_reproduce_published_results() {
         v["aggregations"]["att"]["estimate"],
         v["estimates"][0]["estimate"]
     );
+}
+
+/// A method-specific flag given to a method that does not use it is an error, never ignored.
+#[test]
+fn flags_a_method_does_not_use_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = panel_file(dir.path(), "p.csv", &small_panel_csv());
+    for (flags, expected) in [
+        (
+            &["--method", "twfe", "--se", "jackknife"][..],
+            "--se applies to sc and sdid, not to twfe",
+        ),
+        (
+            &["--method", "sdid", "--control", "notyet"][..],
+            "--control applies to cs, not to sdid",
+        ),
+        (
+            &["--method", "twfe", "--window", "-2,2"][..],
+            "--window applies to event-study and sunab, not to twfe",
+        ),
+        (
+            &["--method", "cs", "--ref", "-2"][..],
+            "--ref applies to event-study and sunab, not to cs",
+        ),
+    ] {
+        let mut args = vec!["--treat", "d"];
+        args.extend_from_slice(flags);
+        let (ok, _, stderr) = small_estimate(&csv, &args);
+        assert!(!ok && stderr.contains(expected), "{flags:?}: {stderr}");
+    }
 }
