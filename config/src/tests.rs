@@ -162,3 +162,38 @@ fn region_aliases_teach_spellings_and_bad_ones_are_named() {
         assert!(issues[0].message.contains(expected), "{issues:?}");
     }
 }
+
+/// Issue 11: per-region adoption years, a headline override and `[estimation]` are validated, each
+/// error naming its key.
+#[test]
+fn design_settings_are_validated() {
+    let good = format!(
+        "{GOOD}adoption = {{ \"42000000000\" = 2014 }}\nheadline = \"sc\"\n\n[estimation]\nplacebo_reps = 500\nevent_window = [-3, 4]\n"
+    );
+    let c = Config::parse(&good).expect("valid");
+    assert_eq!(c.clusters[0].adoption_year("42000000000"), 2014);
+    assert_eq!(c.clusters[0].headline.as_deref(), Some("sc"));
+    assert_eq!(
+        (c.estimation.placebo_reps, c.estimation.bootstrap_reps),
+        (500, 9999)
+    );
+    let defaults = Config::parse(GOOD).unwrap();
+    assert_eq!(defaults.estimation.event_window, [-5, 5]);
+
+    let bad = format!(
+        "{GOOD}adoption = {{ \"14000000000\" = 2014 }}\nheadline = \"synthetic\"\n\n[estimation]\nevent_window = [0, 4]\nbootstrap_reps = 5\n"
+    );
+    let issues = Config::parse(&bad).unwrap_err();
+    let find = |key: &str| {
+        issues
+            .iter()
+            .find(|i| i.key == key)
+            .unwrap_or_else(|| panic!("no issue for {key}: {issues:?}"))
+    };
+    assert!(find("clusters[0].adoption.14000000000")
+        .message
+        .contains("not among the cluster's treated regions"));
+    assert!(find("clusters[0].headline").message.contains("sdid"));
+    assert!(find("estimation.event_window").message.contains("LO < -1"));
+    assert!(find("estimation.bootstrap_reps").message.contains("99 to"));
+}
