@@ -728,8 +728,14 @@ fn panel_design(
         weights: design.weights.clone(),
         ..Design::default()
     };
-    let fitted = fit_owned(design, &vcov, spec.demean)?;
     let treatment = data.treatment.name();
+    let fitted = fit_owned(design, &vcov, spec.demean).map_err(|e| match e {
+        // The treatment itself collinear says so, whatever the collinearity policy.
+        EstimateError::Collinear(names) if names.iter().any(|n| n == treatment) => {
+            EstimateError::TreatmentCollinear(treatment.to_string())
+        }
+        other => other,
+    })?;
     if spec.method == Method::Twfe && !fitted.outcomes[0].terms.iter().any(|t| t == treatment) {
         return Err(EstimateError::TreatmentCollinear(treatment.to_string()));
     }

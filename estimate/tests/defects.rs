@@ -481,3 +481,17 @@ fn panels_and_specs_are_validated_before_use() {
         assert!(err.to_string().starts_with("reps:"), "{err}");
     }
 }
+
+/// A treatment that does not vary within units and periods (every unit always or never treated)
+/// says that the treatment is collinear, not a generic collinearity list.
+#[test]
+fn a_treatment_absorbed_by_the_effects_is_named() {
+    let mut data = panel(6, 4, 3, 1, 12);
+    if let Treatment::Indicator { values, .. } = &mut data.treatment {
+        for (i, v) in values.iter_mut().enumerate() {
+            *v = (i < 12) as u8 as f64;
+        }
+    }
+    let err = estimate(&Panel::new(data).unwrap(), &Spec::default()).unwrap_err();
+    assert_eq!(err, EstimateError::TreatmentCollinear("d".into()));
+}
