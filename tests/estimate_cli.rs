@@ -113,20 +113,26 @@ fn several_outcomes_give_a_list_and_twfe_names_the_treatment() {
     );
 }
 
+/// Card & Krueger's balanced sample (stores with FTE in both waves), with `g` = 1 for New Jersey
+/// stores (their cohort: treated from the second wave) and 0 for Pennsylvania.
+fn card_krueger_balanced(dir: &Path) -> PathBuf {
+    let path = dir.join("ck.csv");
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    conn.execute_batch(&format!(
+        "COPY (SELECT *, CASE WHEN nj = 1 THEN 1 ELSE 0 END AS g FROM read_csv('{0}', nullstr = 'NA') WHERE id IN
+               (SELECT id FROM read_csv('{0}', nullstr = 'NA') WHERE fte IS NOT NULL GROUP BY id HAVING count(*) = 2))
+         TO '{1}' (HEADER)",
+        shared("card_krueger_long.csv").display(),
+        path.display()
+    ))
+    .unwrap();
+    path
+}
+
 #[test]
 fn card_krueger_2x2_with_a_wild_bootstrap() {
     let dir = tempfile::tempdir().unwrap();
-    let balanced = dir.path().join("ck.csv");
-    let conn = duckdb::Connection::open_in_memory().unwrap();
-    conn.execute_batch(&format!(
-        "COPY (SELECT * FROM read_csv('{}', nullstr = 'NA') WHERE id IN
-               (SELECT id FROM read_csv('{}', nullstr = 'NA') WHERE fte IS NOT NULL GROUP BY id HAVING count(*) = 2))
-         TO '{}' (HEADER)",
-        shared("card_krueger_long.csv").display(),
-        shared("card_krueger_long.csv").display(),
-        balanced.display()
-    ))
-    .unwrap();
+    let balanced = card_krueger_balanced(dir.path());
     let (ok, stdout, stderr) = regstat(&[
         "estimate",
         "--panel",
@@ -500,16 +506,7 @@ fn synthetic_did_and_control_from_the_command_line() {
 #[test]
 fn new_estimators_reproduce_published_results() {
     let dir = tempfile::tempdir().unwrap();
-    let ck = dir.path().join("ck.csv");
-    let conn = duckdb::Connection::open_in_memory().unwrap();
-    conn.execute_batch(&format!(
-        "COPY (SELECT id, d, fte, CASE WHEN nj = 1 THEN 1 ELSE 0 END AS g FROM read_csv('{0}', nullstr = 'NA') WHERE id IN
-               (SELECT id FROM read_csv('{0}', nullstr = 'NA') WHERE fte IS NOT NULL GROUP BY id HAVING count(*) = 2))
-         TO '{1}' (HEADER)",
-        shared("card_krueger_long.csv").display(),
-        ck.display()
-    ))
-    .unwrap();
+    let ck = card_krueger_balanced(dir.path());
     let (ok, stdout, stderr) = regstat(&[
         "estimate",
         "--panel",
