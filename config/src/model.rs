@@ -119,6 +119,20 @@ pub struct Outputs {
     /// `<warehouse>.snapshot.duckdb` beside the warehouse.
     #[serde(default)]
     pub snapshot: Option<PathBuf>,
+    /// How published CSV files are written: `standard` (UTF-8, comma, dot) or `excel-ru` (UTF-8 with
+    /// a byte-order mark, `;`, decimal comma: what Russian-locale Excel opens with a double click).
+    #[serde(default)]
+    pub csv_dialect: CsvDialectName,
+}
+
+/// `[outputs] csv_dialect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum CsvDialectName {
+    #[default]
+    #[serde(rename = "standard")]
+    Standard,
+    #[serde(rename = "excel-ru")]
+    ExcelRu,
 }
 
 impl Outputs {

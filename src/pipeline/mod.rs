@@ -387,7 +387,11 @@ fn conclude(
                 source,
             }
         })?;
-        let manifest = warehouse.publish(&config.outputs.publish, Some(run_id))?;
+        let dialect = match config.outputs.csv_dialect {
+            regstat_config::CsvDialectName::Standard => regstat_warehouse::CsvDialect::Standard,
+            regstat_config::CsvDialectName::ExcelRu => regstat_warehouse::CsvDialect::ExcelRu,
+        };
+        let manifest = warehouse.publish(&config.outputs.publish, Some(run_id), dialect)?;
         let rows_published = manifest
             .files
             .iter()

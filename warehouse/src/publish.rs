@@ -17,11 +17,34 @@ pub struct ManifestColumn {
     pub data_type: String,
 }
 
+/// How published CSV files are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsvDialect {
+    /// UTF-8, comma separator, decimal point.
+    #[default]
+    Standard,
+    /// What Russian-locale Excel opens correctly with a double click: UTF-8 with a byte-order mark,
+    /// `;` separator, decimal comma.
+    ExcelRu,
+}
+
+impl CsvDialect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CsvDialect::Standard => "standard",
+            CsvDialect::ExcelRu => "excel-ru",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct ManifestFile {
     /// Relative to the publish directory.
     pub path: String,
     pub format: String,
+    /// CSV files: `standard` or `excel-ru`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<String>,
     pub rows: u64,
     pub sha256: String,
     pub columns: Vec<ManifestColumn>,
@@ -63,8 +86,13 @@ const DATASETS: &[(&str, &str)] = &[
 ];
 
 impl Warehouse {
-    /// Writes the published files and `manifest.json` into `dir`.
-    pub fn publish(&self, dir: &Path, run_id: Option<i64>) -> Result<Manifest, WarehouseError> {
+    /// Writes the published files and `manifest.json` into `dir`, CSV files in `dialect`.
+    pub fn publish(
+        &self,
+        dir: &Path,
+        run_id: Option<i64>,
+        dialect: CsvDialect,
+    ) -> Result<Manifest, WarehouseError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| WarehouseError::Io { path, source }
@@ -88,23 +116,35 @@ impl Warehouse {
                 .conn
                 .query_row(&format!("SELECT count(*) FROM ({query})"), [], |r| r.get(0))
                 .context(&format!("counting {name}"))?;
-            for (format, options) in [
-                ("parquet", "FORMAT parquet, COMPRESSION zstd"),
-                ("csv", "FORMAT csv, HEADER true"),
-            ] {
+            for format in ["parquet", "csv"] {
                 let file = format!("{name}.{format}");
                 let target = staging.join(&file);
-                let copy = format!(
-                    "COPY ({query}) TO '{}' ({options})",
-                    target.display().to_string().replace('\'', "''")
-                );
+                let quoted_target = target.display().to_string().replace('\'', "''");
+                let copy = match (format, dialect) {
+                    ("parquet", _) => format!(
+                        "COPY ({query}) TO '{quoted_target}' (FORMAT parquet, COMPRESSION zstd)"
+                    ),
+                    (_, CsvDialect::Standard) => {
+                        format!("COPY ({query}) TO '{quoted_target}' (FORMAT csv, HEADER true)")
+                    }
+                    (_, CsvDialect::ExcelRu) => format!(
+                        "COPY (SELECT {} FROM ({query})) TO '{quoted_target}' (FORMAT csv, HEADER true, DELIMITER ';')",
+                        decimal_comma_columns(&columns)
+                    ),
+                };
                 self.conn
                     .execute_batch(&copy)
                     .context(&format!("writing {file}"))?;
-                let bytes = std::fs::read(&target).map_err(io(&target))?;
+                let mut bytes = std::fs::read(&target).map_err(io(&target))?;
+                if format == "csv" && dialect == CsvDialect::ExcelRu {
+                    // The byte-order mark tells Excel the file is UTF-8 (else it reads CP1251).
+                    bytes.splice(0..0, "\u{FEFF}".bytes());
+                    std::fs::write(&target, &bytes).map_err(io(&target))?;
+                }
                 files.push(ManifestFile {
                     path: file,
                     format: format.to_string(),
+                    dialect: (format == "csv").then(|| dialect.as_str().to_string()),
                     rows: rows as u64,
                     sha256: hex::encode(Sha256::digest(&bytes)),
                     columns: columns.clone(),
@@ -148,4 +188,22 @@ impl Warehouse {
         rows.collect::<Result<_, _>>()
             .context("describing a dataset")
     }
+}
+
+/// The select list of an excel-ru CSV: floating-point and decimal columns as text with a decimal
+/// comma (DuckDB's CSV writer has no decimal separator option), every other column as it is.
+fn decimal_comma_columns(columns: &[ManifestColumn]) -> String {
+    columns
+        .iter()
+        .map(|c| {
+            let name = format!("\"{}\"", c.name.replace('"', "\"\""));
+            let ty = c.data_type.to_uppercase();
+            if ty == "DOUBLE" || ty == "FLOAT" || ty == "REAL" || ty.starts_with("DECIMAL") {
+                format!("replace(CAST({name} AS VARCHAR), '.', ',') AS {name}")
+            } else {
+                name
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

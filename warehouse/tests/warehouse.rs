@@ -143,7 +143,9 @@ fn publishes_parquet_csv_and_manifest() {
     .unwrap();
     let out = dir.path().join("publish");
     std::fs::create_dir_all(&out).unwrap();
-    let manifest = w.publish(&out, Some(run)).unwrap();
+    let manifest = w
+        .publish(&out, Some(run), regstat_warehouse::CsvDialect::Standard)
+        .unwrap();
     let file = manifest
         .files
         .iter()
@@ -170,4 +172,72 @@ fn publishes_parquet_csv_and_manifest() {
         7,
         "six data files and the manifest"
     );
+}
+
+/// Issue 12, CSV for people: `excel-ru` writes UTF-8 with a byte-order mark, `;` and decimal commas,
+/// which Russian-locale Excel opens with a double click; read back with those settings the values
+/// equal the Parquet file's, and the manifest names the dialect.
+#[test]
+fn excel_ru_csv_opens_in_russian_excel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
+    w.sync_reference(RegionDictionary::builtin(), &[], &[])
+        .unwrap();
+    let run = w.begin_run().unwrap();
+    w.load_document(
+        &doc("eee", 1),
+        &[
+            obs("eee", "G18", 2005, 25339.5),
+            obs("eee", "H18", 2006, 0.125),
+        ],
+        &[],
+        run,
+    )
+    .unwrap();
+    let out = dir.path().join("publish");
+    std::fs::create_dir_all(&out).unwrap();
+    let manifest = w
+        .publish(&out, Some(run), regstat_warehouse::CsvDialect::ExcelRu)
+        .unwrap();
+    let csv = out.join("observations.csv");
+    let bytes = std::fs::read(&csv).unwrap();
+    assert!(
+        bytes.starts_with("\u{FEFF}".as_bytes()),
+        "a UTF-8 byte-order mark"
+    );
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.starts_with("indicator_id;indicator_name;region_code;"),
+        "{header}"
+    );
+    assert!(
+        text.contains(";25339,5;") && text.contains(";0,125;"),
+        "{text}"
+    );
+    let entry = manifest
+        .files
+        .iter()
+        .find(|f| f.path == "observations.csv")
+        .unwrap();
+    assert_eq!(entry.dialect.as_deref(), Some("excel-ru"));
+    assert_eq!(entry.rows, 2);
+    let parquet = manifest
+        .files
+        .iter()
+        .find(|f| f.path == "observations.parquet")
+        .unwrap();
+    assert_eq!(parquet.dialect, None);
+    let sum: f64 = w
+        .connection()
+        .query_row(
+            &format!(
+                "SELECT sum(value) FROM read_csv('{}', delim = ';', decimal_separator = ',', header = true)",
+                csv.display()
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sum, 25339.5 + 0.125);
 }
