@@ -5,18 +5,20 @@ use std::collections::BTreeSet;
 
 use regstat_config::{ClusterConfig, Config};
 use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
-use regstat_warehouse::{EstimateRow, Warehouse};
+use regstat_warehouse::{EstimatePanelRow, EstimateRow, Warehouse};
 
 use super::{EffectSummary, PipelineError, RunReport, TwfeSummary};
 
-/// The 2x2 design of every configured cluster and indicator, on the warehouse's latest figures.
+/// Every configured cluster's designs per indicator, on the warehouse's latest figures, and the
+/// panels they were estimated on.
 pub(super) fn estimate_clusters(
     config: &Config,
     warehouse: &Warehouse,
     run_id: i64,
     report: &mut RunReport,
-) -> Result<Vec<EstimateRow>, PipelineError> {
+) -> Result<(Vec<EstimateRow>, Vec<EstimatePanelRow>), PipelineError> {
     let mut rows = Vec::new();
+    let mut panels = Vec::new();
     for cluster in &config.clusters {
         let regions: Vec<String> = cluster
             .treated
@@ -39,6 +41,27 @@ pub(super) fn estimate_clusters(
                     value: p.value,
                 })
                 .collect();
+            panels.extend(points.iter().map(|p| EstimatePanelRow {
+                run_id,
+                cluster_id: cluster.id.clone(),
+                indicator_id: indicator.clone(),
+                unit: p.region_code.clone(),
+                year: p.year,
+                value: p.value,
+                outcome: if cluster.log_outcome {
+                    p.value.ln()
+                } else {
+                    p.value
+                },
+                cohort: if cluster.treated.contains(&p.region_code) {
+                    cluster.adoption_year(&p.region_code)
+                } else {
+                    0
+                },
+                document_sha256: p.document_sha256.clone(),
+                sheet: p.sheet.clone(),
+                cell: p.cell.clone(),
+            }));
             let choice = super::answers::choose(cluster);
             let first_row = rows.len();
             match panel_designs(run_id, cluster, &config.estimation, indicator, &panel) {
@@ -112,7 +135,7 @@ pub(super) fn estimate_clusters(
             report.designs.extend(summaries);
         }
     }
-    Ok(rows)
+    Ok((rows, panels))
 }
 
 /// The configured before/after years, or by default every year before and from the treatment start.

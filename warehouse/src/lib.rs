@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub use error::WarehouseError;
 pub use load::{DocumentRecord, LoadOutcome};
 pub use publish::{CsvDialect, Manifest, ManifestColumn, ManifestFile};
-pub use query::{ClusterRow, EstimateRow, IndicatorRow, PanelPoint, RunSummary};
+pub use query::{ClusterRow, EstimatePanelRow, EstimateRow, IndicatorRow, PanelPoint, RunSummary};
 pub use snapshot::write_snapshot;
 pub use status::{read_status, IndicatorFreshness, SourceFreshness, WarehouseStatus};
 

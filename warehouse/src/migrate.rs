@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/003_dimensions.sql")),
     (4, include_str!("migrations/004_run_steps.sql")),
     (5, include_str!("migrations/005_design_roles.sql")),
+    (6, include_str!("migrations/006_estimate_panels.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {

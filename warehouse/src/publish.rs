@@ -79,6 +79,16 @@ const DATASETS: &[(&str, &str)] = &[
          ORDER BY cluster_id, indicator_id, method, term",
     ),
     (
+        "panels",
+        "SELECT p.*, c.name AS cluster_name, r.name AS region_name, d.url AS document_url
+         FROM estimate_panel p
+         LEFT JOIN cluster c ON c.id = p.cluster_id
+         LEFT JOIN region r ON r.code = p.unit
+         LEFT JOIN source_document d ON d.sha256 = p.document_sha256
+         WHERE p.run_id = (SELECT max(run_id) FROM estimate_panel)
+         ORDER BY cluster_id, indicator_id, unit, year",
+    ),
+    (
         "documents",
         "SELECT sha256, source_id, url, file_name, fetched_at, http_status, etag, last_modified, bytes,
                 load_status, error, observations, run_id FROM source_document ORDER BY fetched_at, url",

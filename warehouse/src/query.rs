@@ -68,6 +68,24 @@ pub struct EstimateRow {
     pub reason: Option<String>,
 }
 
+/// One figure of the panel a cluster design was estimated on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimatePanelRow {
+    pub run_id: i64,
+    pub cluster_id: String,
+    pub indicator_id: String,
+    pub unit: String,
+    pub year: i32,
+    pub value: f64,
+    /// ln(value) when the cluster estimates on logs, else the value.
+    pub outcome: f64,
+    /// The region's adoption year, 0 for a control region.
+    pub cohort: i32,
+    pub document_sha256: String,
+    pub sheet: String,
+    pub cell: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
     pub run_id: i64,
@@ -277,9 +295,35 @@ impl Warehouse {
         rows.collect::<Result<_, _>>().context("reading a panel")
     }
 
-    /// Stores a run's estimates in one transaction.
-    pub fn store_estimates(&mut self, rows: &[EstimateRow]) -> Result<(), WarehouseError> {
+    /// Stores a run's estimates and the panels they were estimated on, in one transaction.
+    pub fn store_estimates(
+        &mut self,
+        rows: &[EstimateRow],
+        panels: &[EstimatePanelRow],
+    ) -> Result<(), WarehouseError> {
         let tx = self.conn.transaction().context("beginning estimates")?;
+        {
+            let mut app = tx
+                .appender("estimate_panel")
+                .context("estimate panel appender")?;
+            for p in panels {
+                app.append_row(params![
+                    p.run_id,
+                    p.cluster_id,
+                    p.indicator_id,
+                    p.unit,
+                    p.year,
+                    p.value,
+                    p.outcome,
+                    p.cohort,
+                    p.document_sha256,
+                    p.sheet,
+                    p.cell,
+                ])
+                .context("appending a panel figure")?;
+            }
+            app.flush().context("flushing estimate panels")?;
+        }
         {
             let mut app = tx.appender("estimate").context("estimate appender")?;
             let now = chrono::Utc::now().naive_utc();
