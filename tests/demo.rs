@@ -278,6 +278,10 @@ control = ["14000000000", "15000000000", "17000000000", "20000000000", "24000000
     assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'cs' AND role = 'headline' AND std_error > 0"), 1);
     assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'sunab' AND role = 'beside' AND std_error > 0"), 1);
     assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'twfe' AND role = 'beside'"), 2);
+    // Its group-time effects and the CS dynamic effects with their uniform band.
+    assert!(q("SELECT count(*) FROM estimate_group_time WHERE run_id = RUN AND cluster_id = 'central-staggered'") >= 10);
+    assert!(q("SELECT count(*) FROM estimate_event_time WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'cs' AND band_low <= ci_low AND band_high >= ci_high") >= 5);
+    assert!(q("SELECT count(*) FROM estimate_event_time WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'sunab'") >= 5);
     drop(conn);
     // A headline set in the config wins, and says so.
     let mut text = std::fs::read_to_string(&config).unwrap();
@@ -309,6 +313,23 @@ fn published_panels_reproduce_the_runs_estimates() {
     let publish = demo.join("publish");
     let conn = duckdb::Connection::open_in_memory().unwrap();
     let panels = publish.join("panels.parquet");
+    // The event study by relative year with its reference marked, and SDID/SC weights summing to one.
+    let event_study = publish.join("event_study.parquet");
+    assert_eq!(
+        count(&conn, &format!("SELECT count(*) FROM read_parquet('{}') WHERE method = 'event-study' AND is_reference AND rel_time = -1 AND estimate = 0", event_study.display())),
+        3
+    );
+    assert!(count(&conn, &format!("SELECT count(*) FROM read_parquet('{}') WHERE method = 'event-study' AND NOT is_reference AND std_error > 0", event_study.display())) >= 3 * 5);
+    let weights = publish.join("weights.parquet");
+    assert_eq!(
+        count(&conn, &format!(
+            "SELECT count(*) FROM (SELECT indicator_id, method, abs(sum(weight) - 1) < 1e-9 AS ok FROM read_parquet('{}')
+             WHERE kind = 'unit' GROUP BY ALL) WHERE ok AND method IN ('sdid', 'sc')",
+            weights.display()
+        )),
+        6,
+        "three indicators, sdid and sc"
+    );
     // Every figure names its document and cell.
     assert_eq!(
         count(&conn, &format!("SELECT count(*) FROM read_parquet('{}') WHERE document_url IS NULL OR cell IS NULL", panels.display())),

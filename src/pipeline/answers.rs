@@ -13,7 +13,7 @@ use regstat_estimate::{
     estimate, Coefficient, CsSpec, Method, Panel, PanelData, PanelObs, Spec, SynthSe, SynthSpec,
     Treatment,
 };
-use regstat_warehouse::EstimateRow;
+use regstat_warehouse::{EstimateDetails, EstimateRow, EventTimeRow, GroupTimeRow, WeightRow};
 
 /// The design of one cluster: its headline method, the methods beside it, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +120,7 @@ pub(super) fn modern_designs(
     indicator: &str,
     panel: &[PanelObs],
     choice: &DesignChoice,
+    details: &mut EstimateDetails,
 ) -> (Vec<EstimateRow>, Vec<DesignSummary>) {
     let mut rows = Vec::new();
     let mut summaries = Vec::new();
@@ -198,6 +199,7 @@ pub(super) fn modern_designs(
                     ..base
                 };
                 summary.inference = report.vcov.clone();
+                collect_details(name, &report, details);
                 summary.effect = Some(c.clone());
                 rows.push(base.clone());
                 if let Some(p) = &report.synth_placebo {
@@ -274,6 +276,71 @@ pub(super) fn cluster_panel(
         weights: None,
         cluster: vec![],
     })
+}
+
+/// What a report holds beyond its headline, as the rows dashboards and plots read.
+fn collect_details(method: &str, report: &regstat_estimate::Report, details: &mut EstimateDetails) {
+    if let Some(dynamic) = report.aggregations.get("dynamic") {
+        details
+            .event_times
+            .extend(dynamic.rows.iter().filter_map(|r| {
+                r.event_time.map(|e| EventTimeRow {
+                    method: method.to_string(),
+                    rel_time: e,
+                    estimate: r.estimate,
+                    std_error: r.se,
+                    ci_low: r.ci_low,
+                    ci_high: r.ci_high,
+                    band_low: r.band_low,
+                    band_high: r.band_high,
+                    // The universal base period's zero row is the reference.
+                    is_reference: r.estimate == 0.0 && r.se.is_nan(),
+                })
+            }));
+    } else {
+        details
+            .event_times
+            .extend(report.event_study.iter().map(|e| EventTimeRow {
+                method: method.to_string(),
+                rel_time: e.rel_time,
+                estimate: e.estimate,
+                std_error: e.se,
+                ci_low: e.ci_low,
+                ci_high: e.ci_high,
+                band_low: e.ci_low,
+                band_high: e.ci_high,
+                is_reference: e.se == 0.0 && e.estimate == 0.0,
+            }));
+    }
+    details
+        .group_times
+        .extend(report.att_gt.iter().map(|g| GroupTimeRow {
+            cohort: g.group,
+            year: g.time,
+            estimate: g.estimate,
+            std_error: g.se,
+            ci_low: g.ci_low,
+            ci_high: g.ci_high,
+            band_low: g.band_low,
+            band_high: g.band_high,
+            post: g.post,
+        }));
+    if let Some(w) = &report.weights {
+        details.weights.extend(w.units.iter().map(|u| WeightRow {
+            method: method.to_string(),
+            kind: "unit",
+            unit: u.unit.clone(),
+            year: None,
+            weight: u.weight,
+        }));
+        details.weights.extend(w.times.iter().map(|t| WeightRow {
+            method: method.to_string(),
+            kind: "year",
+            unit: None,
+            year: t.time,
+            weight: t.weight,
+        }));
+    }
 }
 
 fn estimate_one(

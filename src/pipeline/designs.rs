@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use regstat_config::{ClusterConfig, Config};
 use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
-use regstat_warehouse::{EstimatePanelRow, EstimateRow, Warehouse};
+use regstat_warehouse::{EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow, Warehouse};
 
 use super::{EffectSummary, PipelineError, RunReport, TwfeSummary};
 
@@ -16,9 +16,17 @@ pub(super) fn estimate_clusters(
     warehouse: &Warehouse,
     run_id: i64,
     report: &mut RunReport,
-) -> Result<(Vec<EstimateRow>, Vec<EstimatePanelRow>), PipelineError> {
+) -> Result<
+    (
+        Vec<EstimateRow>,
+        Vec<EstimatePanelRow>,
+        Vec<EstimateDetails>,
+    ),
+    PipelineError,
+> {
     let mut rows = Vec::new();
     let mut panels = Vec::new();
+    let mut details = Vec::new();
     for cluster in &config.clusters {
         let regions: Vec<String> = cluster
             .treated
@@ -64,9 +72,16 @@ pub(super) fn estimate_clusters(
             }));
             let choice = super::answers::choose(cluster);
             let first_row = rows.len();
+            let mut detail = EstimateDetails {
+                run_id,
+                cluster_id: cluster.id.clone(),
+                indicator_id: indicator.clone(),
+                ..EstimateDetails::default()
+            };
             match panel_designs(run_id, cluster, &config.estimation, indicator, &panel) {
-                Ok((extra, twfe)) => {
+                Ok((extra, twfe, events)) => {
                     rows.extend(extra);
+                    detail.event_times.extend(events);
                     if let Some(t) = twfe {
                         report.twfe.push(t);
                     }
@@ -130,12 +145,14 @@ pub(super) fn estimate_clusters(
                 indicator,
                 &panel,
                 &choice,
+                &mut detail,
             );
             rows.extend(modern);
+            details.push(detail);
             report.designs.extend(summaries);
         }
     }
-    Ok((rows, panels))
+    Ok((rows, panels, details))
 }
 
 /// The configured before/after years, or by default every year before and from the treatment start.
@@ -222,7 +239,10 @@ pub(super) fn panel_designs(
     settings: &regstat_config::EstimationSettings,
     indicator: &str,
     panel: &[PanelObs],
-) -> Result<(Vec<EstimateRow>, Option<TwfeSummary>), regstat_estimate::EstimateError> {
+) -> Result<
+    (Vec<EstimateRow>, Option<TwfeSummary>, Vec<EventTimeRow>),
+    regstat_estimate::EstimateError,
+> {
     use regstat_estimate::{estimate, BootWeights, BootstrapSpec, Method, Panel, Spec};
     // Each treated region at its own adoption year (TWFE and the event study take staggered
     // adoption; the 2x2 keeps the study's common before/after years).
@@ -264,6 +284,7 @@ pub(super) fn panel_designs(
         ..base(method, &c.term)
     };
     let mut rows = Vec::new();
+    let mut events: Vec<EventTimeRow> = Vec::new();
     let twfe_spec = Spec {
         method: Method::Twfe,
         bootstrap: Some(BootstrapSpec {
@@ -295,6 +316,17 @@ pub(super) fn panel_designs(
     match estimate(&data, &es_spec) {
         Ok(mut es) => {
             let es = es.remove(0);
+            events.extend(es.event_study.iter().map(|e| EventTimeRow {
+                method: "event-study".into(),
+                rel_time: e.rel_time,
+                estimate: e.estimate,
+                std_error: e.se,
+                ci_low: e.ci_low,
+                ci_high: e.ci_high,
+                band_low: e.ci_low,
+                band_high: e.ci_high,
+                is_reference: e.rel_time == es_spec.reference,
+            }));
             for c in es
                 .estimates
                 .iter()
@@ -328,6 +360,7 @@ pub(super) fn panel_designs(
             indicator_id: indicator.to_string(),
             report: twfe,
         }),
+        events,
     ))
 }
 

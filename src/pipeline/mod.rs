@@ -359,9 +359,9 @@ fn conclude(
         let step_start = chrono::Utc::now();
         let failures_before = report.failures.len();
         control.progress("estimating");
-        let (rows, panels) = estimate_clusters(config, &warehouse, run_id, report)?;
+        let (rows, panels, details) = estimate_clusters(config, &warehouse, run_id, report)?;
         estimates = rows.len();
-        warehouse.store_estimates(&rows, &panels)?;
+        warehouse.store_estimates(&rows, &panels, &details)?;
         let errors = &report.failures[failures_before..];
         let status = if errors.is_empty() {
             "succeeded"

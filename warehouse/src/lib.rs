@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 pub use error::WarehouseError;
 pub use load::{DocumentRecord, LoadOutcome};
 pub use publish::{CsvDialect, Manifest, ManifestColumn, ManifestFile};
-pub use query::{ClusterRow, EstimatePanelRow, EstimateRow, IndicatorRow, PanelPoint, RunSummary};
+pub use query::{
+    ClusterRow, EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow, GroupTimeRow,
+    IndicatorRow, PanelPoint, RunSummary, WeightRow,
+};
 pub use snapshot::write_snapshot;
 pub use status::{read_status, IndicatorFreshness, SourceFreshness, WarehouseStatus};
 

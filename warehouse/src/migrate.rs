@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/004_run_steps.sql")),
     (5, include_str!("migrations/005_design_roles.sql")),
     (6, include_str!("migrations/006_estimate_panels.sql")),
+    (7, include_str!("migrations/007_estimate_details.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {

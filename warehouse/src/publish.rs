@@ -89,6 +89,25 @@ const DATASETS: &[(&str, &str)] = &[
          ORDER BY cluster_id, indicator_id, unit, year",
     ),
     (
+        "event_study",
+        "SELECT e.*, c.name AS cluster_name FROM estimate_event_time e LEFT JOIN cluster c ON c.id = e.cluster_id
+         WHERE e.run_id = (SELECT max(run_id) FROM estimate)
+         ORDER BY cluster_id, indicator_id, method, rel_time",
+    ),
+    (
+        "att_gt",
+        "SELECT g.*, c.name AS cluster_name FROM estimate_group_time g LEFT JOIN cluster c ON c.id = g.cluster_id
+         WHERE g.run_id = (SELECT max(run_id) FROM estimate)
+         ORDER BY cluster_id, indicator_id, cohort, year",
+    ),
+    (
+        "weights",
+        "SELECT w.*, c.name AS cluster_name, r.name AS region_name FROM estimate_weight w
+         LEFT JOIN cluster c ON c.id = w.cluster_id LEFT JOIN region r ON r.code = w.unit
+         WHERE w.run_id = (SELECT max(run_id) FROM estimate)
+         ORDER BY cluster_id, indicator_id, method, kind, unit, year",
+    ),
+    (
         "documents",
         "SELECT sha256, source_id, url, file_name, fetched_at, http_status, etag, last_modified, bytes,
                 load_status, error, observations, run_id FROM source_document ORDER BY fetched_at, url",

@@ -86,6 +86,55 @@ pub struct EstimatePanelRow {
     pub cell: String,
 }
 
+/// An effect at one time relative to adoption (event study, CS dynamic aggregation, Sun-Abraham).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventTimeRow {
+    pub method: String,
+    pub rel_time: i64,
+    pub estimate: f64,
+    pub std_error: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub band_low: f64,
+    pub band_high: f64,
+    pub is_reference: bool,
+}
+
+/// One CS group-time effect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupTimeRow {
+    pub cohort: i64,
+    pub year: i64,
+    pub estimate: f64,
+    pub std_error: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub band_low: f64,
+    pub band_high: f64,
+    pub post: bool,
+}
+
+/// One SC/SDID weight: a donor region's (`kind` unit) or a pre-treatment year's (`kind` year).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightRow {
+    pub method: String,
+    pub kind: &'static str,
+    pub unit: Option<String>,
+    pub year: Option<i64>,
+    pub weight: f64,
+}
+
+/// What one cluster and indicator's designs estimated beyond their headline rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EstimateDetails {
+    pub run_id: i64,
+    pub cluster_id: String,
+    pub indicator_id: String,
+    pub event_times: Vec<EventTimeRow>,
+    pub group_times: Vec<GroupTimeRow>,
+    pub weights: Vec<WeightRow>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
     pub run_id: i64,
@@ -300,8 +349,77 @@ impl Warehouse {
         &mut self,
         rows: &[EstimateRow],
         panels: &[EstimatePanelRow],
+        details: &[EstimateDetails],
     ) -> Result<(), WarehouseError> {
         let tx = self.conn.transaction().context("beginning estimates")?;
+        {
+            let mut events = tx
+                .appender("estimate_event_time")
+                .context("event-time appender")?;
+            for d in details {
+                for e in &d.event_times {
+                    events
+                        .append_row(params![
+                            d.run_id,
+                            d.cluster_id,
+                            d.indicator_id,
+                            e.method,
+                            e.rel_time,
+                            e.estimate,
+                            e.std_error,
+                            e.ci_low,
+                            e.ci_high,
+                            e.band_low,
+                            e.band_high,
+                            e.is_reference,
+                        ])
+                        .context("appending an event-time effect")?;
+                }
+            }
+            events.flush().context("flushing event-time effects")?;
+            let mut cells = tx
+                .appender("estimate_group_time")
+                .context("group-time appender")?;
+            for d in details {
+                for g in &d.group_times {
+                    cells
+                        .append_row(params![
+                            d.run_id,
+                            d.cluster_id,
+                            d.indicator_id,
+                            g.cohort,
+                            g.year,
+                            g.estimate,
+                            g.std_error,
+                            g.ci_low,
+                            g.ci_high,
+                            g.band_low,
+                            g.band_high,
+                            g.post,
+                        ])
+                        .context("appending a group-time effect")?;
+                }
+            }
+            cells.flush().context("flushing group-time effects")?;
+            let mut weights = tx.appender("estimate_weight").context("weight appender")?;
+            for d in details {
+                for w in &d.weights {
+                    weights
+                        .append_row(params![
+                            d.run_id,
+                            d.cluster_id,
+                            d.indicator_id,
+                            w.method,
+                            w.kind,
+                            w.unit,
+                            w.year,
+                            w.weight,
+                        ])
+                        .context("appending a weight")?;
+                }
+            }
+            weights.flush().context("flushing weights")?;
+        }
         {
             let mut app = tx
                 .appender("estimate_panel")

@@ -50,7 +50,7 @@ fn count(w: &Warehouse, sql: &str) -> i64 {
 fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    assert_eq!(w.schema_version().unwrap(), 6);
+    assert_eq!(w.schema_version().unwrap(), 7);
     let run = w.begin_run().unwrap();
     let first = [
         obs("aaa", "G18", 2005, 25339.0),
@@ -83,7 +83,7 @@ fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     drop(w);
     // Reopening runs no migration twice and keeps the data.
     let w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 6);
+    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 7);
     assert_eq!(count(&w, "SELECT count(*) FROM observation"), 3);
 }
 
@@ -169,8 +169,8 @@ fn publishes_parquet_csv_and_manifest() {
     assert!(!dir.path().join(".publish.staging").exists());
     assert_eq!(
         std::fs::read_dir(&out).unwrap().count(),
-        9,
-        "eight data files (observations, estimates, panels, documents as Parquet and CSV) and the manifest"
+        15,
+        "fourteen data files (observations, estimates, panels, event_study, att_gt, weights, documents as Parquet and CSV) and the manifest"
     );
 }
 
