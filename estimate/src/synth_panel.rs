@@ -107,13 +107,8 @@ fn matrix(
             periods[0]
         )));
     }
-    let y = DMatrix::from_fn(units.len(), periods.len(), |r, c| {
-        by_unit
-            .values()
-            .nth(r)
-            .map(|v| v[&periods[c]])
-            .unwrap_or(f64::NAN)
-    });
+    let values: Vec<&BTreeMap<i64, f64>> = by_unit.values().collect();
+    let y = DMatrix::from_fn(units.len(), periods.len(), |r, c| values[r][&periods[c]]);
     Ok(Matrix {
         y,
         units,

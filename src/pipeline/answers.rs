@@ -124,6 +124,12 @@ pub(super) fn modern_designs(
 ) -> (Vec<EstimateRow>, Vec<DesignSummary>) {
     let mut rows = Vec::new();
     let mut summaries = Vec::new();
+    // One balanced, validated panel serves every method of the choice.
+    let regions: BTreeSet<&str> = panel.iter().map(|p| p.unit.as_str()).collect();
+    let (used, dropped_years) = balanced(panel, regions.len());
+    let validated = cluster_panel(cluster, indicator, &used)
+        .and_then(Panel::new)
+        .map_err(|e| e.to_string());
     let methods = std::iter::once(&choice.headline).chain(&choice.beside);
     for name in methods.filter(|m| ["sdid", "sc", "cs", "sunab"].contains(&m.as_str())) {
         let role = if *name == choice.headline {
@@ -136,9 +142,10 @@ pub(super) fn modern_designs(
         } else {
             format!("beside the headline {}", choice.headline)
         };
-        let regions: BTreeSet<&str> = panel.iter().map(|p| p.unit.as_str()).collect();
-        let (used, dropped_years) = balanced(panel, regions.len());
-        let outcome = estimate_one(name, cluster, settings, indicator, &used);
+        let outcome = validated
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|panel| estimate_one(name, settings, panel));
         let mut base = EstimateRow {
             run_id,
             cluster_id: cluster.id.clone(),
@@ -345,10 +352,8 @@ fn collect_details(method: &str, report: &regstat_estimate::Report, details: &mu
 
 fn estimate_one(
     name: &str,
-    cluster: &ClusterConfig,
     settings: &EstimationSettings,
-    indicator: &str,
-    panel: &[PanelObs],
+    panel: &Panel,
 ) -> Result<regstat_estimate::Report, String> {
     let method = match name {
         "sdid" => Method::Sdid,
@@ -357,8 +362,6 @@ fn estimate_one(
         "sunab" => Method::Sunab,
         other => return Err(format!("{other} is not estimated here")),
     };
-    let data = cluster_panel(cluster, indicator, panel).map_err(|e| e.to_string())?;
-    let panel = Panel::new(data).map_err(|e| e.to_string())?;
     let spec = Spec {
         method,
         synth: SynthSpec {
@@ -372,7 +375,7 @@ fn estimate_one(
         },
         ..Spec::default()
     };
-    estimate(&panel, &spec)
+    estimate(panel, &spec)
         .map(|mut r| r.remove(0))
         .map_err(|e| e.to_string())
 }

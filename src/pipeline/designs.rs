@@ -102,8 +102,7 @@ pub(super) fn estimate_clusters(
                 post_years: &post_years,
                 log_outcome: cluster.log_outcome,
             };
-            let did2x2_result = did2x2(&input);
-            match did2x2_result {
+            match did2x2(&input) {
                 Ok(result) => {
                     rows.extend(estimate_rows(
                         run_id,
