@@ -363,8 +363,9 @@ fn drdid_panel(
         }
         Ok((fitted, rep))
     };
-    // Propensity score: logit; its asymptotic linear representation and the trimming.
-    let pscore = || -> Result<(Vec<f64>, DMatrix<f64>, Vec<f64>), String> {
+    // Propensity score: logit and its asymptotic linear representation; returned as the trimmed
+    // weights of treated (D) and controls (p (1 - D) / (1 - p)) that IPW and DR both use.
+    let pscore = || -> Result<(Vec<f64>, Vec<f64>, DMatrix<f64>), String> {
         let p: Vec<f64> = logit(&xm, d)?
             .into_iter()
             .map(|p| p.min(1.0 - 1e-6))
@@ -382,16 +383,18 @@ fn drdid_panel(
             let row = (xm.row(i) * (d[i] - p[i])) * &hessian;
             rep.set_row(i, &row);
         }
-        let trim: Vec<f64> = (0..n)
-            .map(|i| {
-                if d[i] == 1.0 || p[i] < 0.995 {
-                    1.0
-                } else {
-                    0.0
-                }
-            })
+        let trim = |i: usize| {
+            if d[i] == 1.0 || p[i] < 0.995 {
+                1.0
+            } else {
+                0.0
+            }
+        };
+        let wt = (0..n).map(|i| trim(i) * d[i]).collect();
+        let wc = (0..n)
+            .map(|i| trim(i) * p[i] * (1.0 - d[i]) / (1.0 - p[i]))
             .collect();
-        Ok((p, rep, trim))
+        Ok((wt, wc, rep))
     };
     match estimation {
         CsEstimation::Reg => {
@@ -411,11 +414,7 @@ fn drdid_panel(
             Ok((eta_treat - eta_cont, inf))
         }
         CsEstimation::Ipw => {
-            let (p, rep, trim) = pscore()?;
-            let wt: Vec<f64> = (0..n).map(|i| trim[i] * d[i]).collect();
-            let wc: Vec<f64> = (0..n)
-                .map(|i| trim[i] * p[i] * (1.0 - d[i]) / (1.0 - p[i]))
-                .collect();
+            let (wt, wc, rep) = pscore()?;
             let (mt, mc) = (mean(&|i| wt[i]), mean(&|i| wc[i]));
             let eta_treat = mean(&|i| wt[i] * dy[i]) / mt;
             let eta_cont = mean(&|i| wc[i] * dy[i]) / mc;
@@ -432,11 +431,7 @@ fn drdid_panel(
         }
         CsEstimation::Dr => {
             let (fitted, rep_ols) = outcome()?;
-            let (p, rep_ps, trim) = pscore()?;
-            let wt: Vec<f64> = (0..n).map(|i| trim[i] * d[i]).collect();
-            let wc: Vec<f64> = (0..n)
-                .map(|i| trim[i] * p[i] * (1.0 - d[i]) / (1.0 - p[i]))
-                .collect();
+            let (wt, wc, rep_ps) = pscore()?;
             let (mt, mc) = (mean(&|i| wt[i]), mean(&|i| wc[i]));
             let resid: Vec<f64> = (0..n).map(|i| dy[i] - fitted[i]).collect();
             let eta_treat = mean(&|i| wt[i] * resid[i]) / mt;

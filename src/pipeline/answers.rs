@@ -147,28 +147,9 @@ pub(super) fn modern_designs(
             .map_err(Clone::clone)
             .and_then(|panel| estimate_one(name, settings, panel));
         let mut base = EstimateRow {
-            run_id,
-            cluster_id: cluster.id.clone(),
-            indicator_id: indicator.to_string(),
-            method: name.clone(),
-            term: "att".into(),
-            estimate: f64::NAN,
-            std_error: f64::NAN,
-            t_stat: f64::NAN,
-            p_value: f64::NAN,
-            ci_low: f64::NAN,
-            ci_high: f64::NAN,
-            df: f64::NAN,
-            n_obs: used.len(),
-            n_treated: cluster.treated.len(),
-            n_control: cluster.control.len(),
-            pre_years: vec![],
-            post_years: vec![],
-            log_outcome: cluster.log_outcome,
-            vcov: String::new(),
-            means_json: "{}".into(),
             role: Some(role.into()),
             reason: Some(reason.clone()),
+            ..super::designs::blank_row(run_id, cluster, indicator, name, "att", used.len())
         };
         let mut summary = DesignSummary {
             cluster_id: cluster.id.clone(),
@@ -188,14 +169,6 @@ pub(super) fn modern_designs(
                     notes.insert(0, format!("{dropped_years} years left out where some region has no figure (a balanced panel is needed)"));
                 }
                 base = EstimateRow {
-                    estimate: c.estimate,
-                    std_error: c.se,
-                    t_stat: c.t,
-                    p_value: c.p,
-                    ci_low: c.ci_low,
-                    ci_high: c.ci_high,
-                    df: c.df,
-                    vcov: report.vcov.clone(),
                     means_json: serde_json::json!({
                         "weights": report.weights,
                         "aggregations": report.aggregations,
@@ -203,7 +176,7 @@ pub(super) fn modern_designs(
                         "notes": notes,
                     })
                     .to_string(),
-                    ..base
+                    ..super::designs::with_coefficient(base, c, &report.vcov)
                 };
                 summary.inference = report.vcov.clone();
                 collect_details(name, &report, details);

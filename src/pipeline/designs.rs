@@ -154,6 +154,60 @@ pub(super) fn estimate_clusters(
     Ok((rows, panels, details))
 }
 
+/// A row of `method` and `term` for a cluster and indicator, with nothing estimated yet.
+pub(super) fn blank_row(
+    run_id: i64,
+    cluster: &ClusterConfig,
+    indicator: &str,
+    method: &str,
+    term: &str,
+    n_obs: usize,
+) -> EstimateRow {
+    EstimateRow {
+        run_id,
+        cluster_id: cluster.id.clone(),
+        indicator_id: indicator.to_string(),
+        method: method.into(),
+        term: term.into(),
+        estimate: f64::NAN,
+        std_error: f64::NAN,
+        t_stat: f64::NAN,
+        p_value: f64::NAN,
+        ci_low: f64::NAN,
+        ci_high: f64::NAN,
+        df: f64::NAN,
+        n_obs,
+        n_treated: cluster.treated.len(),
+        n_control: cluster.control.len(),
+        pre_years: vec![],
+        post_years: vec![],
+        log_outcome: cluster.log_outcome,
+        vcov: String::new(),
+        means_json: "{}".into(),
+        role: None,
+        reason: None,
+    }
+}
+
+/// `row` carrying a coefficient's estimate and inference, computed as `vcov` says.
+pub(super) fn with_coefficient(
+    row: EstimateRow,
+    c: &regstat_estimate::Coefficient,
+    vcov: &str,
+) -> EstimateRow {
+    EstimateRow {
+        estimate: c.estimate,
+        std_error: c.se,
+        t_stat: c.t,
+        p_value: c.p,
+        ci_low: c.ci_low,
+        ci_high: c.ci_high,
+        df: c.df,
+        vcov: vcov.to_string(),
+        ..row
+    }
+}
+
 /// The configured before/after years, or by default every year before and from the treatment start.
 pub(super) fn design_years(cluster: &ClusterConfig, panel: &[PanelObs]) -> (Vec<i32>, Vec<i32>) {
     let years: BTreeSet<i32> = panel.iter().map(|p| p.year).collect();
@@ -187,28 +241,23 @@ pub(super) fn estimate_rows(
     })
     .to_string();
     let base = EstimateRow {
-        run_id,
-        cluster_id: cluster.id.clone(),
-        indicator_id: indicator.to_string(),
-        method: "did2x2".into(),
-        term: r.effect.term.clone(),
-        estimate: r.effect.estimate,
-        std_error: r.effect.se,
-        t_stat: r.effect.t,
-        p_value: r.effect.p,
-        ci_low: r.effect.ci_low,
-        ci_high: r.effect.ci_high,
-        df: r.effect.df,
-        n_obs: r.n_obs,
         n_treated: r.n_treated,
         n_control: r.n_control,
         pre_years: pre.to_vec(),
         post_years: post.to_vec(),
-        log_outcome: cluster.log_outcome,
-        vcov: r.vcov.clone(),
         means_json: means,
-        role: None,
-        reason: None,
+        ..with_coefficient(
+            blank_row(
+                run_id,
+                cluster,
+                indicator,
+                "did2x2",
+                &r.effect.term,
+                r.n_obs,
+            ),
+            &r.effect,
+            &r.vcov,
+        )
     };
     let mut rows = vec![base.clone()];
     if let Some(p) = &r.placebo {
@@ -247,40 +296,10 @@ pub(super) fn panel_designs(
     // adoption; the 2x2 keeps the study's common before/after years).
     let data = super::answers::cluster_panel(cluster, indicator, panel)?;
     let data = Panel::new(data)?;
-    let base = |method: &str, term: &str| EstimateRow {
-        run_id,
-        cluster_id: cluster.id.clone(),
-        indicator_id: indicator.to_string(),
-        method: method.into(),
-        term: term.into(),
-        estimate: f64::NAN,
-        std_error: f64::NAN,
-        t_stat: f64::NAN,
-        p_value: f64::NAN,
-        ci_low: f64::NAN,
-        ci_high: f64::NAN,
-        df: f64::NAN,
-        n_obs: panel.len(),
-        n_treated: cluster.treated.len(),
-        n_control: cluster.control.len(),
-        pre_years: vec![],
-        post_years: vec![],
-        log_outcome: cluster.log_outcome,
-        vcov: String::new(),
-        means_json: "{}".into(),
-        role: None,
-        reason: None,
-    };
-    let from_coef = |method: &str, c: &regstat_estimate::Coefficient, vcov: &str| EstimateRow {
-        estimate: c.estimate,
-        std_error: c.se,
-        t_stat: c.t,
-        p_value: c.p,
-        ci_low: c.ci_low,
-        ci_high: c.ci_high,
-        df: c.df,
-        vcov: vcov.to_string(),
-        ..base(method, &c.term)
+    let base =
+        |method: &str, term: &str| blank_row(run_id, cluster, indicator, method, term, panel.len());
+    let from_coef = |method: &str, c: &regstat_estimate::Coefficient, vcov: &str| {
+        with_coefficient(base(method, &c.term), c, vcov)
     };
     let mut rows = Vec::new();
     let mut events: Vec<EventTimeRow> = Vec::new();
