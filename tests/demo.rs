@@ -18,17 +18,23 @@ fn count(conn: &duckdb::Connection, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-#[test]
-fn demo_fills_the_warehouse_and_publishes_traceable_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
+/// Runs `regstat demo` into `dir/demo`, asserting it succeeds; returns the directory and stdout.
+fn run_demo(dir: &Path) -> (std::path::PathBuf, String) {
+    let demo = dir.join("demo");
     let out = regstat(&["demo", "--dir", demo.to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "demo failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    (demo, stdout)
+}
+
+#[test]
+fn demo_fills_the_warehouse_and_publishes_traceable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, stdout) = run_demo(dir.path());
     assert!(stdout.contains("documents: 3 fetched"), "{stdout}");
     assert!(stdout.contains("observations loaded: 1240"), "{stdout}");
     assert!(stdout.contains("investment_per_capita"), "{stdout}");
@@ -233,13 +239,7 @@ fn assert_no_partial_files(dir: &Path) {
 #[test]
 fn a_staggered_cluster_is_answered_by_callaway_santanna() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = regstat(&["demo", "--dir", demo.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (demo, _) = run_demo(dir.path());
     // Two Central regions adopting in 2008 and 2012 against the other Central regions: an
     // illustrative programme on the demo's figures.
     let config = demo.join("regstat.toml");
@@ -303,13 +303,7 @@ control = ["14000000000", "15000000000", "17000000000", "20000000000", "24000000
 #[test]
 fn published_panels_reproduce_the_runs_estimates() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = regstat(&["demo", "--dir", demo.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (demo, _) = run_demo(dir.path());
     let publish = demo.join("publish");
     let conn = duckdb::Connection::open_in_memory().unwrap();
     let panels = publish.join("panels.parquet");

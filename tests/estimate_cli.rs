@@ -129,32 +129,44 @@ fn card_krueger_balanced(dir: &Path) -> PathBuf {
     path
 }
 
-#[test]
-fn card_krueger_2x2_with_a_wild_bootstrap() {
-    let dir = tempfile::tempdir().unwrap();
-    let balanced = card_krueger_balanced(dir.path());
-    let (ok, stdout, stderr) = regstat(&[
+/// `regstat estimate` on Card & Krueger's balanced sample in `dir`: unit `id`, time `d`, outcome
+/// `fte`, then `extra`.
+fn card_krueger_estimate(dir: &Path, extra: &[&str]) -> (bool, String, String) {
+    let path = card_krueger_balanced(dir);
+    let mut args = vec![
         "estimate",
         "--panel",
-        balanced.to_str().unwrap(),
+        path.to_str().unwrap(),
         "--unit",
         "id",
         "--time",
         "d",
         "--outcome",
         "fte",
-        "--treat",
-        "d_nj",
-        "--method",
-        "did2x2",
-        "--bootstrap",
-        "wild",
-        "--reps",
-        "999",
-        "--seed",
-        "7",
-        "--json",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    regstat(&args)
+}
+
+#[test]
+fn card_krueger_2x2_with_a_wild_bootstrap() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = card_krueger_estimate(
+        dir.path(),
+        &[
+            "--treat",
+            "d_nj",
+            "--method",
+            "did2x2",
+            "--bootstrap",
+            "wild",
+            "--reps",
+            "999",
+            "--seed",
+            "7",
+            "--json",
+        ],
+    );
     assert!(ok, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let e = &v["estimates"][0];
@@ -506,23 +518,8 @@ fn synthetic_did_and_control_from_the_command_line() {
 #[test]
 fn new_estimators_reproduce_published_results() {
     let dir = tempfile::tempdir().unwrap();
-    let ck = card_krueger_balanced(dir.path());
-    let (ok, stdout, stderr) = regstat(&[
-        "estimate",
-        "--panel",
-        ck.to_str().unwrap(),
-        "--unit",
-        "id",
-        "--time",
-        "d",
-        "--outcome",
-        "fte",
-        "--cohort",
-        "g",
-        "--method",
-        "cs",
-        "--json",
-    ]);
+    let (ok, stdout, stderr) =
+        card_krueger_estimate(dir.path(), &["--cohort", "g", "--method", "cs", "--json"]);
     assert!(ok, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["n_units"], 384);

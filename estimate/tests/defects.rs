@@ -6,12 +6,8 @@ use regstat_estimate::{
     Method, Panel, PanelData, Spec, SplitMix64, Treatment, VcovSpec,
 };
 
-fn normal(rng: &mut SplitMix64) -> f64 {
-    (0..12)
-        .map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
-        .sum::<f64>()
-        - 6.0
-}
+mod common;
+use common::{normal, one_outcome};
 
 /// `units` units over periods 1..=periods; the first `treated` adopt at `adopt`; y has unit and
 /// period effects, a true effect of 1 and noise.
@@ -28,18 +24,15 @@ fn panel(units: usize, periods: i64, treated: usize, adopt: i64, seed: u64) -> P
             y.push(alpha + 0.2 * t as f64 + if on { 1.0 } else { 0.0 } + normal(&mut rng));
         }
     }
-    PanelData {
+    one_outcome(
         unit,
         time,
-        outcomes: vec![("y".into(), y)],
-        covariates: vec![],
-        treatment: Treatment::Indicator {
+        y,
+        Treatment::Indicator {
             name: "d".into(),
             values: d,
         },
-        weights: None,
-        cluster: vec![],
-    }
+    )
 }
 
 fn twfe(data: PanelData) -> regstat_estimate::Report {

@@ -5,6 +5,9 @@ use regstat_estimate::{
     PanelData, Spec, SplitMix64, Treatment, VcovSpec,
 };
 
+mod common;
+use common::{normal, one_outcome};
+
 /// Units 0..n_units, periods 1..=t; units with index < treated adopt at `adopt` (staggered by
 /// `stagger` periods per unit group when asked); y = unit + time effects + effect(rel) + noise.
 fn simulate(
@@ -17,13 +20,7 @@ fn simulate(
     seed: u64,
 ) -> PanelData {
     let mut rng = SplitMix64::new(seed);
-    let mut normal = move || {
-        // Sum of 12 uniforms minus 6: a standard normal approximation, plenty for tests.
-        (0..12)
-            .map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
-            .sum::<f64>()
-            - 6.0
-    };
+    let mut normal = move || normal(&mut rng);
     let (mut unit, mut time, mut y, mut cohort) = (vec![], vec![], vec![], vec![]);
     for u in 0..n_units {
         let alpha = normal();
@@ -37,18 +34,15 @@ fn simulate(
             cohort.push(adoption);
         }
     }
-    PanelData {
+    one_outcome(
         unit,
         time,
-        outcomes: vec![("y".into(), y)],
-        covariates: vec![],
-        treatment: Treatment::Cohort {
+        y,
+        Treatment::Cohort {
             name: "g".into(),
             values: cohort,
         },
-        weights: None,
-        cluster: vec![],
-    }
+    )
 }
 
 #[test]

@@ -7,17 +7,15 @@ use regstat_estimate::{
     Treatment,
 };
 
+mod common;
+use common::{normal, one_outcome, uniform};
+
 /// Cohorts adopting at 4, 6 and 8 (and never), periods 1..=10; the effect at event time e >= 0 of a
 /// cohort g is (1 + e) * scale(g), so it grows and differs by cohort. Returns the panel and the
 /// true simple ATT (the cohort-share weighted mean of the post cells' effects).
 fn staggered(units_per_cohort: usize, noise: f64, seed: u64) -> (PanelData, f64) {
     let mut rng = SplitMix64::new(seed);
-    let mut normal = move || {
-        (0..12)
-            .map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
-            .sum::<f64>()
-            - 6.0
-    };
+    let mut normal = move || normal(&mut rng);
     let cohorts = [0i64, 4, 6, 8];
     let scale = |g: i64| match g {
         4 => 1.0,
@@ -47,18 +45,15 @@ fn staggered(units_per_cohort: usize, noise: f64, seed: u64) -> (PanelData, f64)
             }
         }
     }
-    let data = PanelData {
+    let data = one_outcome(
         unit,
         time,
-        outcomes: vec![("y".into(), y)],
-        covariates: vec![],
-        treatment: Treatment::Cohort {
+        y,
+        Treatment::Cohort {
             name: "g".into(),
             values: g_col,
         },
-        weights: None,
-        cluster: vec![],
-    };
+    );
     (data, sum / weight)
 }
 
@@ -274,7 +269,7 @@ fn sun_abraham_recovers_the_same_truth_and_its_event_path() {
 fn covariates_restore_conditional_parallel_trends() {
     use regstat_estimate::CsEstimation;
     let mut rng = SplitMix64::new(9);
-    let mut unif = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let mut unif = move || uniform(&mut rng);
     let (mut unit, mut time, mut y, mut g_col, mut x_col) =
         (vec![], vec![], vec![], vec![], vec![]);
     for u in 0..600 {
@@ -291,18 +286,15 @@ fn covariates_restore_conditional_parallel_trends() {
             x_col.push(x);
         }
     }
-    let data = PanelData {
+    let data = one_outcome(
         unit,
         time,
-        outcomes: vec![("y".into(), y)],
-        covariates: vec![],
-        treatment: Treatment::Cohort {
+        y,
+        Treatment::Cohort {
             name: "g".into(),
             values: g_col,
         },
-        weights: None,
-        cluster: vec![],
-    };
+    );
     let plain = cs(data.clone(), CsSpec::default()).aggregations["simple"].estimate;
     assert!(
         (plain - 1.0).abs() > 0.2,

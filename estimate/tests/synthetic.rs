@@ -5,11 +5,14 @@ use regstat_estimate::{
     estimate, Method, Panel, PanelData, Spec, SplitMix64, SynthSe, SynthSpec, Treatment,
 };
 
+mod common;
+use common::{one_outcome, uniform};
+
 /// Donors follow two common factors with their own loadings; the treated unit is a mix of three
 /// donors plus a level, and gains `effect` from period `adopt` on.
 fn factor_panel(donors: usize, periods: i64, adopt: i64, effect: f64, seed: u64) -> PanelData {
     let mut rng = SplitMix64::new(seed);
-    let mut unif = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+    let mut unif = move || uniform(&mut rng) - 0.5;
     let loads: Vec<(f64, f64, f64)> = (0..donors)
         .map(|_| (unif() * 4.0, unif() * 2.0, unif() * 2.0))
         .collect();
@@ -35,18 +38,15 @@ fn factor_panel(donors: usize, periods: i64, adopt: i64, effect: f64, seed: u64)
         );
         d.push(on as u8 as f64);
     }
-    PanelData {
+    one_outcome(
         unit,
         time,
-        outcomes: vec![("y".into(), y)],
-        covariates: vec![],
-        treatment: Treatment::Indicator {
+        y,
+        Treatment::Indicator {
             name: "d".into(),
             values: d,
         },
-        weights: None,
-        cluster: vec![],
-    }
+    )
 }
 
 fn run(

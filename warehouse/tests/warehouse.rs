@@ -127,25 +127,34 @@ fn a_failing_load_leaves_nothing_half_written() {
     );
 }
 
-#[test]
-fn publishes_parquet_csv_and_manifest() {
+/// A warehouse holding `figures` of one document ("ddd"), published into `<dir>/publish`.
+fn published(
+    figures: &[Observation],
+    dialect: regstat_warehouse::CsvDialect,
+) -> (
+    tempfile::TempDir,
+    Warehouse,
+    std::path::PathBuf,
+    regstat_warehouse::Manifest,
+) {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
     w.sync_reference(RegionDictionary::builtin(), &[], &[])
         .unwrap();
     let run = w.begin_run().unwrap();
-    w.load_document(
-        &doc("ddd", 1),
-        &[obs("ddd", "G18", 2005, 25339.0)],
-        &[],
-        run,
-    )
-    .unwrap();
+    w.load_document(&doc("ddd", 1), figures, &[], run).unwrap();
     let out = dir.path().join("publish");
     std::fs::create_dir_all(&out).unwrap();
-    let manifest = w
-        .publish(&out, Some(run), regstat_warehouse::CsvDialect::Standard)
-        .unwrap();
+    let manifest = w.publish(&out, Some(run), dialect).unwrap();
+    (dir, w, out, manifest)
+}
+
+#[test]
+fn publishes_parquet_csv_and_manifest() {
+    let (dir, w, out, manifest) = published(
+        &[obs("ddd", "G18", 2005, 25339.0)],
+        regstat_warehouse::CsvDialect::Standard,
+    );
     let file = manifest
         .files
         .iter()
@@ -179,26 +188,13 @@ fn publishes_parquet_csv_and_manifest() {
 /// equal the Parquet file's, and the manifest names the dialect.
 #[test]
 fn excel_ru_csv_opens_in_russian_excel() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    w.sync_reference(RegionDictionary::builtin(), &[], &[])
-        .unwrap();
-    let run = w.begin_run().unwrap();
-    w.load_document(
-        &doc("eee", 1),
+    let (_dir, w, out, manifest) = published(
         &[
-            obs("eee", "G18", 2005, 25339.5),
-            obs("eee", "H18", 2006, 0.125),
+            obs("ddd", "G18", 2005, 25339.5),
+            obs("ddd", "H18", 2006, 0.125),
         ],
-        &[],
-        run,
-    )
-    .unwrap();
-    let out = dir.path().join("publish");
-    std::fs::create_dir_all(&out).unwrap();
-    let manifest = w
-        .publish(&out, Some(run), regstat_warehouse::CsvDialect::ExcelRu)
-        .unwrap();
+        regstat_warehouse::CsvDialect::ExcelRu,
+    );
     let csv = out.join("observations.csv");
     let bytes = std::fs::read(&csv).unwrap();
     assert!(
