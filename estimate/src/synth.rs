@@ -205,6 +205,33 @@ fn noise_level(y: &DMatrix<f64>, n0: usize, t0: usize) -> f64 {
     (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (m - 1.0)).sqrt()
 }
 
+/// synthdid's fit of one set of weights: a first round of `max_iter_pre_sparsify` iterations from
+/// `init`, then, from the sparsified result, a round to convergence.
+fn two_round_weights(
+    y: &DMatrix<f64>,
+    zeta: f64,
+    intercept: bool,
+    init: Option<Vec<f64>>,
+    options: &Options,
+) -> Vec<f64> {
+    let first = sc_weight_fw(
+        y,
+        zeta,
+        intercept,
+        init,
+        options.min_decrease,
+        options.max_iter_pre_sparsify,
+    );
+    sc_weight_fw(
+        y,
+        zeta,
+        intercept,
+        Some(sparsify(&first)),
+        options.min_decrease,
+        options.max_iter,
+    )
+}
+
 /// Fits with given tuning and optional starting weights (synthdid_estimate with `opts`).
 fn estimate_with(
     y: &DMatrix<f64>,
@@ -218,42 +245,24 @@ fn estimate_with(
     let yc = collapsed_form(y, n0, t0);
     let lambda = if options.update_lambda {
         let rows = yc.rows(0, n0).into_owned();
-        let first = sc_weight_fw(
+        two_round_weights(
             &rows,
             options.zeta_lambda,
             options.lambda_intercept,
             lambda0,
-            options.min_decrease,
-            options.max_iter_pre_sparsify,
-        );
-        sc_weight_fw(
-            &rows,
-            options.zeta_lambda,
-            options.lambda_intercept,
-            Some(sparsify(&first)),
-            options.min_decrease,
-            options.max_iter,
+            &options,
         )
     } else {
         lambda0.unwrap_or_else(|| vec![1.0 / t0 as f64; t0])
     };
     let omega = if options.update_omega {
         let cols = yc.columns(0, t0).transpose();
-        let first = sc_weight_fw(
+        two_round_weights(
             &cols,
             options.zeta_omega,
             options.omega_intercept,
             omega0,
-            options.min_decrease,
-            options.max_iter_pre_sparsify,
-        );
-        sc_weight_fw(
-            &cols,
-            options.zeta_omega,
-            options.omega_intercept,
-            Some(sparsify(&first)),
-            options.min_decrease,
-            options.max_iter,
+            &options,
         )
     } else {
         omega0.unwrap_or_else(|| vec![1.0 / n0 as f64; n0])

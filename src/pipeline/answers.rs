@@ -258,6 +258,26 @@ pub(super) fn cluster_panel(
     })
 }
 
+/// Event-study coefficients as stored rows: the pointwise interval serves as the band, and the
+/// `reference` period is marked.
+pub(super) fn event_time_rows<'a>(
+    method: &'a str,
+    coefficients: &'a [regstat_estimate::EventCoefficient],
+    reference: i64,
+) -> impl Iterator<Item = EventTimeRow> + 'a {
+    coefficients.iter().map(move |e| EventTimeRow {
+        method: method.to_string(),
+        rel_time: e.rel_time,
+        estimate: e.estimate,
+        std_error: e.se,
+        ci_low: e.ci_low,
+        ci_high: e.ci_high,
+        band_low: e.ci_low,
+        band_high: e.ci_high,
+        is_reference: e.rel_time == reference,
+    })
+}
+
 /// What a report holds beyond its headline, as the rows dashboards and plots read.
 fn collect_details(method: &str, report: &regstat_estimate::Report, details: &mut EstimateDetails) {
     if let Some(dynamic) = report.aggregations.get("dynamic") {
@@ -278,19 +298,11 @@ fn collect_details(method: &str, report: &regstat_estimate::Report, details: &mu
                 })
             }));
     } else {
-        details
-            .event_times
-            .extend(report.event_study.iter().map(|e| EventTimeRow {
-                method: method.to_string(),
-                rel_time: e.rel_time,
-                estimate: e.estimate,
-                std_error: e.se,
-                ci_low: e.ci_low,
-                ci_high: e.ci_high,
-                band_low: e.ci_low,
-                band_high: e.ci_high,
-                is_reference: e.se == 0.0 && e.estimate == 0.0,
-            }));
+        details.event_times.extend(event_time_rows(
+            method,
+            &report.event_study,
+            Spec::default().reference,
+        ));
     }
     details
         .group_times

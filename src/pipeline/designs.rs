@@ -334,17 +334,11 @@ pub(super) fn panel_designs(
     match estimate(&data, &es_spec) {
         Ok(mut es) => {
             let es = es.remove(0);
-            events.extend(es.event_study.iter().map(|e| EventTimeRow {
-                method: "event-study".into(),
-                rel_time: e.rel_time,
-                estimate: e.estimate,
-                std_error: e.se,
-                ci_low: e.ci_low,
-                ci_high: e.ci_high,
-                band_low: e.ci_low,
-                band_high: e.ci_high,
-                is_reference: e.rel_time == es_spec.reference,
-            }));
+            events.extend(super::answers::event_time_rows(
+                "event-study",
+                &es.event_study,
+                es_spec.reference,
+            ));
             for c in es
                 .estimates
                 .iter()
