@@ -23,6 +23,17 @@ pub struct DesignChoice {
     pub reason: String,
 }
 
+impl DesignChoice {
+    /// The part of `method`'s rows in this design (`headline` or `beside`) and the reason they carry.
+    pub fn role_of(&self, method: &str) -> (&'static str, String) {
+        if method == self.headline {
+            ("headline", self.reason.clone())
+        } else {
+            ("beside", format!("beside the headline {}", self.headline))
+        }
+    }
+}
+
 /// The answer of one method for one cluster and indicator, for the run's printout.
 #[derive(Debug, Clone)]
 pub struct DesignSummary {
@@ -132,16 +143,7 @@ pub(super) fn modern_designs(
         .map_err(|e| e.to_string());
     let methods = std::iter::once(&choice.headline).chain(&choice.beside);
     for name in methods.filter(|m| ["sdid", "sc", "cs", "sunab"].contains(&m.as_str())) {
-        let role = if *name == choice.headline {
-            "headline"
-        } else {
-            "beside"
-        };
-        let reason = if role == "headline" {
-            choice.reason.clone()
-        } else {
-            format!("beside the headline {}", choice.headline)
-        };
+        let (role, reason) = choice.role_of(name);
         let outcome = validated
             .as_ref()
             .map_err(Clone::clone)

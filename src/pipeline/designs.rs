@@ -129,13 +129,9 @@ pub(super) fn estimate_clusters(
             }
             // Every row of this cluster and indicator says its part in the design.
             for row in &mut rows[first_row..] {
-                let headline = row.method == choice.headline;
-                row.role = Some(if headline { "headline" } else { "beside" }.into());
-                row.reason = Some(if headline {
-                    choice.reason.clone()
-                } else {
-                    format!("beside the headline {}", choice.headline)
-                });
+                let (role, reason) = choice.role_of(&row.method);
+                row.role = Some(role.into());
+                row.reason = Some(reason);
             }
             let (modern, summaries) = super::answers::modern_designs(
                 run_id,
