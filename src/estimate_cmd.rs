@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use regstat_estimate::{
     estimate, BasePeriod, BootWeights, BootstrapSpec, Collinear, ControlGroup, CsEstimation,
-    CsSpec, Effects, EstimateError, Method, Panel, PanelData, Report, Spec, SynthSe, SynthSpec,
-    Treatment,
+    CsSpec, Effects, EstimateError, Labels, Method, Panel, PanelData, Report, Spec, SynthSe,
+    SynthSpec, Treatment,
 };
-use regstat_warehouse::files::{read_columns, ColumnData, ColumnKind};
+use regstat_warehouse::files::{read_columns, ColumnData, ColumnKind, TextColumn};
 
 /// Raw flags, validated into a [`Panel`] and a [`Spec`] by [`EstimateArgs::run`].
 #[derive(clap::Args, Debug)]
@@ -331,24 +331,28 @@ impl EstimateArgs {
             cols.push((w, ColumnKind::Number));
         }
         cols.extend(self.cluster.iter().map(|c| (c.as_str(), ColumnKind::Text)));
+        let started = std::time::Instant::now();
         let mut data = read_columns(&self.panel, &cols)?.into_iter();
+        tracing::debug!(elapsed = ?started.elapsed(), "columns read");
         let file = self.panel.display();
 
-        let labels = |column: &str, data: ColumnData| -> anyhow::Result<Vec<String>> {
+        let labels = |column: &str, data: ColumnData| -> anyhow::Result<Labels> {
             let ColumnData::Text(v) = data else {
                 unreachable!("read as text")
             };
-            v.into_iter()
-                .enumerate()
-                .map(|(i, x)| {
-                    x.filter(|s| !s.trim().is_empty()).with_context(|| {
-                        format!(
-                            "{file}: column `{column}`, data row {}: empty; every row needs one",
-                            i + 1
-                        )
-                    })
-                })
-                .collect()
+            // A label of spaces is as empty as an empty cell.
+            let blank: Vec<bool> = v.labels.iter().map(|l| l.trim().is_empty()).collect();
+            if let Some(row) = v
+                .codes
+                .iter()
+                .position(|&c| c == TextColumn::MISSING || blank[c as usize])
+            {
+                bail!(
+                    "{file}: column `{column}`, data row {}: empty; every row needs one",
+                    row + 1
+                );
+            }
+            Ok(Labels::from_codes(column, v.codes, v.labels)?)
         };
         let numbers = |data: ColumnData| -> Vec<f64> {
             let ColumnData::Number(v) = data else {
@@ -357,43 +361,35 @@ impl EstimateArgs {
             v
         };
         // Periods must be integers: a non-integer would otherwise be rounded and merged with another.
-        let periods =
-            |column: &str, values: Vec<f64>, missing: &str| -> anyhow::Result<Vec<Option<i64>>> {
-                values
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        if v.is_nan() {
-                            return if missing.is_empty() {
-                                Ok(None)
-                            } else {
-                                bail!(
-                                    "{file}: column `{column}`, data row {}: empty; {missing}",
-                                    i + 1
-                                )
-                            };
-                        }
-                        if v.fract() != 0.0 || v.abs() > 1e15 {
-                            bail!(
-                            "{file}: column `{column}`, data row {}: {v} is not an integer period; \
-                             periods must be integers (a year or a period index), and regstat does \
-                             not round them",
-                            i + 1
-                        );
-                        }
-                        Ok(Some(v as i64))
-                    })
-                    .collect()
-            };
+        // `None` where the cell is empty.
+        let period = |column: &str, row: usize, v: f64| -> anyhow::Result<Option<i64>> {
+            if v.is_nan() {
+                return Ok(None);
+            }
+            if v.fract() != 0.0 || v.abs() > 1e15 {
+                bail!(
+                    "{file}: column `{column}`, data row {}: {v} is not an integer period; \
+                     periods must be integers (a year or a period index), and regstat does \
+                     not round them",
+                    row + 1
+                );
+            }
+            Ok(Some(v as i64))
+        };
         let unit = labels(&self.unit, data.next().expect("unit"))?;
-        let time: Vec<i64> = periods(
-            &self.time,
-            numbers(data.next().expect("time")),
-            "every row needs a period",
-        )?
-        .into_iter()
-        .map(|t| t.expect("checked"))
-        .collect();
+        let time: Vec<i64> = numbers(data.next().expect("time"))
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                period(&self.time, i, v)?.with_context(|| {
+                    format!(
+                        "{file}: column `{}`, data row {}: empty; every row needs a period",
+                        self.time,
+                        i + 1
+                    )
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
         let treatment_values = numbers(data.next().expect("treatment"));
         let treatment = match (&self.treat, &self.cohort) {
             (Some(name), _) => Treatment::Indicator {
@@ -402,7 +398,11 @@ impl EstimateArgs {
             },
             (None, Some(name)) => Treatment::Cohort {
                 name: name.clone(),
-                values: periods(name, treatment_values, "")?,
+                values: treatment_values
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| period(name, i, v))
+                    .collect::<anyhow::Result<_>>()?,
             },
             (None, None) => unreachable!("checked above"),
         };
@@ -440,8 +440,12 @@ impl EstimateArgs {
 
     pub fn run(&self) -> anyhow::Result<()> {
         let spec = self.spec()?;
+        let started = std::time::Instant::now();
         let panel = self.panel()?;
+        tracing::debug!(elapsed = ?started.elapsed(), rows = panel.len(), "panel read and validated");
+        let started = std::time::Instant::now();
         let reports = estimate(&panel, &spec).map_err(flag_error)?;
+        tracing::debug!(elapsed = ?started.elapsed(), "estimated");
         if self.json {
             let json = if reports.len() == 1 {
                 serde_json::to_string_pretty(&reports[0])?

@@ -89,6 +89,12 @@ fn init_tracing(json: bool) {
     }
 }
 
+// mimalloc keeps freed pages for reuse: an estimate allocates and frees many column-sized vectors,
+// and glibc's malloc returned them to the kernel and faulted fresh zeroed pages in each time
+// (about a fifth of a 50,000-unit CS run; bench/cs_vs_diff_diff.py).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(

@@ -121,7 +121,9 @@ pub struct Aggregation {
 
 /// The balanced outcome matrix and each unit's cohort (0: never treated).
 struct Data {
-    y: Vec<Vec<f64>>,
+    /// Outcomes by period, then unit: unit i's period k at `k * units + i` (a cell reads two
+    /// contiguous periods).
+    y: Vec<f64>,
     /// Covariates per unit and period (empty without covariates).
     x: Vec<Vec<Vec<f64>>>,
     cohort: Vec<i64>,
@@ -137,32 +139,42 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
         ));
     }
     let adoption = panel.adoption();
-    let mut periods: Vec<i64> = rows
-        .iter()
-        .map(|&i| d.time[i])
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let mut periods = crate::panel::distinct_periods(&d.time, rows);
     // Per unit (in order of first appearance): its cohort and, per period, the row (for the
-    // outcome and the covariates); usize::MAX where the unit has no row in that period.
+    // outcome and the covariates); usize::MAX where the unit has no row in that period. One flat
+    // table of units x periods, and periods found by offset when they are consecutive.
+    let t_count = periods.len();
+    let consecutive =
+        periods.last().zip(periods.first()).map(|(l, f)| l - f + 1) == Some(t_count as i64);
+    let period_index = |t: i64| -> usize {
+        if consecutive {
+            (t - periods[0]) as usize
+        } else {
+            periods.binary_search(&t).expect("a period of the rows")
+        }
+    };
     let codes = &panel.unit_codes().codes;
-    let mut slot: Vec<usize> = vec![usize::MAX; panel.unit_codes().levels];
-    let mut unit_rows: Vec<(usize, i64, Vec<usize>)> = Vec::new();
+    let mut slot: Vec<u32> = vec![u32::MAX; panel.unit_codes().levels];
+    let mut unit_first: Vec<(usize, i64)> = Vec::new();
+    let mut table: Vec<usize> = Vec::new();
     for &i in rows {
         let c = codes[i] as usize;
-        if slot[c] == usize::MAX {
-            slot[c] = unit_rows.len();
-            unit_rows.push((i, adoption[i].unwrap_or(0), vec![usize::MAX; periods.len()]));
+        if slot[c] == u32::MAX {
+            slot[c] = unit_first.len() as u32;
+            unit_first.push((i, adoption[i].unwrap_or(0)));
+            table.resize(table.len() + t_count, usize::MAX);
         }
-        let k = periods
-            .binary_search(&d.time[i])
-            .expect("a period of the rows");
-        unit_rows[slot[c]].2[k] = i;
+        table[slot[c] as usize * t_count + period_index(d.time[i])] = i;
     }
+    let unit_rows: Vec<(usize, i64, &[usize])> = unit_first
+        .iter()
+        .zip(table.chunks(t_count))
+        .map(|(&(first, g), at)| (first, g, at))
+        .collect();
     let incomplete: Vec<&str> = unit_rows
         .iter()
         .filter(|(_, _, at)| at.contains(&usize::MAX))
-        .map(|(first, _, _)| d.unit[*first].as_str())
+        .map(|(first, _, _)| &d.unit[*first])
         .collect();
     if !incomplete.is_empty() {
         return Err(EstimateError::Design(format!(
@@ -178,9 +190,10 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
     let mut notes = Vec::new();
     let last = *periods.last().expect("rows are not empty");
     let first = periods[0];
-    let mut units: Vec<(i64, Vec<usize>)> = Vec::new();
+    let mut units: Vec<(i64, std::borrow::Cow<[usize]>)> = Vec::new();
     let (mut late, mut early) = (0, 0);
     for (_, g, at) in unit_rows {
+        let at = std::borrow::Cow::Borrowed(at);
         let mut g = g;
         if g > last + spec.anticipation {
             g = 0;
@@ -220,7 +233,7 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
                 ));
                 periods = keep.iter().map(|&k| periods[k]).collect();
                 for (_, at) in &mut units {
-                    *at = keep.iter().map(|&k| at[k]).collect();
+                    *at = keep.iter().map(|&k| at[k]).collect::<Vec<_>>().into();
                 }
             }
         }
@@ -232,9 +245,8 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
     }
     let outcome = &d.outcomes[j].1;
     Ok(Data {
-        y: units
-            .iter()
-            .map(|(_, at)| at.iter().map(|&i| outcome[i]).collect())
+        y: (0..periods.len())
+            .flat_map(|k| units.iter().map(move |(_, at)| outcome[at[k]]))
             .collect(),
         x: if d.covariates.is_empty() {
             Vec::new()
@@ -252,35 +264,6 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
         periods,
         notes,
     })
-}
-
-/// The DiD of mean changes between treated (d = 1) and controls, with its influence function.
-fn difference_of_means(dy: &[f64], d: &[f64]) -> (f64, Vec<f64>) {
-    let n = dy.len() as f64;
-    let (mut n_d, mut s_d, mut s_c) = (0.0, 0.0, 0.0);
-    for (y, t) in dy.iter().zip(d) {
-        if *t == 1.0 {
-            n_d += 1.0;
-            s_d += y;
-        } else {
-            s_c += y;
-        }
-    }
-    let n_c = n - n_d;
-    let (m_d, m_c) = (s_d / n_d, s_c / n_c);
-    let (p_d, p_c) = (n_d / n, n_c / n);
-    let inf = dy
-        .iter()
-        .zip(d)
-        .map(|(y, t)| {
-            if *t == 1.0 {
-                (y - m_d) / p_d
-            } else {
-                -(y - m_c) / p_c
-            }
-        })
-        .collect();
-    (m_d - m_c, inf)
 }
 
 /// Solves the symmetric positive definite system A b = r, or says which model failed.
@@ -472,7 +455,6 @@ fn se_of(inf: &[f64]) -> f64 {
 }
 
 fn cells(d: &Data, spec: &CsSpec, notes: &mut Vec<String>) -> Result<Vec<Cell>, EstimateError> {
-    let n = d.cohort.len();
     let t_count = d.periods.len();
     let mut groups: Vec<i64> = d
         .cohort
@@ -495,7 +477,9 @@ fn cells(d: &Data, spec: &CsSpec, notes: &mut Vec<String>) -> Result<Vec<Cell>, 
         BasePeriod::Varying => (1, t_count - 1),
         BasePeriod::Universal => (0, t_count),
     };
-    let mut out = Vec::new();
+    // The plan: each cell's cohort, period and base period, in did's order; the cells are then
+    // computed on every core, each thread taking a contiguous run of the plan.
+    let mut plan: Vec<Planned> = Vec::new();
     for &g in &groups {
         let pret_g = (0..t_count)
             .rev()
@@ -514,68 +498,40 @@ fn cells(d: &Data, spec: &CsSpec, notes: &mut Vec<String>) -> Result<Vec<Cell>, 
             } else {
                 t
             };
-            if spec.base_period == BasePeriod::Universal && d.periods[pret] == d.periods[tc] {
-                out.push(Cell {
-                    group: g,
-                    time: d.periods[tc],
-                    att: 0.0,
-                    inf: vec![0.0; n],
-                    post: false,
-                });
-                continue;
-            }
-            let threshold = d.periods[t.max(pret) + tfac] + spec.anticipation;
-            let is_control = |c: i64| match spec.control {
-                ControlGroup::Never => c == 0,
-                ControlGroup::NotYet => c == 0 || (c > threshold && c != g),
-            };
-            // The comparison: cohort g (D = 1) and its controls (D = 0); the rest of n left out.
-            let kept: Vec<usize> = (0..n)
-                .filter(|&i| d.cohort[i] == g || is_control(d.cohort[i]))
-                .collect();
-            let treated: Vec<f64> = kept
-                .iter()
-                .map(|&i| (d.cohort[i] == g) as u8 as f64)
-                .collect();
-            if !treated.contains(&1.0) || !treated.contains(&0.0) {
-                notes.push(format!(
-                    "ATT({g},{}) has no control units and is left out",
-                    d.periods[tc]
-                ));
-                continue;
-            }
-            let dy: Vec<f64> = kept.iter().map(|&i| d.y[i][tc] - d.y[i][pret]).collect();
-            let (att, inf_kept) = if d.x.is_empty() {
-                // Intercept only: dr, reg and ipw all reduce to the difference of mean changes,
-                // with IF D(dy - m_D)/p_D - (1 - D)(dy - m_C)/p_C (no allocation per unit).
-                difference_of_means(&dy, &treated)
-            } else {
-                // Covariates from the earlier of the two periods, with an intercept, as did.
-                let earlier = tc.min(pret);
-                let x: Vec<Vec<f64>> = kept
-                    .iter()
-                    .map(|&i| {
-                        let mut row = vec![1.0];
-                        row.extend(&d.x[i][earlier]);
-                        row
-                    })
-                    .collect();
-                drdid_panel(&dy, &treated, &x, spec.estimation).map_err(|e| {
-                    EstimateError::Design(format!("cs: ATT({g},{}): {e}", d.periods[tc]))
-                })?
-            };
-            let scale = n as f64 / kept.len() as f64;
-            let mut inf = vec![0.0; n];
-            for (k, &i) in kept.iter().enumerate() {
-                inf[i] = scale * inf_kept[k];
-            }
-            out.push(Cell {
-                group: g,
-                time: d.periods[tc],
-                att,
-                inf,
+            plan.push(Planned {
+                g,
+                t,
+                tc,
+                pret,
                 post,
             });
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, plan.len().max(1));
+    let per_thread = plan.len().div_ceil(threads).max(1);
+    let computed: Vec<Result<Result<Cell, String>, EstimateError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .chunks(per_thread)
+            .map(|run| {
+                scope.spawn(move || {
+                    run.iter()
+                        .map(|p| cell(d, spec, p, tfac))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a CS cell thread panicked"))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(computed.len());
+    for c in computed {
+        match c? {
+            Ok(cell) => out.push(cell),
+            Err(note) => notes.push(note),
         }
     }
     if out.is_empty() {
@@ -586,53 +542,289 @@ fn cells(d: &Data, spec: &CsSpec, notes: &mut Vec<String>) -> Result<Vec<Cell>, 
     Ok(out)
 }
 
+/// One planned ATT(g,t): cohort `g`, the period index `tc` compared with the base `pret`.
+struct Planned {
+    g: i64,
+    t: usize,
+    tc: usize,
+    pret: usize,
+    post: bool,
+}
+
+/// One ATT(g,t) with its influence function over all units, or the note saying why it is left
+/// out.
+fn cell(
+    d: &Data,
+    spec: &CsSpec,
+    p: &Planned,
+    tfac: usize,
+) -> Result<Result<Cell, String>, EstimateError> {
+    let n = d.cohort.len();
+    let &Planned {
+        g,
+        t,
+        tc,
+        pret,
+        post,
+    } = p;
+    if spec.base_period == BasePeriod::Universal && d.periods[pret] == d.periods[tc] {
+        return Ok(Ok(Cell {
+            group: g,
+            time: d.periods[tc],
+            att: 0.0,
+            inf: vec![0.0; n],
+            post: false,
+        }));
+    }
+    let threshold = d.periods[t.max(pret) + tfac] + spec.anticipation;
+    let is_control = |c: i64| match spec.control {
+        ControlGroup::Never => c == 0,
+        ControlGroup::NotYet => c == 0 || (c > threshold && c != g),
+    };
+    let (y_tc, y_pret) = (&d.y[tc * n..(tc + 1) * n], &d.y[pret * n..(pret + 1) * n]);
+    let change = |i: usize| y_tc[i] - y_pret[i];
+    let no_controls = || {
+        format!(
+            "ATT({g},{}) has no control units and is left out",
+            d.periods[tc]
+        )
+    };
+    let (att, inf) = if d.x.is_empty() {
+        // Intercept only: dr, reg and ipw all reduce to the difference of mean changes.
+        // Its influence function, rescaled to all n units as did does (n / n_kept), is
+        // n/n_D (dy - m_D) for cohort g, -n/n_C (dy - m_C) for its controls, 0 for the
+        // rest: computed in two passes over the units, nothing gathered.
+        let (mut n_d, mut n_c, mut s_d, mut s_c) = (0usize, 0usize, 0.0, 0.0);
+        for i in 0..n {
+            let c = d.cohort[i];
+            if c == g {
+                n_d += 1;
+                s_d += change(i);
+            } else if is_control(c) {
+                n_c += 1;
+                s_c += change(i);
+            }
+        }
+        if n_d == 0 || n_c == 0 {
+            return Ok(Err(no_controls()));
+        }
+        let (m_d, m_c) = (s_d / n_d as f64, s_c / n_c as f64);
+        let (f_d, f_c) = (n as f64 / n_d as f64, n as f64 / n_c as f64);
+        let inf: Vec<f64> = (0..n)
+            .map(|i| {
+                let c = d.cohort[i];
+                if c == g {
+                    f_d * (change(i) - m_d)
+                } else if is_control(c) {
+                    -f_c * (change(i) - m_c)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        (m_d - m_c, inf)
+    } else {
+        // The comparison: cohort g (D = 1) and its controls (D = 0); the rest of n left
+        // out.
+        let kept: Vec<usize> = (0..n)
+            .filter(|&i| d.cohort[i] == g || is_control(d.cohort[i]))
+            .collect();
+        let treated: Vec<f64> = kept
+            .iter()
+            .map(|&i| (d.cohort[i] == g) as u8 as f64)
+            .collect();
+        if !treated.contains(&1.0) || !treated.contains(&0.0) {
+            return Ok(Err(no_controls()));
+        }
+        let dy: Vec<f64> = kept.iter().map(|&i| change(i)).collect();
+        // Covariates from the earlier of the two periods, with an intercept, as did.
+        let earlier = tc.min(pret);
+        let x: Vec<Vec<f64>> = kept
+            .iter()
+            .map(|&i| {
+                let mut row = vec![1.0];
+                row.extend(&d.x[i][earlier]);
+                row
+            })
+            .collect();
+        let (att, inf_kept) = drdid_panel(&dy, &treated, &x, spec.estimation)
+            .map_err(|e| EstimateError::Design(format!("cs: ATT({g},{}): {e}", d.periods[tc])))?;
+        let scale = n as f64 / kept.len() as f64;
+        let mut inf = vec![0.0; n];
+        for (k, &i) in kept.iter().enumerate() {
+            inf[i] = scale * inf_kept[k];
+        }
+        (att, inf)
+    };
+    Ok(Ok(Cell {
+        group: g,
+        time: d.periods[tc],
+        att,
+        inf,
+        post,
+    }))
+}
+
+/// The units' cohorts encoded once for the aggregations: each unit's index into `values`.
+struct Cohorts {
+    of_unit: Vec<u32>,
+    values: Vec<i64>,
+}
+
+impl Cohorts {
+    fn new(cohort: &[i64]) -> Self {
+        let values: Vec<i64> = cohort
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let of_unit = cohort
+            .iter()
+            .map(|c| values.binary_search(c).expect("a cohort of the units") as u32)
+            .collect();
+        Self { of_unit, values }
+    }
+}
+
 /// The weighted aggregate of cells `keep` with cohort-share weights, and its influence function
 /// including the estimation of the shares (`did`'s `wif`).
 fn aggregate(
     cells: &[Cell],
     keep: &[usize],
     share: &dyn Fn(i64) -> f64,
-    cohort: &[i64],
+    cohorts: &Cohorts,
     with_wif: bool,
 ) -> (f64, Vec<f64>) {
-    let n = cohort.len();
-    let spg: f64 = keep.iter().map(|&k| share(cells[k].group)).sum();
+    let n = cohorts.of_unit.len();
+    let weight: Vec<f64> = keep.iter().map(|&k| share(cells[k].group)).collect();
+    let spg: f64 = weight.iter().sum();
     let att: f64 = keep
         .iter()
-        .map(|&k| cells[k].att * share(cells[k].group))
+        .zip(&weight)
+        .map(|(&k, w)| cells[k].att * w)
         .sum::<f64>()
         / spg;
     let mut inf = vec![0.0; n];
-    for &k in keep {
-        let w = share(cells[k].group) / spg;
-        for i in 0..n {
-            inf[i] += w * cells[k].inf[i];
+    for (&k, w) in keep.iter().zip(&weight) {
+        let w = w / spg;
+        for (total, v) in inf.iter_mut().zip(&cells[k].inf) {
+            *total += w * v;
         }
     }
     if with_wif {
-        for i in 0..n {
-            let centered =
-                |k: usize| (cohort[i] == cells[k].group) as u8 as f64 - share(cells[k].group);
-            let row_sum: f64 = keep.iter().map(|&k| centered(k)).sum();
-            for &k in keep {
-                let w = centered(k) / spg - row_sum * share(cells[k].group) / (spg * spg);
-                inf[i] += w * cells[k].att;
-            }
+        // did's wif: unit i's term is sum_k [(1{g_i = g_k} - s_k)/spg
+        // - sum_l (1{g_i = g_l} - s_l) s_k/spg^2] att_k. It depends on i only through its cohort,
+        // so it is computed once per cohort and added to each unit.
+        let term: Vec<f64> = cohorts
+            .values
+            .iter()
+            .map(|&c| {
+                let centered =
+                    |k: usize| (c == cells[k].group) as u8 as f64 - share(cells[k].group);
+                let row_sum: f64 = keep.iter().map(|&k| centered(k)).sum();
+                keep.iter()
+                    .zip(&weight)
+                    .map(|(&k, s)| (centered(k) / spg - row_sum * s / (spg * spg)) * cells[k].att)
+                    .sum()
+            })
+            .collect();
+        for (total, c) in inf.iter_mut().zip(&cohorts.of_unit) {
+            *total += term[*c as usize];
         }
     }
     (att, inf)
 }
 
-/// Draws of the multiplier bootstrap done per matrix product.
+/// Draws of the multiplier bootstrap: one random word gives 64 draws' signs for a unit.
 const BAND_BLOCK: usize = 64;
+
+/// The multiplier bootstrap's Rademacher signs, drawn once per report and shared by every band
+/// (each band used to draw the same signs again from the same seed): per block of 64 draws, one
+/// random word per unit, bit r the sign of draw r (set: -1).
+struct Multipliers {
+    words: Vec<u64>,
+    units: usize,
+    reps: usize,
+}
+
+impl Multipliers {
+    fn new(units: usize, reps: usize, seed: u64) -> Self {
+        let mut rng = SplitMix64::new(seed);
+        let words = (0..reps.div_ceil(BAND_BLOCK) * units)
+            .map(|_| rng.next_u64())
+            .collect();
+        Self { words, units, reps }
+    }
+
+    /// Each column's draws sum_i v_i x_i / sqrt(n), `[column][draw]`. Blocks of draws are shared
+    /// out to the cores; within a block each unit adds its value to 64 accumulators per column
+    /// with the signs of its word (zeros, units outside a comparison, skipped).
+    fn draws(&self, cols: &[&[f64]]) -> Vec<Vec<f64>> {
+        let (n, k, reps) = (self.units, cols.len(), self.reps);
+        let blocks = reps.div_ceil(BAND_BLOCK);
+        let root = (n as f64).sqrt();
+        let block = |b: usize| -> Vec<f64> {
+            let mut acc = vec![0.0; k * BAND_BLOCK];
+            let mut signs = [0.0f64; BAND_BLOCK];
+            for (i, word) in self.words[b * n..(b + 1) * n].iter().enumerate() {
+                for (r, s) in signs.iter_mut().enumerate() {
+                    *s = if (word >> r) & 1 == 1 { -1.0 } else { 1.0 };
+                }
+                for (c, col) in cols.iter().enumerate() {
+                    let x = col[i];
+                    if x == 0.0 {
+                        continue;
+                    }
+                    for (a, s) in acc[c * BAND_BLOCK..(c + 1) * BAND_BLOCK]
+                        .iter_mut()
+                        .zip(&signs)
+                    {
+                        *a += s * x;
+                    }
+                }
+            }
+            acc
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .clamp(1, blocks.max(1));
+        let per_thread = blocks.div_ceil(threads).max(1);
+        let sums: Vec<Vec<f64>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..blocks)
+                .step_by(per_thread)
+                .map(|first| {
+                    let block = &block;
+                    scope.spawn(move || {
+                        (first..(first + per_thread).min(blocks))
+                            .map(block)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a bootstrap thread panicked"))
+                .collect()
+        });
+        let mut out = vec![vec![0.0; reps]; k];
+        for (b, acc) in sums.iter().enumerate() {
+            let draws = BAND_BLOCK.min(reps - b * BAND_BLOCK);
+            for (c, column) in out.iter_mut().enumerate() {
+                for r in 0..draws {
+                    column[b * BAND_BLOCK + r] = acc[c * BAND_BLOCK + r] / root;
+                }
+            }
+        }
+        out
+    }
+}
 
 /// The multiplier bootstrap's critical value for a uniform band over the columns `infs` (`did`'s
 /// `mboot`): Rademacher signs per unit, b* = sqrt(n) mean(v IF) per column, sigma from the
-/// interquartile range, the 1 - alpha quantile (type 1) of max |b*/sigma|. Each block of draws
-/// is one matrix product (draws x units) (units x columns); signs come 64 to a random word.
-/// With no draws (`band_reps` 0) the pointwise z is returned: no uniform band.
-fn uniform_critical_value(infs: &[&[f64]], reps: usize, seed: u64, alpha: f64) -> f64 {
-    use nalgebra::DMatrix;
+/// interquartile range, the 1 - alpha quantile (type 1) of max |b*/sigma|. Without draws
+/// (`band_reps` 0) the pointwise z is returned: no uniform band.
+fn uniform_critical_value(infs: &[&[f64]], multipliers: Option<&Multipliers>, alpha: f64) -> f64 {
     let z = Normal::new(0.0, 1.0)
         .expect("standard normal")
         .inverse_cdf(1.0 - alpha / 2.0);
@@ -641,33 +833,15 @@ fn uniform_critical_value(infs: &[&[f64]], reps: usize, seed: u64, alpha: f64) -
         .copied()
         .filter(|c| !se_of(c).is_nan())
         .collect();
-    if cols.is_empty() || reps < 2 {
+    let Some(multipliers) = multipliers.filter(|m| m.reps >= 2) else {
+        return z;
+    };
+    if cols.is_empty() {
         return z;
     }
-    let n = cols[0].len();
     let k = cols.len();
-    let inf = DMatrix::from_fn(n, k, |i, c| cols[c][i]);
-    let mut rng = SplitMix64::new(seed);
-    let mut bres = vec![vec![0.0; reps]; k];
-    let root = (n as f64).sqrt();
-    let mut start = 0;
-    while start < reps {
-        let b = BAND_BLOCK.min(reps - start);
-        let mut signs = DMatrix::<f64>::zeros(b, n);
-        for i in 0..n {
-            let word = rng.next_u64();
-            for r in 0..b {
-                signs[(r, i)] = if (word >> r) & 1 == 1 { -1.0 } else { 1.0 };
-            }
-        }
-        let product = signs * &inf;
-        for c in 0..k {
-            for r in 0..b {
-                bres[c][start + r] = product[(r, c)] / root;
-            }
-        }
-        start += b;
-    }
+    let reps = multipliers.reps;
+    let bres = multipliers.draws(&cols);
     let iqr_norm = 2.0
         * Normal::new(0.0, 1.0)
             .expect("standard normal")
@@ -729,14 +903,15 @@ fn row(
 fn aggregation(
     rows: Vec<((Option<i64>, Option<i64>, Option<i64>), f64, Vec<f64>)>,
     overall: (f64, Vec<f64>),
-    spec: &CsSpec,
+    multipliers: Option<&Multipliers>,
+    alpha: f64,
     z: f64,
 ) -> Aggregation {
     let infs: Vec<&[f64]> = rows.iter().map(|(_, _, f)| f.as_slice()).collect();
     let crit = if rows.is_empty() {
         z
     } else {
-        uniform_critical_value(&infs, spec.band_reps, spec.seed, spec.alpha)
+        uniform_critical_value(&infs, multipliers, alpha)
     };
     let se = se_of(&overall.1);
     Aggregation {
@@ -776,11 +951,13 @@ pub(crate) fn cs_report(
         *counts.entry(*g).or_default() += 1;
     }
     let share = |g: i64| counts.get(&g).copied().unwrap_or(0) as f64 / n as f64;
-    let cohort = &d.cohort;
+    let cohort = &Cohorts::new(&d.cohort);
 
     // ATT(g,t) with the uniform band over all of them.
     let all_infs: Vec<&[f64]> = cells.iter().map(|c| c.inf.as_slice()).collect();
-    let crit_gt = uniform_critical_value(&all_infs, spec.band_reps, spec.seed, spec.alpha);
+    let multipliers = (spec.band_reps >= 2).then(|| Multipliers::new(n, spec.band_reps, spec.seed));
+    let multipliers = multipliers.as_ref();
+    let crit_gt = uniform_critical_value(&all_infs, multipliers, spec.alpha);
     let att_gt: Vec<GroupTime> = cells
         .iter()
         .map(|c| {
@@ -809,7 +986,7 @@ pub(crate) fn cs_report(
     let simple = aggregate(&cells, &post, &share, cohort, true);
     aggregations.insert(
         "simple".to_string(),
-        aggregation(vec![], simple.clone(), spec, z),
+        aggregation(vec![], simple.clone(), multipliers, spec.alpha, z),
     );
 
     // By cohort: the mean of its post cells; overall weighted by cohort shares, with their wif.
@@ -844,7 +1021,7 @@ pub(crate) fn cs_report(
     let overall_group = aggregate(&group_cells, &all_groups, &share, cohort, true);
     aggregations.insert(
         "group".to_string(),
-        aggregation(group_rows, overall_group, spec, z),
+        aggregation(group_rows, overall_group, multipliers, spec.alpha, z),
     );
 
     // By event time e = t - g; overall: the mean over e >= 0.
@@ -869,7 +1046,7 @@ pub(crate) fn cs_report(
     let dyn_overall = mean_of(&nonneg, n);
     aggregations.insert(
         "dynamic".to_string(),
-        aggregation(event_rows, dyn_overall, spec, z),
+        aggregation(event_rows, dyn_overall, multipliers, spec.alpha, z),
     );
 
     // By calendar period t (from the first cohort on, periods with post cells); overall: the mean.
@@ -891,7 +1068,7 @@ pub(crate) fn cs_report(
     let cal_overall = mean_of(&all_cal, n);
     aggregations.insert(
         "calendar".to_string(),
-        aggregation(calendar_rows, cal_overall, spec, z),
+        aggregation(calendar_rows, cal_overall, multipliers, spec.alpha, z),
     );
 
     let headline = &aggregations["simple"];

@@ -28,16 +28,44 @@ impl Factor {
         }
     }
 
+    /// Renumbers codes below `bound` densely in order of first appearance, without hashing: the
+    /// labels of a [`crate::Labels`] column or the rows kept of another factor.
+    pub fn from_codes(name: &str, codes: impl IntoIterator<Item = u32>, bound: usize) -> Self {
+        let mut level = vec![u32::MAX; bound];
+        let mut levels = 0u32;
+        let codes = codes
+            .into_iter()
+            .map(|c| {
+                let slot = &mut level[c as usize];
+                if *slot == u32::MAX {
+                    *slot = levels;
+                    levels += 1;
+                }
+                *slot
+            })
+            .collect();
+        Self {
+            name: name.to_string(),
+            codes,
+            levels: levels as usize,
+        }
+    }
+
     /// Keeps the rows where `keep` is true, renumbering levels densely.
     pub fn subset(&self, keep: &[bool]) -> Self {
-        let kept: Vec<u32> = self
+        let kept = self
             .codes
             .iter()
             .zip(keep)
             .filter(|(_, k)| **k)
-            .map(|(c, _)| *c)
-            .collect();
-        Self::from_labels(&self.name, &kept)
+            .map(|(c, _)| *c);
+        Self::from_codes(&self.name, kept, self.levels)
+    }
+
+    /// The factor of the rows `rows` of `labels`, levels renumbered densely.
+    pub fn of_rows(name: &str, labels: &crate::Labels, rows: &[usize]) -> Self {
+        let codes = labels.codes();
+        Self::from_codes(name, rows.iter().map(|&i| codes[i]), labels.names().len())
     }
 
     /// Whether every level of `self` lies within one level of `outer` (e.g. units within clusters).

@@ -12,6 +12,7 @@ mod did2x2;
 mod error;
 mod factor;
 mod fit;
+mod labels;
 mod panel;
 mod rng;
 mod sunab;
@@ -29,6 +30,7 @@ pub use did2x2::{did2x2, Did2x2, Did2x2Input, PanelObs, Placebo, TREATED_X_POST}
 pub use error::EstimateError;
 pub use factor::Factor;
 pub use fit::{fit, fit_owned, wald, Collinear, Design, Fit, OutcomeFit, VcovSpec, WaldTest};
+pub use labels::Labels;
 pub use panel::{
     estimate, DonorPlacebo, Effects, EventCoefficient, Method, Panel, PanelData, PathPoint,
     Pretrend, Report, Spec, SynthPlacebo, Treatment, TwoByTwoCells, Weight, Weights,

@@ -19,7 +19,7 @@ use crate::factor::Factor;
 use crate::fit::{fit_owned, wald, Collinear, Design, Fit, VcovSpec, WaldTest};
 use crate::sunab::sunab_reports;
 use crate::synth_panel::{synth_report, SynthSpec};
-use crate::Coefficient;
+use crate::{Coefficient, Labels};
 
 /// How treatment is given.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ impl Treatment {
 /// missing.
 #[derive(Debug, Clone)]
 pub struct PanelData {
-    pub unit: Vec<String>,
+    pub unit: Labels,
     pub time: Vec<i64>,
     pub outcomes: Vec<(String, Vec<f64>)>,
     pub covariates: Vec<(String, Vec<f64>)>,
@@ -55,7 +55,7 @@ pub struct PanelData {
     pub weights: Option<(String, Vec<f64>)>,
     /// Cluster variables (one, or two for two-way clustering): the column's name and its label per
     /// row. Empty: by unit when unit effects are in the model (as fixest), else iid errors.
-    pub cluster: Vec<(String, Vec<String>)>,
+    pub cluster: Vec<(String, Labels)>,
 }
 
 /// A validated panel: see the module's documentation for what [`Panel::new`] checks.
@@ -95,7 +95,7 @@ impl Panel {
             {
                 return Err(EstimateError::BadWeight {
                     column: name.clone(),
-                    unit: data.unit[i].clone(),
+                    unit: data.unit[i].to_string(),
                     time: data.time[i],
                     value: w[i],
                 });
@@ -113,21 +113,17 @@ impl Panel {
         if data.outcomes.is_empty() {
             return Err(EstimateError::NoOutcome);
         }
-        // Units encoded once (the only hashing of their labels); everything per unit is indexed by
-        // these codes.
-        let units = Factor::from_labels("unit", &data.unit);
+        // Units encoded once, from the labels' codes (no hashing); everything per unit is indexed
+        // by these codes.
+        let units = Factor::from_codes(
+            "unit",
+            data.unit.codes().iter().copied(),
+            data.unit.names().len(),
+        );
         let code = |i: usize| units.codes[i] as usize;
-        let mut pairs: Vec<(u32, i64, u32)> = (0..n)
-            .map(|i| (units.codes[i], data.time[i], i as u32))
-            .collect();
-        pairs.sort_unstable();
-        if let Some(w) = pairs
-            .windows(2)
-            .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
-        {
-            let i = w[1].2.max(w[0].2) as usize;
+        if let Some(i) = first_duplicate(&units, &data.time) {
             return Err(EstimateError::DuplicateRow {
-                unit: data.unit[i].clone(),
+                unit: data.unit[i].to_string(),
                 time: data.time[i],
             });
         }
@@ -140,7 +136,7 @@ impl Panel {
                     if !(v.is_nan() || v == 0.0 || v == 1.0) {
                         return Err(EstimateError::BadTreatment {
                             column: name.clone(),
-                            unit: data.unit[i].clone(),
+                            unit: data.unit[i].to_string(),
                             time: data.time[i],
                             value: v,
                         });
@@ -163,7 +159,7 @@ impl Panel {
                         };
                         return Err(EstimateError::CohortVaries {
                             column: name.clone(),
-                            unit: data.unit[i].clone(),
+                            unit: data.unit[i].to_string(),
                             first: show(seen),
                             second: show(cohort),
                         });
@@ -184,7 +180,7 @@ impl Panel {
             .filter_map(|i| {
                 adoption[i]
                     .filter(|a| data.time[i] > *a)
-                    .map(|a| (data.unit[i].clone(), a, data.time[i]))
+                    .map(|a| (data.unit[i].to_string(), a, data.time[i]))
             })
             .min_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
         Ok(Self {
@@ -230,6 +226,68 @@ impl Panel {
             None => Ok(()),
         }
     }
+}
+
+/// The distinct periods of `rows`, in order: a bitmap over their range when it is not much larger
+/// than the rows (years, months, period indices), else a sort.
+pub(crate) fn distinct_periods(time: &[i64], rows: &[usize]) -> Vec<i64> {
+    let (lo, hi) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
+        (lo.min(time[i]), hi.max(time[i]))
+    });
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let span = hi as i128 - lo as i128 + 1;
+    if span <= (4 * rows.len() as i128).max(1 << 16) {
+        let mut present = vec![false; span as usize];
+        for &i in rows {
+            present[(time[i] - lo) as usize] = true;
+        }
+        return (0..span as usize)
+            .filter(|&k| present[k])
+            .map(|k| lo + k as i64)
+            .collect();
+    }
+    let mut periods: Vec<i64> = rows.iter().map(|&i| time[i]).collect();
+    periods.sort_unstable();
+    periods.dedup();
+    periods
+}
+
+/// The later row of the first unit and period given twice, if any. A grid of units x periods
+/// when it is not much larger than the rows (every panel of years or months), else a sort.
+fn first_duplicate(units: &Factor, time: &[i64]) -> Option<usize> {
+    let n = time.len();
+    let (lo, hi) = time
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+    let span = (hi as i128 - lo as i128 + 1) as u128;
+    let cells = span * units.levels as u128;
+    if cells <= (4 * n as u128).max(1 << 16) {
+        let span = span as usize;
+        let mut seen = vec![false; cells as usize];
+        let mut duplicate: Option<usize> = None;
+        for i in 0..n {
+            let cell = units.codes[i] as usize * span + (time[i] - lo) as usize;
+            if std::mem::replace(&mut seen[cell], true) {
+                // The sort below reports the later of the two rows; so does this, for the
+                // first pair in (unit, period) order.
+                let key = |r: usize| (units.codes[r], time[r]);
+                if duplicate.is_none_or(|d| key(i) < key(d)) {
+                    duplicate = Some(i);
+                }
+            }
+        }
+        return duplicate;
+    }
+    let mut pairs: Vec<(u32, i64, u32)> = (0..n)
+        .map(|i| (units.codes[i], time[i], i as u32))
+        .collect();
+    pairs.sort_unstable();
+    pairs
+        .windows(2)
+        .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+        .map(|w| w[1].2.max(w[0].2) as usize)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -590,10 +648,7 @@ fn clusters(panel: &Panel, rows: &[usize], unit: &Factor, default_to_unit: bool)
         [] => vec![],
         given => given
             .iter()
-            .map(|(name, labels)| {
-                let sub: Vec<&str> = rows.iter().map(|&i| labels[i].as_str()).collect();
-                Factor::from_labels(name, &sub)
-            })
+            .map(|(name, labels)| Factor::of_rows(name, labels, rows))
             .collect(),
     }
 }
@@ -688,9 +743,8 @@ fn panel_design(
         )));
     }
     let (regs, event_terms) = regressors(panel, spec, rows)?;
-    let units: Vec<&str> = rows.iter().map(|&i| data.unit[i].as_str()).collect();
     let times: Vec<i64> = rows.iter().map(|&i| data.time[i]).collect();
-    let unit = Factor::from_labels("unit", &units);
+    let unit = Factor::of_rows("unit", &data.unit, rows);
     let time = Factor::from_labels("time", &times);
     let with_effects = spec.effects == Effects::UnitAndTime;
     let fixed_effects = if with_effects {
@@ -873,7 +927,7 @@ fn did2x2_report(
                 .join(", ")
         )));
     };
-    let units: Vec<String> = rows.iter().map(|&i| data.unit[i].clone()).collect();
+    let units: Vec<String> = rows.iter().map(|&i| data.unit[i].to_string()).collect();
     let y: Vec<f64> = rows.iter().map(|&i| data.outcomes[j].1[i]).collect();
     let treated: Vec<bool> = rows.iter().map(|&i| panel.adoption[i].is_some()).collect();
     let post: Vec<bool> = rows.iter().map(|&i| data.time[i] >= start).collect();

@@ -91,8 +91,7 @@ pub(crate) fn sunab_reports(
     for (name, values) in &data.covariates {
         regressors.push((name.clone(), rows.iter().map(|&i| values[i]).collect()));
     }
-    let units: Vec<&str> = rows.iter().map(|&i| data.unit[i].as_str()).collect();
-    let unit = Factor::from_labels("unit", &units);
+    let unit = Factor::of_rows("unit", &data.unit, &rows);
     let time = Factor::from_labels(
         "time",
         &rows.iter().map(|&i| data.time[i]).collect::<Vec<_>>(),
@@ -101,12 +100,7 @@ pub(crate) fn sunab_reports(
         [] => vec![unit.clone()],
         given => given
             .iter()
-            .map(|(name, labels)| {
-                Factor::from_labels(
-                    name,
-                    &rows.iter().map(|&i| labels[i].as_str()).collect::<Vec<_>>(),
-                )
-            })
+            .map(|(name, labels)| Factor::of_rows(name, labels, &rows))
             .collect(),
     };
     let design = Design {

@@ -76,7 +76,7 @@ fn matrix(
     let mut by_unit: BTreeMap<(bool, &str), BTreeMap<i64, f64>> = BTreeMap::new();
     for &i in rows {
         by_unit
-            .entry((adoption[i].is_some(), data.unit[i].as_str()))
+            .entry((adoption[i].is_some(), &data.unit[i]))
             .or_default()
             .insert(data.time[i], data.outcomes[j].1[i]);
     }

@@ -3,7 +3,7 @@
 
 use regstat_estimate::{
     estimate, fit, BootWeights, BootstrapSpec, DemeanOptions, Design, EstimateError, Factor,
-    Method, Panel, PanelData, Spec, SplitMix64, Treatment, VcovSpec,
+    Labels, Method, Panel, PanelData, Spec, SplitMix64, Treatment, VcovSpec,
 };
 
 mod common;
@@ -59,7 +59,7 @@ fn large_outcomes_converge_on_an_unbalanced_panel() {
         .iter()
         .zip(&keep)
         .filter(|(_, k)| **k)
-        .map(|(x, _)| x.clone())
+        .map(|(x, _)| x)
         .collect();
     data.time = data
         .time
@@ -101,7 +101,7 @@ fn a_missing_outcome_in_the_adoption_year_does_not_shift_relative_times() {
     .remove(0);
     // Unit r0's outcome goes missing in its adoption year 5.
     let i = (0..data.unit.len())
-        .find(|&i| data.unit[i] == "r0" && data.time[i] == 5)
+        .find(|&i| &data.unit[i] == "r0" && data.time[i] == 5)
         .unwrap();
     data.outcomes[0].1[i] = f64::NAN;
     let r = estimate(
@@ -136,7 +136,7 @@ fn a_missing_outcome_in_the_adoption_year_does_not_shift_relative_times() {
                 .collect(),
         ));
     }
-    let units: Vec<&str> = rows.iter().map(|&k| data.unit[k].as_str()).collect();
+    let units: Vec<&str> = rows.iter().map(|&k| &data.unit[k]).collect();
     let design = Design {
         outcomes: vec![(
             "y".into(),
@@ -231,7 +231,10 @@ fn twfe_wild_bootstrap_equals_enumeration_with_explicit_dummies() {
         }
         let mut full = vec![("d".to_string(), d.clone())];
         full.extend(dummies.clone());
-        let clusters = VcovSpec::Cluster(vec![Factor::from_labels("unit", &data.unit)]);
+        let clusters = VcovSpec::Cluster(vec![Factor::from_labels(
+            "unit",
+            &data.unit.iter().collect::<Vec<_>>(),
+        )]);
         let y = data.outcomes[0].1.clone();
         let design = |y: Vec<f64>, regressors: Vec<(String, Vec<f64>)>| Design {
             outcomes: vec![("y".into(), y)],
@@ -254,7 +257,7 @@ fn twfe_wild_bootstrap_equals_enumeration_with_explicit_dummies() {
         )
         .unwrap();
         let u = &restricted.outcomes[0].residuals;
-        let unit = Factor::from_labels("unit", &data.unit);
+        let unit = Factor::from_labels("unit", &data.unit.iter().collect::<Vec<_>>());
         let mut extreme = 0;
         for pattern in 0..64usize {
             let ystar: Vec<f64> = (0..n)
@@ -375,14 +378,17 @@ fn twfe_reads_the_treatment_as_given_and_adoption_designs_refuse_switching_off()
         outcomes: vec![("y".into(), data.outcomes[0].1.clone())],
         regressors: vec![("d".into(), d.clone())],
         fixed_effects: vec![
-            Factor::from_labels("unit", &data.unit),
+            Factor::from_labels("unit", &data.unit.iter().collect::<Vec<_>>()),
             Factor::from_labels("time", &data.time),
         ],
         ..Design::default()
     };
     let feols = fit(
         &design,
-        &VcovSpec::Cluster(vec![Factor::from_labels("unit", &data.unit)]),
+        &VcovSpec::Cluster(vec![Factor::from_labels(
+            "unit",
+            &data.unit.iter().collect::<Vec<_>>(),
+        )]),
         DemeanOptions::default(),
     )
     .unwrap();
@@ -445,13 +451,14 @@ fn panels_and_specs_are_validated_before_use() {
         }
     );
     let mut data = panel(4, 3, 2, 2, 11);
-    data.cluster.push(("state".into(), vec!["a".into(); 5]));
+    data.cluster
+        .push(("state".into(), vec!["a"; 5].into_iter().collect()));
     assert!(matches!(
         Panel::new(data).unwrap_err(),
         EstimateError::Dimensions { .. }
     ));
     let mut data = panel(4, 3, 2, 2, 11);
-    data.unit.clear();
+    data.unit = Labels::default();
     data.time.clear();
     data.outcomes[0].1.clear();
     data.treatment = Treatment::Indicator {

@@ -190,7 +190,7 @@ fn integer_weights_equal_replicated_rows() {
     let (mut unit, mut time, mut y, mut d) = (vec![], vec![], vec![], vec![]);
     for i in 0..panel.unit.len() {
         for _ in 0..w[i] as usize {
-            unit.push(panel.unit[i].clone());
+            unit.push(panel.unit[i].to_string());
             time.push(panel.time[i]);
             y.push(panel.outcomes[0].1[i]);
             d.push(values[i].is_some_and(|c| panel.time[i] >= c) as u8 as f64);

@@ -119,7 +119,7 @@ fn designs_synthetic_methods_cannot_take_are_named() {
     let mut data = factor_panel(8, 12, 9, 1.0, 3);
     let n = data.unit.len();
     for i in 0..n {
-        if data.unit[i] == "d00" && data.time[i] >= 6 {
+        if &data.unit[i] == "d00" && data.time[i] >= 6 {
             if let Treatment::Indicator { values, .. } = &mut data.treatment {
                 values[i] = 1.0;
             }
@@ -161,7 +161,7 @@ fn designs_synthetic_methods_cannot_take_are_named() {
         .iter()
         .zip(&keep)
         .filter(|(_, k)| **k)
-        .map(|(x, _)| x.clone())
+        .map(|(x, _)| x)
         .collect();
     data.outcomes[0].1 = pick(&data.outcomes[0].1);
     if let Treatment::Indicator { values, .. } = &mut data.treatment {

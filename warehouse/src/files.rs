@@ -25,9 +25,73 @@ pub enum ColumnKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {
-    Text(Vec<Option<String>>),
+    Text(TextColumn),
     /// NaN where the cell is missing (half the memory of `Option<f64>`, which matters at 5M cells).
     Number(Vec<f64>),
+}
+
+/// A text column stored once per distinct label: each row's code into `labels` (in order of first
+/// appearance), [`TextColumn::MISSING`] for an empty cell. A panel of 50,000 units over ten periods
+/// holds 50,000 strings, not 500,000, and each cell is hashed once, never allocated.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TextColumn {
+    pub codes: Vec<u32>,
+    pub labels: Vec<String>,
+}
+
+impl TextColumn {
+    pub const MISSING: u32 = u32::MAX;
+
+    /// The label of `row`, `None` where the cell is empty.
+    pub fn get(&self, row: usize) -> Option<&str> {
+        match self.codes[row] {
+            Self::MISSING => None,
+            c => Some(&self.labels[c as usize]),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+}
+
+/// Builds a [`TextColumn`] from cells given as bytes; a label is copied once, when first seen.
+#[derive(Default)]
+struct TextBuilder<'a> {
+    index: rustc_hash::FxHashMap<&'a [u8], u32>,
+    column: TextColumn,
+}
+
+impl<'a> TextBuilder<'a> {
+    fn code(&mut self, cell: &'a [u8]) -> u32 {
+        if cell.is_empty() {
+            return TextColumn::MISSING;
+        }
+        let labels = &mut self.column.labels;
+        *self.index.entry(cell).or_insert_with(|| {
+            labels.push(String::from_utf8_lossy(cell).into_owned());
+            (labels.len() - 1) as u32
+        })
+    }
+
+    /// Appends a column built elsewhere (a later chunk), mapping its labels onto this one's.
+    fn append(&mut self, other: &'a TextColumn) {
+        let map: Vec<u32> = other
+            .labels
+            .iter()
+            .map(|l| self.code(l.as_bytes()))
+            .collect();
+        self.column
+            .codes
+            .extend(other.codes.iter().map(|&c| match c {
+                TextColumn::MISSING => c,
+                c => map[c as usize],
+            }));
+    }
 }
 
 /// Why a panel file could not be read: each names the file, and the column, row and value where
@@ -96,10 +160,109 @@ fn parse_number(cell: &[u8]) -> Result<Option<f64>, ()> {
     }
 }
 
-/// Reads the requested columns of a CSV (or .csv.gz) file in Rust: the csv crate splits the
-/// records (quotes, CRLF), the delimiter is the one of `,` `;` tab `|` the header line has most
-/// of, and when the file has no quote character its data are split at a line break into one chunk
-/// per core. DuckDB's reader needs a second pass for text columns and sniffs types from a sample;
+/// The columns of one chunk of a CSV file, filled a record at a time.
+struct ChunkReader<'a> {
+    path: &'a Path,
+    columns: &'a [(&'a str, ColumnKind)],
+    positions: &'a [usize],
+    width: usize,
+    out: Vec<ColumnData>,
+    /// Per text column, its labels' codes (owned keys: the csv crate reuses its record buffer).
+    texts: Vec<rustc_hash::FxHashMap<Vec<u8>, u32>>,
+    /// Records read so far (the 1-based number of the last one).
+    row: usize,
+}
+
+impl<'a> ChunkReader<'a> {
+    fn new(
+        path: &'a Path,
+        columns: &'a [(&'a str, ColumnKind)],
+        positions: &'a [usize],
+        width: usize,
+    ) -> Self {
+        Self {
+            path,
+            columns,
+            positions,
+            width,
+            out: empty_columns(columns),
+            texts: vec![Default::default(); columns.len()],
+            row: 0,
+        }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        for data in &mut self.out {
+            match data {
+                ColumnData::Number(v) => v.reserve(rows),
+                ColumnData::Text(v) => v.codes.reserve(rows),
+            }
+        }
+    }
+
+    /// Takes one record's fields: the requested ones parsed into their columns.
+    fn record(&mut self, fields: &[&[u8]]) -> Result<(), (usize, PanelFileError)> {
+        self.row += 1;
+        let row = self.row;
+        if fields.len() != self.width {
+            return Err((
+                row,
+                PanelFileError::Format {
+                    path: self.path.to_path_buf(),
+                    format: "CSV",
+                    message: format!(
+                        "expected {} fields as in the header, found {}",
+                        self.width,
+                        fields.len()
+                    ),
+                },
+            ));
+        }
+        for (((data, &pos), (column, _)), index) in self
+            .out
+            .iter_mut()
+            .zip(self.positions)
+            .zip(self.columns)
+            .zip(self.texts.iter_mut())
+        {
+            let cell = fields[pos];
+            match data {
+                ColumnData::Number(v) => match parse_number(cell) {
+                    Ok(x) => v.push(x.unwrap_or(f64::NAN)),
+                    Err(()) => {
+                        return Err((
+                            row,
+                            PanelFileError::NotANumber {
+                                path: self.path.to_path_buf(),
+                                column: column.to_string(),
+                                row,
+                                value: String::from_utf8_lossy(cell).into_owned(),
+                            },
+                        ))
+                    }
+                },
+                ColumnData::Text(v) => {
+                    let code = if cell.is_empty() {
+                        TextColumn::MISSING
+                    } else if let Some(&c) = index.get(cell) {
+                        c
+                    } else {
+                        let c = v.labels.len() as u32;
+                        v.labels.push(String::from_utf8_lossy(cell).into_owned());
+                        index.insert(cell.to_vec(), c);
+                        c
+                    };
+                    v.codes.push(code);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the requested columns of a CSV (or .csv.gz) file in Rust: the delimiter is the one of
+/// `,` `;` tab `|` the header line has most of; data without a quote character are split at line
+/// breaks and delimiters, one chunk per core; data with quotes go through the csv crate. DuckDB's reader needs a second pass for text columns and sniffs types from a sample;
 /// this reads each cell once, as text or a number, and names the row of any cell that is neither.
 fn read_csv_columns(
     path: &Path,
@@ -154,11 +317,15 @@ fn read_csv_columns(
     };
     let positions = find_columns(path, &header, columns)?;
     let data = &bytes[(header_end + 1).min(bytes.len())..];
-    // One chunk per core, cut at line breaks, when no quoted field can span them.
+    // Without a quote character a record is a line and a field is what lies between delimiters:
+    // such data are split here, at memchr speed, and in one chunk per core cut at line breaks.
+    // With quotes, the csv crate reads the records (quoted delimiters and line breaks), in one
+    // chunk.
+    let quoted = memchr::memchr(b'"', data).is_some();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let chunks: Vec<&[u8]> = if threads > 1 && data.len() > (1 << 20) && !data.contains(&b'"') {
+    let chunks: Vec<&[u8]> = if threads > 1 && data.len() > (1 << 20) && !quoted {
         let mut chunks = Vec::with_capacity(threads);
         let mut start = 0;
         for k in 1..threads {
@@ -184,73 +351,45 @@ fn read_csv_columns(
                     let positions = &positions;
                     let builder = &builder;
                     scope.spawn(move || {
-                        let mut out = empty_columns(columns);
-                        let mut reader = builder().from_reader(*chunk);
-                        let mut record = csv::ByteRecord::new();
-                        let mut row = 0usize;
-                        loop {
-                            match reader.read_byte_record(&mut record) {
-                                Ok(false) => break,
-                                Ok(true) => {}
-                                Err(e) => {
-                                    return Err((
-                                        row,
-                                        PanelFileError::Format {
-                                            path: path.to_path_buf(),
-                                            format: "CSV",
-                                            message: e.to_string(),
-                                        },
-                                    ))
-                                }
-                            }
-                            row += 1;
-                            if record.len() != width {
-                                return Err((
-                                    row,
-                                    PanelFileError::Format {
-                                        path: path.to_path_buf(),
-                                        format: "CSV",
-                                        message: format!(
-                                            "expected {width} fields as in the header, found {}",
-                                            record.len()
-                                        ),
-                                    },
-                                ));
-                            }
-                            for ((data, &pos), (column, _)) in
-                                out.iter_mut().zip(positions).zip(columns)
-                            {
-                                let cell = &record[pos];
-                                match data {
-                                    ColumnData::Number(v) => v.push(
-                                        parse_number(cell).map(|x| x.unwrap_or(f64::NAN)).map_err(
-                                            |()| {
-                                                (
-                                                    row,
-                                                    PanelFileError::NotANumber {
-                                                        path: path.to_path_buf(),
-                                                        column: column.to_string(),
-                                                        row,
-                                                        value: String::from_utf8_lossy(cell)
-                                                            .into_owned(),
-                                                    },
-                                                )
+                        let mut reader = ChunkReader::new(path, columns, positions, width);
+                        // Columns sized once: a line count is a memchr pass, growth by doubling
+                        // copies every column several times over.
+                        reader.reserve(memchr::memchr_iter(b'\n', chunk).count() + 1);
+                        if quoted {
+                            let mut csv = builder().from_reader(*chunk);
+                            let mut record = csv::ByteRecord::new();
+                            loop {
+                                match csv.read_byte_record(&mut record) {
+                                    Ok(false) => break,
+                                    Ok(true) => {}
+                                    Err(e) => {
+                                        return Err((
+                                            reader.row,
+                                            PanelFileError::Format {
+                                                path: path.to_path_buf(),
+                                                format: "CSV",
+                                                message: e.to_string(),
                                             },
-                                        )?,
-                                    ),
-                                    ColumnData::Text(v) => {
-                                        v.push(match std::str::from_utf8(cell) {
-                                            Ok(s) if s.is_empty() => None,
-                                            Ok(s) => Some(s.to_string()),
-                                            Err(_) => {
-                                                Some(String::from_utf8_lossy(cell).into_owned())
-                                            }
-                                        })
+                                        ))
                                     }
                                 }
+                                let fields: Vec<&[u8]> = record.iter().collect();
+                                reader.record(&fields)?;
+                            }
+                        } else {
+                            let mut fields: Vec<&[u8]> = Vec::with_capacity(width);
+                            for line in chunk.split(|b| *b == b'\n') {
+                                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                                // Blank lines are no records, as the csv crate reads them.
+                                if line.is_empty() {
+                                    continue;
+                                }
+                                fields.clear();
+                                fields.extend(line.split(|b| *b == delimiter));
+                                reader.record(&fields)?;
                             }
                         }
-                        Ok((out, row))
+                        Ok((reader.out, reader.row))
                     })
                 })
                 .collect();
@@ -260,18 +399,12 @@ fn read_csv_columns(
                 .collect()
         });
     // Chunks in order: row numbers of later chunks start after the earlier chunks' rows.
-    let mut out = empty_columns(columns);
     let mut rows_before = 0usize;
+    let mut parts: Vec<Vec<ColumnData>> = Vec::with_capacity(parsed.len());
     for chunk in parsed {
         match chunk {
             Ok((columns_of_chunk, rows)) => {
-                for (all, part) in out.iter_mut().zip(columns_of_chunk) {
-                    match (all, part) {
-                        (ColumnData::Number(a), ColumnData::Number(b)) => a.extend(b),
-                        (ColumnData::Text(a), ColumnData::Text(b)) => a.extend(b),
-                        _ => unreachable!("same kinds"),
-                    }
-                }
+                parts.push(columns_of_chunk);
                 rows_before += rows;
             }
             Err((row, error)) => {
@@ -307,14 +440,40 @@ fn read_csv_columns(
             path: path.to_path_buf(),
         });
     }
+    // The first chunk's columns are kept and the others appended to them.
+    let mut parts = parts.into_iter();
+    let mut out = parts.next().expect("one chunk at least");
+    let parts: Vec<Vec<ColumnData>> = parts.collect();
+    for (c, all) in out.iter_mut().enumerate() {
+        match all {
+            ColumnData::Number(a) => {
+                a.reserve_exact(rows_before - a.len());
+                for part in &parts {
+                    let ColumnData::Number(b) = &part[c] else {
+                        unreachable!("same kinds")
+                    };
+                    a.extend_from_slice(b);
+                }
+            }
+            ColumnData::Text(a) => {
+                let mut builder = TextBuilder::default();
+                let first = std::mem::take(a);
+                builder.append(&first);
+                for part in &parts {
+                    let ColumnData::Text(b) = &part[c] else {
+                        unreachable!("same kinds")
+                    };
+                    builder.append(b);
+                }
+                *a = builder.column;
+            }
+        }
+    }
     Ok(out)
 }
 
 fn memchr_newline(bytes: &[u8], from: usize) -> Option<usize> {
-    bytes[from..]
-        .iter()
-        .position(|b| *b == b'\n')
-        .map(|i| from + i)
+    memchr::memchr(b'\n', &bytes[from..]).map(|i| from + i)
 }
 
 /// Reads the named columns of `path` (`.csv`, `.csv.gz`, `.parquet`), in the requested kinds.
@@ -363,10 +522,13 @@ pub fn read_columns(
     let sql = format!("SELECT {} FROM {source}", select.join(", "));
     let mut stmt = conn.prepare(&sql).map_err(failed)?;
     let mut out = empty_columns(columns);
+    // Per text column, its labels' codes, kept across batches.
+    let mut indexes: Vec<rustc_hash::FxHashMap<String, u32>> =
+        vec![Default::default(); columns.len()];
     let mut rows = 0usize;
     for batch in stmt.query_arrow([]).map_err(failed)? {
-        for (c, data) in out.iter_mut().enumerate() {
-            append(path, columns[c].0, batch.column(c), rows, data)?;
+        for (c, (data, index)) in out.iter_mut().zip(indexes.iter_mut()).enumerate() {
+            append(path, columns[c].0, batch.column(c), rows, data, index)?;
         }
         rows += batch.num_rows();
     }
@@ -382,7 +544,7 @@ fn empty_columns(columns: &[(&str, ColumnKind)]) -> Vec<ColumnData> {
     columns
         .iter()
         .map(|(_, kind)| match kind {
-            ColumnKind::Text => ColumnData::Text(Vec::new()),
+            ColumnKind::Text => ColumnData::Text(TextColumn::default()),
             ColumnKind::Number => ColumnData::Number(Vec::new()),
         })
         .collect()
@@ -430,6 +592,7 @@ fn append(
     array: &ArrayRef,
     row_base: usize,
     data: &mut ColumnData,
+    index: &mut rustc_hash::FxHashMap<String, u32>,
 ) -> Result<(), PanelFileError> {
     let type_error = |expected: &'static str| PanelFileError::ColumnType {
         path: path.to_path_buf(),
@@ -445,14 +608,27 @@ fn append(
         _ => None,
     };
     match (data, text) {
-        (ColumnData::Text(v), Some(t)) => {
+        (ColumnData::Text(v), text) => {
+            let t = match text {
+                Some(t) => t,
+                None => cast(array, &DataType::Utf8).map_err(|_| type_error("text"))?,
+            };
             let a = t.as_string::<i32>();
-            v.extend((0..a.len()).map(|r| a.is_valid(r).then(|| a.value(r).to_string())));
-        }
-        (ColumnData::Text(v), None) => {
-            let t = cast(array, &DataType::Utf8).map_err(|_| type_error("text"))?;
-            let a = t.as_string::<i32>();
-            v.extend((0..a.len()).map(|r| a.is_valid(r).then(|| a.value(r).to_string())));
+            v.codes.reserve(a.len());
+            for r in 0..a.len() {
+                let cell = if a.is_valid(r) { a.value(r) } else { "" };
+                let code = if cell.is_empty() {
+                    TextColumn::MISSING
+                } else if let Some(&c) = index.get(cell) {
+                    c
+                } else {
+                    let c = v.labels.len() as u32;
+                    v.labels.push(cell.to_string());
+                    index.insert(cell.to_string(), c);
+                    c
+                };
+                v.codes.push(code);
+            }
         }
         (ColumnData::Number(v), Some(t)) => {
             let a = t.as_string::<i32>();
@@ -550,4 +726,95 @@ pub fn write_parquet(
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const COLUMNS: [(&str, ColumnKind); 2] =
+        [("unit", ColumnKind::Text), ("y", ColumnKind::Number)];
+
+    #[test]
+    fn quoted_and_unquoted_files_read_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = write(
+            dir.path(),
+            "a.csv",
+            "unit;t;y\r\nb;1;2.5\r\n\r\na;1;NA\r\n;2;3\r\n",
+        );
+        let quoted = write(
+            dir.path(),
+            "b.csv",
+            "\"unit\";\"t\";\"y\"\r\n\"b\";1;2.5\r\n\r\n\"a\";1;NA\r\n\"\";2;3\r\n",
+        );
+        let a = read_columns(&plain, &COLUMNS).unwrap();
+        let b = read_columns(&quoted, &COLUMNS).unwrap();
+        let ColumnData::Text(units) = &a[0] else {
+            panic!("text")
+        };
+        assert_eq!(units.labels, ["b", "a"]);
+        assert_eq!(units.codes, [0, 1, TextColumn::MISSING]);
+        assert_eq!(units.get(1), Some("a"));
+        let ColumnData::Number(y) = &a[1] else {
+            panic!("numbers")
+        };
+        assert_eq!(y[0], 2.5);
+        assert!(y[1].is_nan());
+        assert_eq!(y[2], 3.0);
+        // NaN != NaN: compare the debug forms.
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+
+    #[test]
+    fn chunks_keep_first_appearance_and_global_row_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        // Over 1 MiB, so the data are split into one chunk per core.
+        let mut text = String::from("unit,y\n");
+        let rows = 120_000;
+        for i in 0..rows {
+            text.push_str(&format!("u{},{}.25\n", (rows - i) % 1000, i));
+        }
+        let path = write(dir.path(), "big.csv", &text);
+        let columns = read_columns(&path, &COLUMNS).unwrap();
+        let ColumnData::Text(units) = &columns[0] else {
+            panic!("text")
+        };
+        assert_eq!(units.len(), rows);
+        assert_eq!(units.labels.len(), 1000);
+        // Labels in order of first appearance over the whole file, each row its own.
+        assert_eq!(units.labels[0], "u0");
+        assert_eq!(units.labels[1], "u999");
+        for (i, _) in (0..rows).enumerate().step_by(997) {
+            assert_eq!(
+                units.get(i),
+                Some(format!("u{}", (rows - i) % 1000).as_str())
+            );
+        }
+        // A bad cell late in the file is named by its row in the whole file.
+        text.push_str("u1,oops\n");
+        let path = write(dir.path(), "bad.csv", &text);
+        let err = read_columns(&path, &COLUMNS).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("data row {}", rows + 1)) && err.contains("\"oops\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_short_record_is_named_by_its_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "short.csv", "unit,t,y\na,1,2\nb,1\n");
+        let err = read_columns(&path, &COLUMNS).unwrap_err().to_string();
+        assert!(
+            err.contains("data row 2") && err.contains("expected 3 fields"),
+            "{err}"
+        );
+    }
 }

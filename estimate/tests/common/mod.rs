@@ -21,7 +21,7 @@ pub fn one_outcome(
     treatment: Treatment,
 ) -> PanelData {
     PanelData {
-        unit,
+        unit: unit.into_iter().collect(),
         time,
         outcomes: vec![("y".into(), y)],
         covariates: vec![],
