@@ -285,14 +285,19 @@ fn print_report(report: &RunReport, config: &Config) {
                     .unwrap_or_else(|| "-".into()),
             );
         }
-        println!(
-            "  (before: {:?}, after: {:?}; {} treated vs {} control regions; s.e. {})",
-            report.estimates[0].pre_years,
-            report.estimates[0].post_years,
-            report.estimates[0].result.n_treated,
-            report.estimates[0].result.n_control,
-            report.estimates[0].result.vcov
-        );
+        // One line per cluster: its years and regions differ.
+        let mut seen = std::collections::BTreeSet::new();
+        for e in report.estimates.iter().filter(|e| seen.insert(e.cluster_id.clone())) {
+            println!(
+                "  ({}: before {}, after {}; {} treated vs {} control regions; s.e. {})",
+                e.cluster_id,
+                year_ranges(&e.pre_years),
+                year_ranges(&e.post_years),
+                e.result.n_treated,
+                e.result.n_control,
+                e.result.vcov
+            );
+        }
     }
     if !report.twfe.is_empty() {
         println!("\nTWFE over all years (region and year effects, CR1 by region, wild cluster bootstrap):");
@@ -332,7 +337,7 @@ fn print_report(report: &RunReport, config: &Config) {
                     c.estimate,
                     c.se,
                     c.p,
-                    d.inference
+                    short_inference(&d.inference)
                 ),
                 (None, error) => println!(
                     "  {:<26} {:<w$} {:<7} not estimated: {}",
@@ -359,15 +364,66 @@ fn print_report(report: &RunReport, config: &Config) {
     println!("\nwarehouse: {}", config.outputs.warehouse.display());
     println!("archive:   {}", config.outputs.archive.display());
     if let Some(m) = &report.manifest {
-        println!("published: {}", config.outputs.publish.display());
-        for f in &m.files {
-            println!("  {:<22} {:>7} rows", f.path, f.rows);
+        println!(
+            "published: {} (latest -> {})",
+            config.outputs.publish.display(),
+            report
+                .published_dir
+                .as_ref()
+                .and_then(|d| d.strip_prefix(&config.outputs.publish).ok())
+                .map_or_else(String::new, |d| d.display().to_string())
+        );
+        for f in m.files.iter().filter(|f| f.format == "parquet") {
+            println!(
+                "  {:<22} {:>7} rows (and .csv)",
+                f.path,
+                f.rows.unwrap_or_default()
+            );
+        }
+        let plots = m.files.iter().filter(|f| f.format == "svg").count();
+        if plots > 0 {
+            println!("  plots/                 {plots:>7} figures (.svg and .png)");
+        }
+        for f in m.files.iter().filter(|f| f.format == "html") {
+            println!("  {:<22} the report for people", f.path);
         }
     }
     if report.cancelled {
         println!("\nrun {} CANCELLED by a shutdown signal: the documents loaded so far are in; the rest wait in the archive for the next run", report.run_id);
     } else if report.failed() {
         println!("\nrun {} FAILED: {} problem(s), listed above and in the warehouse's run and source_document tables", report.run_id, report.failures.len());
+    }
+}
+
+/// Years as runs: `2000-2011, 2016`.
+fn year_ranges(years: &[i32]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < years.len() {
+        let mut j = i;
+        while j + 1 < years.len() && years[j + 1] == years[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i {
+            format!("{}-{}", years[i], years[j])
+        } else {
+            years[i].to_string()
+        });
+        i = j + 1;
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The inference column's text without its parenthesised conventions (the stored row keeps them).
+fn short_inference(text: &str) -> &str {
+    let first = text.split("; ").next().unwrap_or(text);
+    match first.find(" (R did") {
+        Some(i) => &first[..i],
+        None => first,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use regstat_warehouse::Manifest;
+use regstat_publish::Manifest;
 use sha2::{Digest, Sha256};
 
 fn regstat(args: &[&str]) -> std::process::Output {
@@ -60,19 +60,19 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
         assert_eq!(
             count(
                 &conn,
-                "SELECT count(*) FROM estimate WHERE method LIKE 'did2x2%'"
+                "SELECT count(*) FROM estimate WHERE cluster_id = 'lipetsk-machinery-valley' AND method LIKE 'did2x2%'"
             ),
             6
         );
         assert_eq!(
             count(
                 &conn,
-                "SELECT count(*) FROM estimate WHERE method = 'twfe' AND term = 'treated'"
+                "SELECT count(*) FROM estimate WHERE cluster_id = 'lipetsk-machinery-valley' AND method = 'twfe' AND term = 'treated'"
             ),
             3
         );
-        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'twfe' AND term = 'treated:wild_bootstrap' AND p_value BETWEEN 0 AND 1"), 3);
-        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'event-study' AND term = 'pretrend_wald'"), 3);
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE cluster_id = 'lipetsk-machinery-valley' AND method = 'twfe' AND term = 'treated:wild_bootstrap' AND p_value BETWEEN 0 AND 1"), 3);
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE cluster_id = 'lipetsk-machinery-valley' AND method = 'event-study' AND term = 'pretrend_wald'"), 3);
         // Issue 11: one treated region, so SDID is the headline with SC beside it, and every row
         // says its part and why; method values are the CLI's method names.
         assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'sdid' AND role = 'headline' AND reason LIKE 'one treated region%' AND std_error > 0"), 3);
@@ -89,7 +89,8 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
             count(&conn, "SELECT count(*) FROM run WHERE status = 'succeeded'"),
             1
         );
-        assert_eq!(count(&conn, "SELECT count(*) FROM cluster"), 1);
+        // The Lipetsk cluster and the staggered SEZ cluster.
+        assert_eq!(count(&conn, "SELECT count(*) FROM cluster"), 2);
         // The run's steps: two sources, the estimates, the publish.
         assert_eq!(
             count(
@@ -161,21 +162,26 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
         assert_eq!(hex::encode(Sha256::digest(&archived)), sha);
     }
 
-    // The published files: manifest entries match the files, and the Parquet reads back.
-    let publish = demo.join("publish");
+    // The published files, read through `latest`: manifest entries match the files, and the
+    // Parquet reads back.
+    assert_no_partial_files(&demo.join("publish"));
+    let publish = demo.join("publish/latest");
     let manifest: Manifest =
         serde_json::from_slice(&std::fs::read(publish.join("manifest.json")).unwrap()).unwrap();
     for f in &manifest.files {
         let bytes = std::fs::read(publish.join(&f.path)).unwrap();
         assert_eq!(hex::encode(Sha256::digest(&bytes)), f.sha256, "{}", f.path);
-        assert!(!f.columns.is_empty());
+        assert_eq!(bytes.len() as u64, f.bytes, "{}", f.path);
+        if matches!(f.format.as_str(), "parquet" | "csv") {
+            assert!(!f.columns.is_empty() && f.rows.is_some(), "{}", f.path);
+        }
     }
     let obs = manifest
         .files
         .iter()
         .find(|f| f.path == "observations.parquet")
         .unwrap();
-    assert_eq!(obs.rows, 1240);
+    assert_eq!(obs.rows, Some(1240));
     let reader = duckdb::Connection::open_in_memory().unwrap();
     let parquet = publish.join("observations.parquet");
     let (n, lipetsk): (i64, f64) = reader
@@ -193,7 +199,7 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
     let estimates = reader
         .query_row(
             &format!(
-                "SELECT count(*) FROM read_parquet('{}') WHERE method = 'did2x2' AND term = 'treated_x_post'",
+                "SELECT count(*) FROM read_parquet('{}') WHERE cluster_id = 'lipetsk-machinery-valley' AND method = 'did2x2' AND term = 'treated_x_post'",
                 publish.join("estimates.parquet").display()
             ),
             [],
@@ -201,7 +207,6 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
         )
         .unwrap();
     assert_eq!(estimates, 3);
-    assert_no_partial_files(&publish);
 
     // The documents are built the same every time.
     // (A second apart: xlsx files carry a creation time, which must not leak into the bytes.)
@@ -304,14 +309,15 @@ control = ["14000000000", "15000000000", "17000000000", "20000000000", "24000000
 fn published_panels_reproduce_the_runs_estimates() {
     let dir = tempfile::tempdir().unwrap();
     let (demo, _) = run_demo(dir.path());
-    let publish = demo.join("publish");
+    let publish = demo.join("publish/latest");
     let conn = duckdb::Connection::open_in_memory().unwrap();
     let panels = publish.join("panels.parquet");
     // The event study by relative year with its reference marked, and SDID/SC weights summing to one.
     let event_study = publish.join("event_study.parquet");
     assert_eq!(
         count(&conn, &format!("SELECT count(*) FROM read_parquet('{}') WHERE method = 'event-study' AND is_reference AND rel_time = -1 AND estimate = 0", event_study.display())),
-        3
+        5,
+        "three indicators of the Lipetsk cluster, two of the SEZ cluster"
     );
     assert!(count(&conn, &format!("SELECT count(*) FROM read_parquet('{}') WHERE method = 'event-study' AND NOT is_reference AND std_error > 0", event_study.display())) >= 3 * 5);
     let weights = publish.join("weights.parquet");
@@ -384,4 +390,189 @@ fn published_panels_reproduce_the_runs_estimates() {
             "{method}: {mine} vs {se}"
         );
     }
+}
+
+/// Issue 12: every file of the published run is in its manifest with its size, sha256 and format;
+/// every table reads back with DuckDB (CSV in its dialect) with the manifest's rows and columns;
+/// the demo's staggered cluster brings CS group-time effects and its plots.
+#[test]
+fn every_published_file_reads_back_as_the_manifest_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, _) = run_demo(dir.path());
+    let latest = demo.join("publish/latest");
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(latest.join("manifest.json")).unwrap()).unwrap();
+    let mut on_disk: Vec<String> = Vec::new();
+    let mut stack = vec![latest.canonicalize().unwrap()];
+    let root = stack[0].clone();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                on_disk.push(p.strip_prefix(&root).unwrap().display().to_string());
+            }
+        }
+    }
+    on_disk.retain(|p| p != "manifest.json");
+    on_disk.sort();
+    let mut listed: Vec<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
+    listed.sort();
+    assert_eq!(listed, on_disk, "the manifest lists exactly the run's files");
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    for f in &manifest.files {
+        let path = latest.join(&f.path);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, f.bytes, "{}", f.path);
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), f.sha256, "{}", f.path);
+        let read = match f.format.as_str() {
+            "parquet" => format!("read_parquet('{}')", path.display()),
+            "csv" => {
+                assert_eq!(f.dialect.as_deref(), Some("standard"), "{}", f.path);
+                format!("read_csv('{}', header = true, delim = ',', all_varchar = true)", path.display())
+            }
+            "png" => {
+                assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", f.path);
+                let img = image::load_from_memory(&bytes).unwrap();
+                assert!(img.width() >= 1200, "{}: drawn at twice the size", f.path);
+                continue;
+            }
+            "svg" => {
+                let text = String::from_utf8(bytes).unwrap();
+                assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{}", f.path);
+                assert!(!text.contains("<text") && text.contains("<path"), "{}: text as outlines", f.path);
+                assert!(f.describes.is_some(), "{}", f.path);
+                continue;
+            }
+            "html" => continue,
+            other => panic!("{}: unexpected format {other}", f.path),
+        };
+        let rows = count(&conn, &format!("SELECT count(*) FROM {read}"));
+        assert_eq!(Some(rows as u64), f.rows, "{}", f.path);
+        let mut stmt = conn.prepare(&format!("DESCRIBE SELECT * FROM {read}")).unwrap();
+        let names: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected: Vec<&str> = f.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, expected, "{}", f.path);
+    }
+    // The README's table of columns is the contract: it names exactly the published columns.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for f in manifest.files.iter().filter(|f| f.format == "parquet") {
+        let table = f.path.trim_end_matches(".parquet");
+        let line = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{table}` |")))
+            .unwrap_or_else(|| panic!("README documents no table {table}"));
+        let columns_cell = line.rsplit('|').nth(1).unwrap();
+        // Backticked names outside parentheses (which give values and notes).
+        let (mut depth, mut names, mut current, mut inside) = (0, Vec::new(), String::new(), false);
+        for ch in columns_cell.chars() {
+            match ch {
+                '(' if !inside => depth += 1,
+                ')' if !inside => depth -= 1,
+                '`' if depth == 0 => {
+                    if inside {
+                        names.push(std::mem::take(&mut current));
+                    }
+                    inside = !inside;
+                }
+                c if inside => current.push(c),
+                _ => {}
+            }
+        }
+        let published: Vec<&str> = f.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, published, "README's columns of {table}");
+    }
+    let formats = |fmt: &str| manifest.files.iter().filter(|f| f.format == fmt).count();
+    assert_eq!(formats("parquet"), 7);
+    assert_eq!(formats("csv"), 7);
+    assert_eq!(formats("html"), 1);
+    assert_eq!(formats("svg"), formats("png"));
+    // The staggered cluster: CS group-time effects and a CS event-time figure with its band.
+    let att_gt = manifest.files.iter().find(|f| f.path == "att_gt.parquet").unwrap();
+    assert!(att_gt.rows.unwrap() >= 20, "{:?}", att_gt.rows);
+    for figure in [
+        "plots/central-sez-industrial/grp_per_capita/event_study-cs.svg",
+        "plots/central-sez-industrial/grp_per_capita/event_study-sunab.svg",
+        "plots/lipetsk-machinery-valley/grp_per_capita/trajectory.png",
+        "plots/lipetsk-machinery-valley/grp_per_capita/weights-sdid.svg",
+    ] {
+        assert!(manifest.files.iter().any(|f| f.path == figure), "{figure}");
+    }
+}
+
+/// Issue 12: the report renders in headless Chromium (Debian's `chromium`, which .ci/run installs):
+/// the page and its plots are drawn (not blank: text, the figures' blue series and orange
+/// counterfactuals), and the page references nothing outside itself (no scripts, styles, fonts or
+/// images from elsewhere; its only links are the source documents and its own anchors).
+#[test]
+fn the_report_renders_in_chromium_and_references_nothing_outside_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, _) = run_demo(dir.path());
+    let report = demo.join("publish/latest/report/index.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+
+    // Self-contained: every resource is inline.
+    for forbidden in ["<script", "<link", "<img", "<iframe", "<object", "<embed", "@import", " src="] {
+        assert!(!html.contains(forbidden), "the report contains {forbidden}");
+    }
+    let mut rest = html.as_str();
+    while let Some(i) = rest.find("url(") {
+        rest = &rest[i + 4..];
+        assert!(rest.starts_with("data:"), "an external url( in the report: {}", &rest[..40.min(rest.len())]);
+    }
+    let conn = duckdb::Connection::open(demo.join("warehouse.snapshot.duckdb")).unwrap();
+    let mut stmt = conn.prepare("SELECT url FROM source_document").unwrap();
+    let sources: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (i, _) in html.match_indices("href=\"") {
+        let target = &html[i + 6..];
+        let target = &target[..target.find('"').unwrap()].replace("&amp;", "&");
+        assert!(
+            target.starts_with('#') || sources.contains(target),
+            "the report links to {target}, neither an anchor nor a source document"
+        );
+    }
+    assert!(sources.iter().all(|s| html.contains(&s.replace('&', "&amp;"))), "every source document is linked");
+    assert!(html.contains("Долина машиностроения") && html.contains("Callaway–Sant'Anna"));
+    assert!(html.contains("не отличим от нуля") || html.contains("отличим от нуля"));
+
+    // Drawn: a tall screenshot of the page.
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("a headless browser: install Debian's `chromium` (apt-get install chromium); .ci/run does");
+    let shot = dir.path().join("report.png");
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-extensions",
+            "--window-size=1000,7000",
+            &format!("--user-data-dir={}", dir.path().join("chromium").display()),
+            &format!("--screenshot={}", shot.display()),
+            &format!("file://{}", report.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
+    let img = image::open(&shot).unwrap().to_rgb8();
+    let total = (img.width() * img.height()) as usize;
+    let near = |p: &image::Rgb<u8>, c: [u8; 3]| p.0.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 40);
+    let ink = img.pixels().filter(|p| p.0.iter().any(|v| *v < 200)).count();
+    let blue = img.pixels().filter(|p| near(p, [31, 90, 160])).count();
+    let orange = img.pixels().filter(|p| near(p, [214, 110, 20])).count();
+    assert!(ink * 50 > total, "the page is nearly blank: {ink} of {total} pixels inked");
+    assert!(blue > 5_000, "the figures' blue series are not drawn: {blue} pixels");
+    assert!(orange > 1_000, "the counterfactual lines are not drawn: {orange} pixels");
 }

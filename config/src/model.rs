@@ -123,6 +123,26 @@ pub struct Outputs {
     /// a byte-order mark, `;`, decimal comma: what Russian-locale Excel opens with a double click).
     #[serde(default)]
     pub csv_dialect: CsvDialectName,
+    /// The report's language: `ru` (the default) or `en`.
+    #[serde(default)]
+    pub report_language: ReportLanguage,
+    /// How many published runs `publish/runs/` keeps (the newest; `latest` is never removed).
+    #[serde(default = "default_keep_runs")]
+    pub keep_runs: std::num::NonZeroUsize,
+}
+
+fn default_keep_runs() -> std::num::NonZeroUsize {
+    std::num::NonZeroUsize::new(10).expect("not zero")
+}
+
+/// `[outputs] report_language`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum ReportLanguage {
+    #[default]
+    #[serde(rename = "ru")]
+    Ru,
+    #[serde(rename = "en")]
+    En,
 }
 
 /// `[outputs] csv_dialect`.

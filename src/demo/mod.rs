@@ -60,6 +60,21 @@ post_years = [2016, 2017]
 indicators = ["investment_per_capita", "grp_per_capita", "manufacturing_index_okved"]
 # The other Central Black Earth oblasts: Belgorod, Voronezh, Kursk, Oryol, Tambov.
 control = ["14000000000", "20000000000", "38000000000", "54000000000", "68000000000"]
+
+# Staggered adoption: special economic zones of the industrial type in two Central regions,
+# Kaluga («Людиново», created 2012) and Tula («Узловая», 2016). Illustrative: check the dates
+# against the zones' founding decrees before drawing conclusions. Regions joining in different
+# years get Callaway & Sant'Anna as the headline, Sun & Abraham and TWFE beside it.
+[[clusters]]
+id = "central-sez-industrial"
+name = "ОЭЗ промышленно-производственного типа (Калужская и Тульская области)"
+treated = ["29000000000", "70000000000"]
+treatment_start = 2012
+adoption = {{ "70000000000" = 2016 }}
+indicators = ["investment_per_capita", "grp_per_capita"]
+# Central regions without an industrial zone (Lipetsk's dates from 2005, Moscow oblast's Dubna is
+# of another type and Moscow is left out as incomparable).
+control = ["14000000000", "15000000000", "17000000000", "20000000000", "24000000000", "28000000000", "34000000000", "38000000000", "54000000000", "61000000000", "66000000000", "68000000000", "78000000000"]
 "#,
         grp = workbooks::percent_encode(workbooks::GRP_FILE),
     )

@@ -11,7 +11,8 @@ use crate::locks;
 use regstat_config::{Config, SourceConfig};
 use regstat_estimate::Did2x2;
 use regstat_ingest::{Archive, Fetcher, Source};
-use regstat_warehouse::{Manifest, Warehouse};
+use regstat_publish::Manifest;
+use regstat_warehouse::Warehouse;
 
 mod answers;
 mod designs;
@@ -56,6 +57,8 @@ pub struct RunReport {
     /// Everything that went wrong, each naming its source, document, sheet or cell.
     pub failures: Vec<String>,
     pub manifest: Option<Manifest>,
+    /// The published run's directory (`publish/latest` points to it).
+    pub published_dir: Option<std::path::PathBuf>,
 }
 
 impl RunReport {
@@ -381,34 +384,60 @@ fn conclude(
         )?;
         let step_start = chrono::Utc::now();
         control.progress("publishing");
-        std::fs::create_dir_all(&config.outputs.publish).map_err(|source| {
-            regstat_warehouse::WarehouseError::Io {
-                path: config.outputs.publish.clone(),
-                source,
-            }
-        })?;
-        let dialect = match config.outputs.csv_dialect {
-            regstat_config::CsvDialectName::Standard => regstat_warehouse::CsvDialect::Standard,
-            regstat_config::CsvDialectName::ExcelRu => regstat_warehouse::CsvDialect::ExcelRu,
+        let options = regstat_publish::PublishOptions {
+            dir: config.outputs.publish.clone(),
+            csv_dialect: match config.outputs.csv_dialect {
+                regstat_config::CsvDialectName::Standard => regstat_publish::CsvDialect::Standard,
+                regstat_config::CsvDialectName::ExcelRu => regstat_publish::CsvDialect::ExcelRu,
+            },
+            language: match config.outputs.report_language {
+                regstat_config::ReportLanguage::Ru => regstat_publish::Language::Ru,
+                regstat_config::ReportLanguage::En => regstat_publish::Language::En,
+            },
+            keep_runs: config.outputs.keep_runs.get(),
         };
-        let manifest = warehouse.publish(&config.outputs.publish, Some(run_id), dialect)?;
-        let rows_published = manifest
-            .files
-            .iter()
-            .map(|f| f.rows as usize)
-            .sum::<usize>()
-            / 2;
-        warehouse.record_step(
-            run_id,
-            "publish",
-            None,
-            step_start,
-            "succeeded",
-            manifest.files.len(),
-            rows_published,
-            None,
-        )?;
-        report.manifest = Some(manifest);
+        // A publish that fails leaves the previous run's files in place (`latest` is switched
+        // only after a whole run is written) and fails the run, naming the file or query.
+        match regstat_publish::publish(&warehouse, Some(run_id), &options) {
+            Ok(published) => {
+                let manifest = published.manifest;
+                let rows_published = manifest
+                    .files
+                    .iter()
+                    .filter(|f| f.format == "parquet")
+                    .filter_map(|f| f.rows)
+                    .sum::<u64>() as usize;
+                warehouse.record_step(
+                    run_id,
+                    "publish",
+                    None,
+                    step_start,
+                    "succeeded",
+                    manifest.files.len(),
+                    rows_published,
+                    None,
+                )?;
+                for old in &published.pruned {
+                    tracing::info!(run = %old, "removed an old published run (keep_runs)");
+                }
+                report.published_dir = Some(published.dir);
+                report.manifest = Some(manifest);
+            }
+            Err(e) => {
+                let message = format!("publish: {e}");
+                warehouse.record_step(
+                    run_id,
+                    "publish",
+                    None,
+                    step_start,
+                    "failed",
+                    0,
+                    0,
+                    Some(&message),
+                )?;
+                report.failures.push(message);
+            }
+        }
     }
     let summary = format!(
         "{} documents fetched ({} changed), {} loaded, {} observations, {} estimates, {} failures{}",

@@ -1,5 +1,5 @@
 //! The DuckDB warehouse: schema migrations, atomic per-document loads that keep every vintage, the
-//! panels the estimators read, and the published files.
+//! panels the estimators read and the results they store (published by `regstat-publish`).
 //!
 //! One [`Warehouse`] owns one connection. Every document loads in one transaction through the
 //! appender, so a document is either wholly in the warehouse or not at all.
@@ -8,7 +8,6 @@ mod error;
 pub mod files;
 mod load;
 mod migrate;
-mod publish;
 mod query;
 mod snapshot;
 mod status;
@@ -17,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 pub use error::WarehouseError;
 pub use load::{DocumentRecord, LoadOutcome};
-pub use publish::{CsvDialect, Manifest, ManifestColumn, ManifestFile};
 pub use query::{
     ClusterRow, EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow, GroupTimeRow,
     IndicatorRow, PanelPoint, RunSummary, WeightRow,

@@ -1,8 +1,8 @@
-//! The warehouse on a real DuckDB file: migrations, atomic loads, vintages, publishing.
+//! The warehouse on a real DuckDB file: migrations, atomic loads, vintages.
 
 use chrono::{TimeZone, Utc};
 use regstat_transform::{
-    Location, Observation, ParseProblem, Period, Provenance, RegionDictionary, Status,
+    Location, Observation, ParseProblem, Period, Provenance, Status,
 };
 use regstat_warehouse::{DocumentRecord, LoadOutcome, Warehouse};
 
@@ -127,113 +127,3 @@ fn a_failing_load_leaves_nothing_half_written() {
     );
 }
 
-/// A warehouse holding `figures` of one document ("ddd"), published into `<dir>/publish`.
-fn published(
-    figures: &[Observation],
-    dialect: regstat_warehouse::CsvDialect,
-) -> (
-    tempfile::TempDir,
-    Warehouse,
-    std::path::PathBuf,
-    regstat_warehouse::Manifest,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    w.sync_reference(RegionDictionary::builtin(), &[], &[])
-        .unwrap();
-    let run = w.begin_run().unwrap();
-    w.load_document(&doc("ddd", 1), figures, &[], run).unwrap();
-    let out = dir.path().join("publish");
-    std::fs::create_dir_all(&out).unwrap();
-    let manifest = w.publish(&out, Some(run), dialect).unwrap();
-    (dir, w, out, manifest)
-}
-
-#[test]
-fn publishes_parquet_csv_and_manifest() {
-    let (dir, w, out, manifest) = published(
-        &[obs("ddd", "G18", 2005, 25339.0)],
-        regstat_warehouse::CsvDialect::Standard,
-    );
-    let file = manifest
-        .files
-        .iter()
-        .find(|f| f.path == "observations.parquet")
-        .unwrap();
-    assert_eq!(file.rows, 1);
-    assert!(file.columns.iter().any(|c| c.name == "cell"));
-    let back: (String, f64, String) = w
-        .connection()
-        .query_row(
-            &format!(
-                "SELECT region_iso, value, cell FROM read_parquet('{}')",
-                out.join("observations.parquet").display()
-            ),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    assert_eq!(back, ("RU-LIP".to_string(), 25339.0, "G18".to_string()));
-    assert!(out.join("manifest.json").exists());
-    assert!(!dir.path().join(".publish.staging").exists());
-    assert_eq!(
-        std::fs::read_dir(&out).unwrap().count(),
-        15,
-        "fourteen data files (observations, estimates, panels, event_study, att_gt, weights, documents as Parquet and CSV) and the manifest"
-    );
-}
-
-/// Issue 12, CSV for people: `excel-ru` writes UTF-8 with a byte-order mark, `;` and decimal commas,
-/// which Russian-locale Excel opens with a double click; read back with those settings the values
-/// equal the Parquet file's, and the manifest names the dialect.
-#[test]
-fn excel_ru_csv_opens_in_russian_excel() {
-    let (_dir, w, out, manifest) = published(
-        &[
-            obs("ddd", "G18", 2005, 25339.5),
-            obs("ddd", "H18", 2006, 0.125),
-        ],
-        regstat_warehouse::CsvDialect::ExcelRu,
-    );
-    let csv = out.join("observations.csv");
-    let bytes = std::fs::read(&csv).unwrap();
-    assert!(
-        bytes.starts_with("\u{FEFF}".as_bytes()),
-        "a UTF-8 byte-order mark"
-    );
-    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
-    let header = text.lines().next().unwrap();
-    assert!(
-        header.starts_with("indicator_id;indicator_name;region_code;"),
-        "{header}"
-    );
-    assert!(
-        text.contains(";25339,5;") && text.contains(";0,125;"),
-        "{text}"
-    );
-    let entry = manifest
-        .files
-        .iter()
-        .find(|f| f.path == "observations.csv")
-        .unwrap();
-    assert_eq!(entry.dialect.as_deref(), Some("excel-ru"));
-    assert_eq!(entry.rows, 2);
-    let parquet = manifest
-        .files
-        .iter()
-        .find(|f| f.path == "observations.parquet")
-        .unwrap();
-    assert_eq!(parquet.dialect, None);
-    let sum: f64 = w
-        .connection()
-        .query_row(
-            &format!(
-                "SELECT sum(value) FROM read_csv('{}', delim = ';', decimal_separator = ',', header = true)",
-                csv.display()
-            ),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(sum, 25339.5 + 0.125);
-}
