@@ -287,7 +287,11 @@ fn print_report(report: &RunReport, config: &Config) {
         }
         // One line per cluster: its years and regions differ.
         let mut seen = std::collections::BTreeSet::new();
-        for e in report.estimates.iter().filter(|e| seen.insert(e.cluster_id.clone())) {
+        for e in report
+            .estimates
+            .iter()
+            .filter(|e| seen.insert(e.cluster_id.clone()))
+        {
             println!(
                 "  ({}: before {}, after {}; {} treated vs {} control regions; s.e. {})",
                 e.cluster_id,

@@ -419,7 +419,10 @@ fn every_published_file_reads_back_as_the_manifest_says() {
     on_disk.sort();
     let mut listed: Vec<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
     listed.sort();
-    assert_eq!(listed, on_disk, "the manifest lists exactly the run's files");
+    assert_eq!(
+        listed, on_disk,
+        "the manifest lists exactly the run's files"
+    );
     let conn = duckdb::Connection::open_in_memory().unwrap();
     for f in &manifest.files {
         let path = latest.join(&f.path);
@@ -430,7 +433,10 @@ fn every_published_file_reads_back_as_the_manifest_says() {
             "parquet" => format!("read_parquet('{}')", path.display()),
             "csv" => {
                 assert_eq!(f.dialect.as_deref(), Some("standard"), "{}", f.path);
-                format!("read_csv('{}', header = true, delim = ',', all_varchar = true)", path.display())
+                format!(
+                    "read_csv('{}', header = true, delim = ',', all_varchar = true)",
+                    path.display()
+                )
             }
             "png" => {
                 assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", f.path);
@@ -440,8 +446,16 @@ fn every_published_file_reads_back_as_the_manifest_says() {
             }
             "svg" => {
                 let text = String::from_utf8(bytes).unwrap();
-                assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{}", f.path);
-                assert!(!text.contains("<text") && text.contains("<path"), "{}: text as outlines", f.path);
+                assert!(
+                    text.starts_with("<svg") && text.trim_end().ends_with("</svg>"),
+                    "{}",
+                    f.path
+                );
+                assert!(
+                    !text.contains("<text") && text.contains("<path"),
+                    "{}: text as outlines",
+                    f.path
+                );
                 assert!(f.describes.is_some(), "{}", f.path);
                 continue;
             }
@@ -450,7 +464,9 @@ fn every_published_file_reads_back_as_the_manifest_says() {
         };
         let rows = count(&conn, &format!("SELECT count(*) FROM {read}"));
         assert_eq!(Some(rows as u64), f.rows, "{}", f.path);
-        let mut stmt = conn.prepare(&format!("DESCRIBE SELECT * FROM {read}")).unwrap();
+        let mut stmt = conn
+            .prepare(&format!("DESCRIBE SELECT * FROM {read}"))
+            .unwrap();
         let names: Vec<String> = stmt
             .query_map([], |r| r.get::<_, String>(0))
             .unwrap()
@@ -460,7 +476,8 @@ fn every_published_file_reads_back_as_the_manifest_says() {
         assert_eq!(names, expected, "{}", f.path);
     }
     // The README's table of columns is the contract: it names exactly the published columns.
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     for f in manifest.files.iter().filter(|f| f.format == "parquet") {
         let table = f.path.trim_end_matches(".parquet");
         let line = readme
@@ -493,7 +510,11 @@ fn every_published_file_reads_back_as_the_manifest_says() {
     assert_eq!(formats("html"), 1);
     assert_eq!(formats("svg"), formats("png"));
     // The staggered cluster: CS group-time effects and a CS event-time figure with its band.
-    let att_gt = manifest.files.iter().find(|f| f.path == "att_gt.parquet").unwrap();
+    let att_gt = manifest
+        .files
+        .iter()
+        .find(|f| f.path == "att_gt.parquet")
+        .unwrap();
     assert!(att_gt.rows.unwrap() >= 20, "{:?}", att_gt.rows);
     for figure in [
         "plots/central-sez-industrial/grp_per_capita/event_study-cs.svg",
@@ -517,13 +538,19 @@ fn the_report_renders_in_chromium_and_references_nothing_outside_itself() {
     let html = std::fs::read_to_string(&report).unwrap();
 
     // Self-contained: every resource is inline.
-    for forbidden in ["<script", "<link", "<img", "<iframe", "<object", "<embed", "@import", " src="] {
+    for forbidden in [
+        "<script", "<link", "<img", "<iframe", "<object", "<embed", "@import", " src=",
+    ] {
         assert!(!html.contains(forbidden), "the report contains {forbidden}");
     }
     let mut rest = html.as_str();
     while let Some(i) = rest.find("url(") {
         rest = &rest[i + 4..];
-        assert!(rest.starts_with("data:"), "an external url( in the report: {}", &rest[..40.min(rest.len())]);
+        assert!(
+            rest.starts_with("data:"),
+            "an external url( in the report: {}",
+            &rest[..40.min(rest.len())]
+        );
     }
     let conn = duckdb::Connection::open(demo.join("warehouse.snapshot.duckdb")).unwrap();
     let mut stmt = conn.prepare("SELECT url FROM source_document").unwrap();
@@ -540,7 +567,12 @@ fn the_report_renders_in_chromium_and_references_nothing_outside_itself() {
             "the report links to {target}, neither an anchor nor a source document"
         );
     }
-    assert!(sources.iter().all(|s| html.contains(&s.replace('&', "&amp;"))), "every source document is linked");
+    assert!(
+        sources
+            .iter()
+            .all(|s| html.contains(&s.replace('&', "&amp;"))),
+        "every source document is linked"
+    );
     assert!(html.contains("Долина машиностроения") && html.contains("Callaway–Sant'Anna"));
     assert!(html.contains("не отличим от нуля") || html.contains("отличим от нуля"));
 
@@ -565,14 +597,30 @@ fn the_report_renders_in_chromium_and_references_nothing_outside_itself() {
         ])
         .output()
         .unwrap();
-    assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let img = image::open(&shot).unwrap().to_rgb8();
     let total = (img.width() * img.height()) as usize;
     let near = |p: &image::Rgb<u8>, c: [u8; 3]| p.0.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 40);
-    let ink = img.pixels().filter(|p| p.0.iter().any(|v| *v < 200)).count();
+    let ink = img
+        .pixels()
+        .filter(|p| p.0.iter().any(|v| *v < 200))
+        .count();
     let blue = img.pixels().filter(|p| near(p, [31, 90, 160])).count();
     let orange = img.pixels().filter(|p| near(p, [214, 110, 20])).count();
-    assert!(ink * 50 > total, "the page is nearly blank: {ink} of {total} pixels inked");
-    assert!(blue > 5_000, "the figures' blue series are not drawn: {blue} pixels");
-    assert!(orange > 1_000, "the counterfactual lines are not drawn: {orange} pixels");
+    assert!(
+        ink * 50 > total,
+        "the page is nearly blank: {ink} of {total} pixels inked"
+    );
+    assert!(
+        blue > 5_000,
+        "the figures' blue series are not drawn: {blue} pixels"
+    );
+    assert!(
+        orange > 1_000,
+        "the counterfactual lines are not drawn: {orange} pixels"
+    );
 }

@@ -9,10 +9,7 @@ pub enum PublishError {
         source: std::io::Error,
     },
     #[error("publishing {what}: {source}")]
-    Db {
-        what: String,
-        source: duckdb::Error,
-    },
+    Db { what: String, source: duckdb::Error },
     #[error("drawing {figure}: {message}")]
     Plot { figure: String, message: String },
     #[error("the embedded font {0} cannot be read")]

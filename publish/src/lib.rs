@@ -177,7 +177,11 @@ pub fn publish(
     options: &PublishOptions,
 ) -> Result<Published, PublishError> {
     let name = run_id.map_or_else(
-        || chrono::Utc::now().format("manual-%Y%m%dT%H%M%S").to_string(),
+        || {
+            chrono::Utc::now()
+                .format("manual-%Y%m%dT%H%M%S")
+                .to_string()
+        },
         |id| id.to_string(),
     );
     let run_dir = runs::RunDir::begin(&options.dir, &name)?;
@@ -197,7 +201,11 @@ pub fn publish(
     for artifact in artifacts {
         let before = out.files.len();
         artifact.write(&context, &mut out)?;
-        tracing::debug!(artifact = artifact.name(), files = out.files.len() - before, "published");
+        tracing::debug!(
+            artifact = artifact.name(),
+            files = out.files.len() - before,
+            "published"
+        );
     }
     let manifest = Manifest {
         generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

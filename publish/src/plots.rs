@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use ab_glyph::FontRef;
+use plotters::coord::types::{RangedCoordf64, RangedCoordi64};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -128,20 +129,40 @@ impl Words {
 
     pub fn method(&self, method: &str) -> String {
         match method {
-            "event-study" => self.pick("событийный анализ (TWFE)", "event study (TWFE)").into(),
+            "event-study" => self
+                .pick("событийный анализ (TWFE)", "event study (TWFE)")
+                .into(),
             "cs" => "Callaway–Sant'Anna".into(),
             "sunab" => "Sun–Abraham".into(),
-            "sdid" => self.pick("синтетическая разность разностей (SDID)", "synthetic DiD (SDID)").into(),
-            "sc" => self.pick("синтетический контроль", "synthetic control").into(),
-            "twfe" => self.pick("разность разностей с фиксированными эффектами (TWFE)", "two-way fixed effects DiD (TWFE)").into(),
-            "did2x2" => self.pick("разность разностей 2×2", "2×2 difference-in-differences").into(),
+            "sdid" => self
+                .pick(
+                    "синтетическая разность разностей (SDID)",
+                    "synthetic DiD (SDID)",
+                )
+                .into(),
+            "sc" => self
+                .pick("синтетический контроль", "synthetic control")
+                .into(),
+            "twfe" => self
+                .pick(
+                    "разность разностей с фиксированными эффектами (TWFE)",
+                    "two-way fixed effects DiD (TWFE)",
+                )
+                .into(),
+            "did2x2" => self
+                .pick("разность разностей 2×2", "2×2 difference-in-differences")
+                .into(),
             other => other.into(),
         }
     }
 
     pub fn effect_axis(&self, indicator: &IndicatorResults) -> String {
         if indicator.log_outcome {
-            self.pick("эффект, лог. пункты (≈ доля)", "effect, log points (≈ share)").into()
+            self.pick(
+                "эффект, лог. пункты (≈ доля)",
+                "effect, log points (≈ share)",
+            )
+            .into()
         } else {
             match &indicator.unit {
                 Some(u) => format!("{}, {u}", self.pick("эффект", "effect")),
@@ -192,22 +213,29 @@ fn charts(ind: &IndicatorResults, w: &Words) -> Vec<(String, String, Chart)> {
         }
         out.push((
             format!("event_study-{method}"),
-            format!(
-                "{}: {}",
-                ind.name,
-                w.method(method)
-            ),
+            format!("{}: {}", ind.name, w.method(method)),
             Chart::EventTime {
                 points,
                 x_label: w
-                    .pick("годы относительно начала программы", "years relative to adoption")
+                    .pick(
+                        "годы относительно начала программы",
+                        "years relative to adoption",
+                    )
                     .into(),
                 y_label: w.effect_axis(ind),
             },
         ));
     }
     if let Some(chart) = trajectory(ind, w) {
-        out.push(("trajectory".into(), format!("{}: {}", ind.name, w.pick("программа и контрфакт", "programme and counterfactual")), chart));
+        out.push((
+            "trajectory".into(),
+            format!(
+                "{}: {}",
+                ind.name,
+                w.pick("программа и контрфакт", "programme and counterfactual")
+            ),
+            chart,
+        ));
     }
     let mut weight_methods: Vec<&str> = ind
         .weights
@@ -247,7 +275,12 @@ fn charts(ind: &IndicatorResults, w: &Words) -> Vec<(String, String, Chart)> {
             ),
             Chart::Bars {
                 bars,
-                x_label: w.pick("вес в синтетическом контроле", "weight in the synthetic control").into(),
+                x_label: w
+                    .pick(
+                        "вес в синтетическом контроле",
+                        "weight in the synthetic control",
+                    )
+                    .into(),
             },
         ));
     }
@@ -278,7 +311,10 @@ fn trajectory(ind: &IndicatorResults, w: &Words) -> Option<Chart> {
                 treated_names.push(&p.region_name);
             }
         } else {
-            controls.entry(p.unit.clone()).or_default().insert(p.year, p.outcome);
+            controls
+                .entry(p.unit.clone())
+                .or_default()
+                .insert(p.year, p.outcome);
         }
     }
     let treated: BTreeMap<i64, f64> = treated
@@ -288,7 +324,11 @@ fn trajectory(ind: &IndicatorResults, w: &Words) -> Option<Chart> {
     let headline = ind.headline().map(|e| e.method.as_str());
     let synth_method = ["sdid", "sc"]
         .into_iter()
-        .filter(|m| ind.weights.iter().any(|x| x.method == *m && x.unit.is_some()))
+        .filter(|m| {
+            ind.weights
+                .iter()
+                .any(|x| x.method == *m && x.unit.is_some())
+        })
         .min_by_key(|m| Some(*m) != headline);
     let (counterfactual, label): (BTreeMap<i64, f64>, String) = match synth_method {
         Some(method) => {
@@ -342,8 +382,11 @@ fn trajectory(ind: &IndicatorResults, w: &Words) -> Option<Chart> {
                 }
             }
             (
-                mean.into_iter().map(|(y, (s, n))| (y, s / n as f64)).collect(),
-                w.pick("среднее контрольных регионов", "control regions' mean").into(),
+                mean.into_iter()
+                    .map(|(y, (s, n))| (y, s / n as f64))
+                    .collect(),
+                w.pick("среднее контрольных регионов", "control regions' mean")
+                    .into(),
             )
         }
     };
@@ -380,7 +423,11 @@ fn tick(v: f64, span: f64) -> String {
         2
     };
     let text = format!("{v:.decimals$}");
-    let text = if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+    let text = if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
         text.trim_start_matches('-').to_string()
     } else {
         text
@@ -389,7 +436,9 @@ fn tick(v: f64, span: f64) -> String {
         Some(rest) => ("-", rest),
         None => ("", text.as_str()),
     };
-    let (int, frac) = digits.split_once('.').map_or((digits, None), |(i, f)| (i, Some(f)));
+    let (int, frac) = digits
+        .split_once('.')
+        .map_or((digits, None), |(i, f)| (i, Some(f)));
     let grouped = if int.len() > 4 {
         let mut out = String::new();
         for (i, ch) in int.chars().enumerate() {
@@ -406,6 +455,73 @@ fn tick(v: f64, span: f64) -> String {
         Some(f) => format!("{sign}{grouped}.{f}"),
         None => format!("{sign}{grouped}"),
     }
+}
+
+/// Years (or years relative to adoption) across, values up: the axes of the event-time and
+/// trajectory charts, padded by 8 % of the values' span.
+struct YearAxes<'a> {
+    years: (i64, i64),
+    values: (f64, f64),
+    x_labels: usize,
+    x_desc: Option<&'a str>,
+    y_desc: &'a str,
+}
+
+type YearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordi64, RangedCoordf64>>;
+
+impl YearAxes<'_> {
+    /// The chart with its caption and mesh drawn, and the padded value range.
+    fn build<'a, DB: DrawingBackend>(
+        &self,
+        root: &'a DrawingArea<DB, Shift>,
+        title: &str,
+        k: f64,
+    ) -> Result<(YearChart<'a, DB>, (f64, f64)), String> {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        let px = |v: f64| (v * k).round() as u32;
+        let axis_font = (FAMILY, 14.0 * k).into_font().color(&BLACK.mix(0.85));
+        let (ymin, ymax) = self.values;
+        let pad = ((ymax - ymin) * 0.08).max(1e-9);
+        let (lo, hi) = (ymin - pad, ymax + pad);
+        let mut c = ChartBuilder::on(root)
+            .caption(
+                title,
+                (FAMILY, 20.0 * k)
+                    .into_font()
+                    .style(FontStyle::Bold)
+                    .color(&BLACK),
+            )
+            .margin(px(14.0))
+            .x_label_area_size(px(if self.x_desc.is_some() { 46.0 } else { 40.0 }))
+            .y_label_area_size(px(80.0))
+            .build_cartesian_2d(self.years.0..self.years.1, lo..hi)
+            .map_err(err)?;
+        let span = hi - lo;
+        let label = |v: &f64| tick(*v, span);
+        let mut mesh = c.configure_mesh();
+        mesh.x_labels(self.x_labels)
+            .y_label_formatter(&label)
+            .y_desc(self.y_desc)
+            .label_style(axis_font.clone())
+            .axis_desc_style(axis_font.clone())
+            .light_line_style(WHITE.mix(0.0));
+        if let Some(x) = self.x_desc {
+            mesh.x_desc(x);
+        }
+        mesh.draw().map_err(err)?;
+        Ok((c, (lo, hi)))
+    }
+}
+
+/// A dashed vertical line at `x` (adoption) from `y.0` to `y.1`.
+fn marker(x: i64, y: (f64, f64), k: f64) -> DashedLineSeries<std::vec::IntoIter<(i64, f64)>, u32> {
+    let px = |v: f64| (v * k).round() as u32;
+    DashedLineSeries::new(
+        vec![(x, y.0), (x, y.1)],
+        px(6.0),
+        px(4.0),
+        GREY.stroke_width(px(1.0).max(1)),
+    )
 }
 
 fn size_of(chart: &Chart) -> (u32, u32) {
@@ -504,38 +620,23 @@ fn draw_scaled<DB: DrawingBackend>(
                     }
                 }
             }
-            let pad = ((ymax - ymin) * 0.08).max(1e-9);
-            let mut c = ChartBuilder::on(root)
-                .caption(title, title_style)
-                .margin(px(14.0))
-                .x_label_area_size(px(46.0))
-                .y_label_area_size(px(70.0))
-                .build_cartesian_2d(lo..hi, (ymin - pad)..(ymax + pad))
-                .map_err(err)?;
-            let span = ymax - ymin + 2.0 * pad;
-            c.configure_mesh()
-                .x_labels((hi - lo + 1) as usize)
-                .y_label_formatter(&|v| tick(*v, span))
-                .x_desc(x_label.as_str())
-                .y_desc(y_label.as_str())
-                .label_style(axis_font.clone())
-                .axis_desc_style(axis_font.clone())
-                .light_line_style(WHITE.mix(0.0))
-                .draw()
-                .map_err(err)?;
+            let axes = YearAxes {
+                years: (lo, hi),
+                values: (ymin, ymax),
+                x_labels: (hi - lo + 1) as usize,
+                x_desc: Some(x_label),
+                y_desc: y_label,
+            };
+            let (mut c, (ymin, ymax)) = axes.build(root, title, k)?;
             // Zero, and adoption between -1 and 0.
             c.draw_series(LineSeries::new([(lo, 0.0), (hi, 0.0)], stroke(GREY, 1.0)))
                 .map_err(err)?;
-            c.draw_series(DashedLineSeries::new(
-                [(0, ymin - pad), (0, ymax + pad)],
-                px(6.0),
-                px(4.0),
-                stroke(GREY, 1.0).into(),
-            ))
-            .map_err(err)?;
+            c.draw_series(marker(0, (ymin, ymax), k)).map_err(err)?;
             let bands: Vec<&EffectPoint> = points.iter().filter(|p| p.band.is_some()).collect();
             if !bands.is_empty() {
-                let upper = bands.iter().map(|p| (p.rel_time, p.band.expect("filtered").1));
+                let upper = bands
+                    .iter()
+                    .map(|p| (p.rel_time, p.band.expect("filtered").1));
                 let lower = bands
                     .iter()
                     .rev()
@@ -579,32 +680,16 @@ fn draw_scaled<DB: DrawingBackend>(
             let (lo, hi) = years.fold((i64::MAX, i64::MIN), |(a, b), y| (a.min(y), b.max(y)));
             let values = treated.iter().chain(counterfactual).map(|(_, v)| *v);
             let (ymin, ymax) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
-            let pad = ((ymax - ymin) * 0.08).max(1e-9);
-            let mut c = ChartBuilder::on(root)
-                .caption(title, title_style)
-                .margin(px(14.0))
-                .x_label_area_size(px(40.0))
-                .y_label_area_size(px(80.0))
-                .build_cartesian_2d(lo..hi, (ymin - pad)..(ymax + pad))
-                .map_err(err)?;
-            let span = ymax - ymin + 2.0 * pad;
-            c.configure_mesh()
-                .x_labels(((hi - lo) as usize + 1).min(12))
-                .y_label_formatter(&|v| tick(*v, span))
-                .y_desc(y_label.as_str())
-                .label_style(axis_font.clone())
-                .axis_desc_style(axis_font.clone())
-                .light_line_style(WHITE.mix(0.0))
-                .draw()
-                .map_err(err)?;
+            let axes = YearAxes {
+                years: (lo, hi),
+                values: (ymin, ymax),
+                x_labels: ((hi - lo) as usize + 1).min(12),
+                x_desc: None,
+                y_desc: y_label,
+            };
+            let (mut c, (ymin, ymax)) = axes.build(root, title, k)?;
             for year in adoption {
-                c.draw_series(DashedLineSeries::new(
-                    [(*year, ymin - pad), (*year, ymax + pad)],
-                    px(6.0),
-                    px(4.0),
-                    stroke(GREY, 1.0).into(),
-                ))
-                .map_err(err)?;
+                c.draw_series(marker(*year, (ymin, ymax), k)).map_err(err)?;
             }
             c.draw_series(LineSeries::new(treated.iter().copied(), stroke(BLUE, 2.5)))
                 .map_err(err)?
@@ -696,7 +781,12 @@ impl Artifact for Plots {
                 figure.svg.as_bytes(),
                 describes.clone(),
             )?;
-            out.write_file(&format!("{}.png", figure.stem()), "png", &figure.png, describes)?;
+            out.write_file(
+                &format!("{}.png", figure.stem()),
+                "png",
+                &figure.png,
+                describes,
+            )?;
         }
         Ok(())
     }
@@ -736,9 +826,19 @@ mod tests {
             x_label: "годы относительно начала программы".into(),
             y_label: "эффект, лог. пункты".into(),
         };
-        let fig = render("c", &indicator, "event_study-cs".into(), "ВРП: Callaway–Sant'Anna".into(), chart).unwrap();
+        let fig = render(
+            "c",
+            &indicator,
+            "event_study-cs".into(),
+            "ВРП: Callaway–Sant'Anna".into(),
+            chart,
+        )
+        .unwrap();
         assert!(fig.svg.starts_with("<svg"), "{}", &fig.svg[..80]);
-        assert!(!fig.svg.contains("<text"), "text must be outlines, not <text>");
+        assert!(
+            !fig.svg.contains("<text"),
+            "text must be outlines, not <text>"
+        );
         assert!(fig.svg.contains("<title>ВРП: Callaway–Sant'Anna</title>"));
         assert!(fig.svg.trim_end().ends_with("</svg>"));
         let img = image::load_from_memory(&fig.png).unwrap().to_rgb8();

@@ -40,7 +40,9 @@ fn num(lang: Language, v: f64, decimals: usize) -> String {
         return "—".into();
     }
     let text = format!("{:.decimals$}", v.abs());
-    let (int, frac) = text.split_once('.').map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
     let sep = match lang {
         Language::Ru => '\u{2009}',
         Language::En => ',',
@@ -117,22 +119,45 @@ fn inference(w: &Words, e: &Estimate) -> String {
             .unwrap_or("")
             .to_string();
         if reps.is_empty() {
-            w.pick("по плацебо-тестам на регионах-донорах", "from placebo runs on the donor regions").into()
+            w.pick(
+                "по плацебо-тестам на регионах-донорах",
+                "from placebo runs on the donor regions",
+            )
+            .into()
         } else {
             format!(
                 "{} ({reps} {})",
-                w.pick("по плацебо-тестам на регионах-донорах", "from placebo runs on the donor regions"),
+                w.pick(
+                    "по плацебо-тестам на регионах-донорах",
+                    "from placebo runs on the donor regions"
+                ),
                 w.pick("повторов", "replications")
             )
         }
     } else if v.contains("wild") {
-        w.pick("по дикому кластерному бутстрепу", "from a wild cluster bootstrap").into()
+        w.pick(
+            "по дикому кластерному бутстрепу",
+            "from a wild cluster bootstrap",
+        )
+        .into()
     } else if v.contains("influence") {
-        w.pick("по функциям влияния с кластеризацией по регионам", "from influence functions clustered by region").into()
+        w.pick(
+            "по функциям влияния с кластеризацией по регионам",
+            "from influence functions clustered by region",
+        )
+        .into()
     } else if v.contains("cr1") || v.contains("cluster") {
-        w.pick("с ошибками, кластеризованными по регионам", "with errors clustered by region").into()
+        w.pick(
+            "с ошибками, кластеризованными по регионам",
+            "with errors clustered by region",
+        )
+        .into()
     } else {
-        w.pick("по классической МНК-формуле", "from the classical OLS formula").into()
+        w.pick(
+            "по классической МНК-формуле",
+            "from the classical OLS formula",
+        )
+        .into()
     }
 }
 
@@ -261,7 +286,11 @@ fn designs_table(w: &Words, ind: &IndicatorResults, out: &mut String) {
             esc(&w.method(&e.method)),
             x.low,
             x.high,
-            if e.p_value.is_finite() { p_value(lang, e.p_value) } else { "—".into() },
+            if e.p_value.is_finite() {
+                p_value(lang, e.p_value)
+            } else {
+                "—".into()
+            },
             esc(&inference(w, e)),
         );
     }
@@ -306,7 +335,11 @@ fn weights_table(w: &Words, ind: &IndicatorResults, out: &mut String) {
 /// A figure inline (its viewBox lets CSS scale it to the page), with a caption saying how to
 /// read it.
 fn figure(w: &Words, f: &Figure, out: &mut String) {
-    let svg = f.svg.replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{}\" ", esc(&f.title)), 1);
+    let svg = f.svg.replacen(
+        "<svg ",
+        &format!("<svg role=\"img\" aria-label=\"{}\" ", esc(&f.title)),
+        1,
+    );
     let how = match &f.chart {
         Chart::EventTime { points, .. } if points.iter().any(|p| p.band.is_some()) => w.pick(
             "Точки — оценки эффекта по годам относительно начала программы, отрезки — 95 % интервалы для каждого года, заливка — единая 95 % полоса сразу для всех лет. Пунктир — начало программы.",
@@ -376,7 +409,10 @@ fn indicator_section(
             let _ = write!(
                 out,
                 "<p class=\"answer\">{}</p>",
-                w.pick("Для этого показателя нет основной оценки.", "No headline estimate for this indicator.")
+                w.pick(
+                    "Для этого показателя нет основной оценки.",
+                    "No headline estimate for this indicator."
+                )
             );
         }
     }
@@ -394,7 +430,11 @@ fn indicator_section(
     weights_table(w, ind, out);
     let docs = ind.documents(&run.results.documents);
     if !docs.is_empty() {
-        let vintage = docs.iter().map(|d| d.fetched_at.as_str()).max().unwrap_or("");
+        let vintage = docs
+            .iter()
+            .map(|d| d.fetched_at.as_str())
+            .max()
+            .unwrap_or("");
         let _ = write!(
             out,
             "<p class=\"sources\">{} {}. {}: ",
@@ -457,7 +497,10 @@ fn render(run: &RunContext) -> String {
     };
     let font = base64::engine::general_purpose::STANDARD.encode(FONT_REGULAR);
     let mut out = String::with_capacity(1 << 20);
-    let title = w.pick("Что дали промышленные кластеры регионам", "What industrial clusters did for their regions");
+    let title = w.pick(
+        "Что дали промышленные кластеры регионам",
+        "What industrial clusters did for their regions",
+    );
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
@@ -485,15 +528,27 @@ fn render(run: &RunContext) -> String {
             let _ = write!(
                 out,
                 "<p class=\"meta\">{}</p>",
-                w.pick("Оценок пока нет: в конфигурации нет кластеров или данных для них.", "No estimates yet: the configuration has no clusters, or no data for them.")
+                w.pick(
+                    "Оценок пока нет: в конфигурации нет кластеров или данных для них.",
+                    "No estimates yet: the configuration has no clusters, or no data for them."
+                )
             );
         }
     }
     out.push_str("</header>");
     if !results.clusters.is_empty() {
-        let _ = write!(out, "<nav><strong>{}</strong><ul>", w.pick("Кластеры", "Clusters"));
+        let _ = write!(
+            out,
+            "<nav><strong>{}</strong><ul>",
+            w.pick("Кластеры", "Clusters")
+        );
         for c in &results.clusters {
-            let _ = write!(out, "<li><a href=\"#{}\">{}</a></li>", esc(&c.id), esc(&c.name));
+            let _ = write!(
+                out,
+                "<li><a href=\"#{}\">{}</a></li>",
+                esc(&c.id),
+                esc(&c.name)
+            );
         }
         out.push_str("</ul></nav>");
     }
@@ -509,9 +564,9 @@ fn render(run: &RunContext) -> String {
         }
         out.push_str("</section>");
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<footer><p class=\"meta\">{}</p></footer></body></html>\n",
+        "<footer><p class=\"meta\">{}</p></footer></body></html>",
         w.pick(
             "Все числа этого отчёта — в опубликованных таблицах рядом с ним (estimates, event_study, weights, panels) и прослеживаются до файла, листа и ячейки источника. Сделано regstat.",
             "Every number of this report is in the tables published beside it (estimates, event_study, weights, panels), traceable to the source's file, sheet and cell. Made by regstat."
@@ -526,7 +581,10 @@ mod tests {
 
     #[test]
     fn numbers_read_as_the_language_writes_them() {
-        assert_eq!(num(Language::Ru, -1234567.891, 1), "−1\u{2009}234\u{2009}567,9");
+        assert_eq!(
+            num(Language::Ru, -1234567.891, 1),
+            "−1\u{2009}234\u{2009}567,9"
+        );
         assert_eq!(num(Language::En, 0.3061, 3), "0.306");
         assert_eq!(signed(Language::Ru, 7.46, 1), "+7,5");
         assert_eq!(signed(Language::Ru, -0.00001, 1), "0,0");
@@ -558,10 +616,16 @@ mod tests {
         };
         let ru = Words { lang: Language::Ru };
         let none = answer(&ru, &ind, &row(-0.0855, -0.25, 0.08, 0.306));
-        assert!(none.contains("не отличим от нуля") && none.contains("−8,2 %"), "{none}");
+        assert!(
+            none.contains("не отличим от нуля") && none.contains("−8,2 %"),
+            "{none}"
+        );
         assert!(none.contains("200 повторов"), "{none}");
         let en = Words { lang: Language::En };
         let some = answer(&en, &ind, &row(0.072, 0.01, 0.13, 0.01));
-        assert!(some.contains("+7.5 %") && some.contains("95 % CI +1.0 to +13.9 %"), "{some}");
+        assert!(
+            some.contains("+7.5 %") && some.contains("95 % CI +1.0 to +13.9 %"),
+            "{some}"
+        );
     }
 }

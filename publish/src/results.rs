@@ -27,18 +27,8 @@ pub struct Estimate {
     pub reason: String,
 }
 
-/// An effect at a time relative to adoption.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventTime {
-    pub method: String,
-    pub rel_time: i64,
-    pub estimate: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub band_low: f64,
-    pub band_high: f64,
-    pub is_reference: bool,
-}
+/// An effect at a time relative to adoption, as the warehouse stores it.
+pub use regstat_warehouse::EventTimeRow as EventTime;
 
 /// A donor region's weight (`year` None) or a pre-treatment year's (`unit` None).
 #[derive(Debug, Clone, PartialEq)]
@@ -266,12 +256,12 @@ impl RunResults {
             conn,
             "reading event-time effects",
             &format!(
-                "SELECT cluster_id, indicator_id, method, rel_time, estimate, ci_low, ci_high,
+                "SELECT cluster_id, indicator_id, method, rel_time, estimate, std_error, ci_low, ci_high,
                         band_low, band_high, is_reference
                  FROM estimate_event_time WHERE run_id = {run}
                  ORDER BY cluster_id, indicator_id, method, rel_time"
             ),
-            10,
+            11,
             |next| {
                 let key = (text(next()).unwrap_or_default(), text(next()).unwrap_or_default());
                 (
@@ -280,6 +270,7 @@ impl RunResults {
                         method: text(next()).unwrap_or_default(),
                         rel_time: int(next()),
                         estimate: f(next()),
+                        std_error: f(next()),
                         ci_low: f(next()),
                         ci_high: f(next()),
                         band_low: f(next()),
@@ -300,7 +291,10 @@ impl RunResults {
             ),
             7,
             |next| {
-                let key = (text(next()).unwrap_or_default(), text(next()).unwrap_or_default());
+                let key = (
+                    text(next()).unwrap_or_default(),
+                    text(next()).unwrap_or_default(),
+                );
                 let method = text(next()).unwrap_or_default();
                 let unit = text(next());
                 let region_name = text(next());

@@ -144,12 +144,16 @@ pub fn prune(publish: &Path, keep: usize, current: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(&runs) else {
         return Vec::new();
     };
-    let latest = latest(publish).and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let latest =
+        latest(publish).and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
     let mut finished: Vec<(i64, String)> = Vec::new();
     let mut removed = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.ends_with(".partial") && name != format!(".{current}.partial") {
+        if name.starts_with('.')
+            && name.ends_with(".partial")
+            && name != format!(".{current}.partial")
+        {
             if std::fs::remove_dir_all(entry.path()).is_ok() {
                 removed.push(name);
             }
@@ -167,7 +171,9 @@ pub fn prune(publish: &Path, keep: usize, current: &str) -> Vec<String> {
         }
         match std::fs::remove_dir_all(runs.join(&name)) {
             Ok(()) => removed.push(name),
-            Err(e) => tracing::warn!(run = %name, error = %e, "could not remove an old published run"),
+            Err(e) => {
+                tracing::warn!(run = %name, error = %e, "could not remove an old published run")
+            }
         }
     }
     removed
@@ -189,19 +195,34 @@ mod tests {
         let publish = dir.path();
         std::fs::write(publish.join("observations.parquet"), "old layout").unwrap();
         publish_run(publish, "1", "one");
-        assert_eq!(std::fs::read_to_string(publish.join("latest/manifest.json")).unwrap(), "one");
-        assert!(!publish.join("observations.parquet").exists(), "the flat layout's files go");
+        assert_eq!(
+            std::fs::read_to_string(publish.join("latest/manifest.json")).unwrap(),
+            "one"
+        );
+        assert!(
+            !publish.join("observations.parquet").exists(),
+            "the flat layout's files go"
+        );
         // A killed run leaves its staging directory; latest still reads the whole run 1.
         let killed = RunDir::begin(publish, "2").unwrap();
         std::fs::write(killed.path().join("manifest.json"), "half").unwrap();
         drop(killed);
-        assert_eq!(std::fs::read_to_string(publish.join("latest/manifest.json")).unwrap(), "one");
+        assert_eq!(
+            std::fs::read_to_string(publish.join("latest/manifest.json")).unwrap(),
+            "one"
+        );
         for (i, body) in ["three", "four", "five"].iter().enumerate() {
             publish_run(publish, &(i + 3).to_string(), body);
         }
-        assert_eq!(std::fs::read_to_string(publish.join("latest/manifest.json")).unwrap(), "five");
+        assert_eq!(
+            std::fs::read_to_string(publish.join("latest/manifest.json")).unwrap(),
+            "five"
+        );
         let removed = prune(publish, 2, "5");
-        assert!(removed.contains(&"1".to_string()) && removed.contains(&"3".to_string()), "{removed:?}");
+        assert!(
+            removed.contains(&"1".to_string()) && removed.contains(&"3".to_string()),
+            "{removed:?}"
+        );
         assert!(removed.contains(&".2.partial".to_string()), "{removed:?}");
         let mut left: Vec<String> = std::fs::read_dir(publish.join(RUNS))
             .unwrap()

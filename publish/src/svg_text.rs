@@ -60,7 +60,14 @@ fn color(c: BackendColor) -> String {
 }
 
 /// One glyph's outline as path data, in pixels with its origin at (`x`, `baseline`).
-fn outline_path(data: &mut String, curves: &[OutlineCurve], x: f32, baseline: f32, sx: f32, sy: f32) {
+fn outline_path(
+    data: &mut String,
+    curves: &[OutlineCurve],
+    x: f32,
+    baseline: f32,
+    sx: f32,
+    sy: f32,
+) {
     let at = |p: Point| (x + p.x * sx, baseline - p.y * sy);
     let mut current: Option<Point> = None;
     for curve in curves {
@@ -232,9 +239,9 @@ impl DrawingBackend for OutlinedSvg<'_> {
             .replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;");
-        let _ = write!(
+        let _ = writeln!(
             self.paths.borrow_mut(),
-            "<path transform=\"translate({} {}) rotate({rotate})\" fill=\"{}\" fill-opacity=\"{}\" d=\"{data}\"><title>{escaped}</title></path>\n",
+            "<path transform=\"translate({} {}) rotate({rotate})\" fill=\"{}\" fill-opacity=\"{}\" d=\"{data}\"><title>{escaped}</title></path>",
             pos.0,
             pos.1,
             color(c),

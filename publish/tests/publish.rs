@@ -1,56 +1,18 @@
 //! Publishing a warehouse's contents: tables as Parquet and CSV, the manifest, the run directory.
 
-use chrono::{TimeZone, Utc};
 use regstat_publish::{publish, CsvDialect, Language, Manifest, PublishOptions};
-use regstat_transform::{Observation, Period, Provenance, RegionDictionary, Status};
-use regstat_warehouse::{DocumentRecord, Warehouse};
+use regstat_transform::{Observation, RegionDictionary};
+use regstat_warehouse::Warehouse;
 
-fn doc(sha: &str, day: u32) -> DocumentRecord {
-    DocumentRecord {
-        sha256: sha.into(),
-        source_id: "test".into(),
-        url: format!("http://127.0.0.1/{sha}.xlsx"),
-        file_name: format!("{sha}.xlsx"),
-        fetched_at: Utc.with_ymd_and_hms(2026, 1, day, 6, 0, 0).unwrap(),
-        http_status: 200,
-        etag: None,
-        last_modified: None,
-        content_type: None,
-        bytes: 10,
-    }
-}
-
-fn obs(sha: &str, cell: &str, year: i32, value: f64) -> Observation {
-    Observation {
-        indicator: "rosstat:10.2".into(),
-        region_code: "42000000000".into(),
-        region_label: "Липецкая область".into(),
-        period: Period::Year(year),
-        value: Some(value),
-        unit: "рублей".into(),
-        status: Status::Ok,
-        footnotes: vec!["1) Данные ...".into()],
-        dimensions: vec![],
-        provenance: Provenance {
-            document_sha256: sha.into(),
-            sheet: "10.2.".into(),
-            cell: cell.into(),
-            table_code: "10.2".into(),
-            table_title: "Инвестиции".into(),
-        },
-    }
-}
+#[path = "../../warehouse/tests/common/mod.rs"]
+mod common;
+use common::{doc, obs};
 
 /// A warehouse holding `figures` of one document ("ddd"), published into `<dir>/publish`.
 fn published(
     figures: &[Observation],
     dialect: CsvDialect,
-) -> (
-    tempfile::TempDir,
-    Warehouse,
-    std::path::PathBuf,
-    Manifest,
-) {
+) -> (tempfile::TempDir, Warehouse, std::path::PathBuf, Manifest) {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
     w.sync_reference(RegionDictionary::builtin(), &[], &[])
@@ -66,16 +28,17 @@ fn published(
     let published = publish(&w, Some(run), &options).unwrap();
     // Readers go through `latest`.
     let out = options.dir.join("latest");
-    assert_eq!(out.canonicalize().unwrap(), published.dir.canonicalize().unwrap());
+    assert_eq!(
+        out.canonicalize().unwrap(),
+        published.dir.canonicalize().unwrap()
+    );
     (dir, w, out, published.manifest)
 }
 
 #[test]
 fn publishes_parquet_csv_and_manifest() {
-    let (dir, w, out, manifest) = published(
-        &[obs("ddd", "G18", 2005, 25339.0)],
-        CsvDialect::Standard,
-    );
+    let (dir, w, out, manifest) =
+        published(&[obs("ddd", "G18", 2005, 25339.0)], CsvDialect::Standard);
     let file = manifest
         .files
         .iter()
