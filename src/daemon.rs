@@ -91,7 +91,7 @@ fn save_state(path: &Path, state: &BTreeMap<String, DateTime<Utc>>) {
 pub fn cancel_on_signals(control: RunControl) {
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutdown requested: no new work; the current document finishes");
+        tracing::info!("shutdown requested: fetches and waits stop now; a document being loaded finishes");
         control.cancel();
     });
 }
@@ -137,12 +137,9 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         let jitter = jitter(config.daemon.jitter_secs);
         tracing::info!(next = %earliest, sources = ?due, ?jitter, "waiting for the next scheduled run");
         let wait = (earliest - now).to_std().unwrap_or_default() + jitter;
-        let deadline = tokio::time::Instant::now() + wait;
-        while tokio::time::Instant::now() < deadline && !control.is_cancelled() {
-            tokio::time::sleep_until(
-                deadline.min(tokio::time::Instant::now() + Duration::from_millis(250)),
-            )
-            .await;
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = control.cancelled() => {}
         }
         if !control.is_cancelled() {
             // The sources due at the same time share one run: one round of estimates, one publish.

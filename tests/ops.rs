@@ -221,6 +221,82 @@ async fn sigterm_mid_run_finishes_the_document_and_exits_zero() {
     assert_eq!(code, Some(0), "{out}");
 }
 
+/// A server whose document list works and whose every document is "busy": 503 with
+/// `Retry-After: 300`. Counts the document requests it receives.
+async fn busy_server(requests: Arc<std::sync::atomic::AtomicUsize>) -> String {
+    let listing: String = demo_documents()
+        .unwrap()
+        .iter()
+        .filter(|d| !d.name.contains("Раздел 8"))
+        .map(|d| format!("<div class=\"document-list__item-link\"><a href=\"/storage/mediabank/{}\">x</a></div>", regstat_percent(&d.name)))
+        .collect();
+    let app = axum::Router::new()
+        .route(
+            "/folder/regions-of-russia-2023",
+            get(move || {
+                let l = listing.clone();
+                async move { axum::response::Html(l) }
+            }),
+        )
+        .route(
+            "/storage/mediabank/{name}",
+            get(move |State(requests): State<Arc<std::sync::atomic::AtomicUsize>>| async move {
+                requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, "300")],
+                    "busy",
+                )
+            }),
+        )
+        .with_state(requests);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// Issue 13: SIGTERM during a Retry-After wait stops the run at once: no request goes out after
+/// the signal, and the process exits well within a systemd stop timeout (the wait was 300 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_retry_after_wait_exits_at_once_and_sends_nothing_more() {
+    let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let base = busy_server(requests.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &base, "");
+    let c = config.to_str().unwrap().to_string();
+    let child = regstat(&["run", "--config", &c]);
+    let waited = Instant::now();
+    while requests.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(waited.elapsed() < Duration::from_secs(30), "no document request arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Now in the 300 s Retry-After wait of the first document.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = requests.load(std::sync::atomic::Ordering::SeqCst);
+    signal(&child, "-TERM");
+    let signalled = Instant::now();
+    let (code, out, err) =
+        tokio::task::spawn_blocking(move || wait(child, Duration::from_secs(60)))
+            .await
+            .unwrap();
+    let took = signalled.elapsed();
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(took < Duration::from_secs(1), "exited {took:?} after SIGTERM");
+    assert!(out.contains("CANCELLED"), "{out}");
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        sent,
+        "requests went out after the signal"
+    );
+    let conn = read_only(&dir.path().join("warehouse.duckdb"));
+    assert_eq!(
+        conn.query_row("SELECT status FROM run", [], |r| r.get::<_, String>(0))
+            .unwrap(),
+        "cancelled"
+    );
+}
+
 fn assert_publish_whole(dir: &Path) {
     let publish = dir.join("publish");
     let Ok(entries) = std::fs::read_dir(&publish) else {

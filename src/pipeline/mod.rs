@@ -2,7 +2,7 @@
 //! design, publish. A failing source or document is recorded and the run goes on with the others; the
 //! run's status says whether anything failed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use tokio_util::sync::CancellationToken;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,11 +87,12 @@ pub struct EffectSummary {
 /// Called with a short description of what the run is doing.
 type ProgressHook = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Cancels a run between documents: set by SIGTERM and SIGINT; the document being loaded finishes
-/// (its transaction commits) and the run ends with status `cancelled`.
+/// Cancels a run: set by SIGTERM and SIGINT. Fetches in flight and retry waits (Retry-After up
+/// to 300 s) are dropped at once, so no request goes out after the signal; a document being loaded
+/// finishes (its transaction commits); the run ends with status `cancelled`.
 #[derive(Clone, Default)]
 pub struct RunControl {
-    cancel: Arc<AtomicBool>,
+    cancel: CancellationToken,
     progress: Option<ProgressHook>,
 }
 
@@ -107,7 +108,7 @@ impl RunControl {
     /// A control that reports what the run is doing (for a progress display).
     pub fn with_progress(progress: impl Fn(&str) + Send + Sync + 'static) -> Self {
         Self {
-            cancel: Arc::default(),
+            cancel: CancellationToken::new(),
             progress: Some(Arc::new(progress)),
         }
     }
@@ -119,11 +120,16 @@ impl RunControl {
     }
 
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
+        self.cancel.cancel();
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.cancel.load(Ordering::SeqCst)
+        self.cancel.is_cancelled()
+    }
+
+    /// Completes when the run is cancelled: `select!` it against any wait.
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await
     }
 }
 
@@ -270,7 +276,17 @@ async fn fetch_and_load(
             return Ok(());
         }
     };
-    let fetched = match source.run(fetcher, archive).await {
+    // The whole fetch (page, documents, retries and their waits) is dropped on cancellation: a
+    // request in flight is aborted and nothing more is sent. Documents already archived stay there
+    // and load on the next run.
+    let fetched = tokio::select! {
+        fetched = source.run(fetcher, archive) => fetched,
+        () = control.cancelled() => {
+            tracing::warn!(source = %source_config.id, "run cancelled while fetching; nothing more is requested");
+            return Ok(());
+        }
+    };
+    let fetched = match fetched {
         Ok(run) => run,
         Err(e) => {
             tracing::error!(source = %source_config.id, error = %e, "source failed");
