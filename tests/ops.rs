@@ -366,6 +366,20 @@ async fn sigkill_at_random_points_leaves_everything_usable() {
         1240,
         "every document loaded exactly once"
     );
+    // Issue 13: the killed runs are not left `running`: the next run marks them `interrupted`,
+    // with what they had committed.
+    assert_eq!(count(&conn, "SELECT count(*) FROM run WHERE status = 'running'"), 0);
+    let killed = count(&conn, "SELECT count(*) FROM run WHERE status = 'interrupted'");
+    assert!(killed >= 1, "{killed} interrupted runs");
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM run WHERE status = 'interrupted' AND (finished_at IS NULL OR documents IS NULL OR observations IS NULL OR summary NOT LIKE 'interrupted%')"),
+        0
+    );
+    // Runs that committed documents say so.
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM run r WHERE status = 'interrupted' AND documents <> (SELECT count(*) FROM source_document d WHERE d.run_id = r.run_id AND d.load_status LIKE 'loaded%')"),
+        0
+    );
 }
 
 fn http_get(addr: &str, path: &str) -> Option<String> {

@@ -243,6 +243,9 @@ fn start(config: &Config, kind: &str) -> Result<Started, PipelineError> {
         &indicator_rows(config),
         &cluster_rows(config),
     )?;
+    for interrupted in warehouse.mark_interrupted_runs()? {
+        tracing::warn!(run_id = interrupted, "an earlier run was killed or crashed; marked interrupted");
+    }
     let run_id = warehouse.begin_run()?;
     tracing::info!(run_id, kind, "run started");
     Ok(Started {

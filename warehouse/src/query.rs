@@ -152,6 +152,40 @@ fn join<T: ToString>(items: &[T]) -> String {
 }
 
 impl Warehouse {
+    /// Marks runs left `running` as `interrupted`, with what they had committed (documents
+    /// loaded and observations). Called by a run holding the run lock, so a `running` row is a
+    /// process that was killed or crashed. Returns the runs marked.
+    pub fn mark_interrupted_runs(&self) -> Result<Vec<i64>, WarehouseError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id FROM run WHERE status = 'running' ORDER BY run_id")
+            .context("finding interrupted runs")?;
+        let runs: Vec<i64> = stmt
+            .query_map([], |r| r.get(0))
+            .context("finding interrupted runs")?
+            .collect::<Result<_, _>>()
+            .context("finding interrupted runs")?;
+        for run in &runs {
+            self.conn
+                .execute(
+                    "UPDATE run SET status = 'interrupted',
+                        finished_at = coalesce((SELECT max(loaded_at) FROM source_document WHERE run_id = ?1), started_at),
+                        documents = (SELECT count(*) FROM source_document WHERE run_id = ?1 AND load_status LIKE 'loaded%'),
+                        observations = (SELECT count(*) FROM observation WHERE run_id = ?1),
+                        failures = coalesce(failures, 0),
+                        summary = 'interrupted: the process ended without finishing (killed or crashed); '
+                            || (SELECT count(*) FROM source_document WHERE run_id = ?1 AND load_status LIKE 'loaded%')
+                            || ' documents and '
+                            || (SELECT count(*) FROM observation WHERE run_id = ?1)
+                            || ' observations had committed; the rest load on a later run'
+                     WHERE run_id = ?1",
+                    [run],
+                )
+                .context("marking an interrupted run")?;
+        }
+        Ok(runs)
+    }
+
     pub fn begin_run(&self) -> Result<i64, WarehouseError> {
         let run_id: i64 = self
             .conn
