@@ -91,7 +91,9 @@ fn save_state(path: &Path, state: &BTreeMap<String, DateTime<Utc>>) {
 pub fn cancel_on_signals(control: RunControl) {
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutdown requested: fetches and waits stop now; a document being loaded finishes");
+        tracing::info!(
+            "shutdown requested: fetches and waits stop now; a document being loaded finishes"
+        );
         control.cancel();
     });
 }

@@ -91,6 +91,10 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
         );
         // The Lipetsk cluster and the staggered SEZ cluster.
         assert_eq!(count(&conn, "SELECT count(*) FROM cluster"), 2);
+        // Issue 13: every fetch is recorded, by its decoded file name: the list page and three
+        // documents.
+        assert_eq!(count(&conn, "SELECT count(*) FROM fetch_attempt WHERE outcome = 'fetched' AND sha256 IS NOT NULL AND error IS NULL"), 4);
+        assert_eq!(count(&conn, "SELECT count(*) FROM fetch_attempt WHERE file_name = 'Раздел 8 - Валовой региональный продукт.xlsx'"), 1);
         // The run's steps: two sources, the estimates, the publish.
         assert_eq!(
             count(

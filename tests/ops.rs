@@ -240,14 +240,16 @@ async fn busy_server(requests: Arc<std::sync::atomic::AtomicUsize>) -> String {
         )
         .route(
             "/storage/mediabank/{name}",
-            get(move |State(requests): State<Arc<std::sync::atomic::AtomicUsize>>| async move {
-                requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                (
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    [(axum::http::header::RETRY_AFTER, "300")],
-                    "busy",
-                )
-            }),
+            get(
+                move |State(requests): State<Arc<std::sync::atomic::AtomicUsize>>| async move {
+                    requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        [(axum::http::header::RETRY_AFTER, "300")],
+                        "busy",
+                    )
+                },
+            ),
         )
         .with_state(requests);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -268,7 +270,10 @@ async fn sigterm_during_a_retry_after_wait_exits_at_once_and_sends_nothing_more(
     let child = regstat(&["run", "--config", &c]);
     let waited = Instant::now();
     while requests.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-        assert!(waited.elapsed() < Duration::from_secs(30), "no document request arrived");
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "no document request arrived"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Now in the 300 s Retry-After wait of the first document.
@@ -282,7 +287,10 @@ async fn sigterm_during_a_retry_after_wait_exits_at_once_and_sends_nothing_more(
             .unwrap();
     let took = signalled.elapsed();
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(took < Duration::from_secs(1), "exited {took:?} after SIGTERM");
+    assert!(
+        took < Duration::from_secs(1),
+        "exited {took:?} after SIGTERM"
+    );
     assert!(out.contains("CANCELLED"), "{out}");
     assert_eq!(
         requests.load(std::sync::atomic::Ordering::SeqCst),
@@ -368,8 +376,14 @@ async fn sigkill_at_random_points_leaves_everything_usable() {
     );
     // Issue 13: the killed runs are not left `running`: the next run marks them `interrupted`,
     // with what they had committed.
-    assert_eq!(count(&conn, "SELECT count(*) FROM run WHERE status = 'running'"), 0);
-    let killed = count(&conn, "SELECT count(*) FROM run WHERE status = 'interrupted'");
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM run WHERE status = 'running'"),
+        0
+    );
+    let killed = count(
+        &conn,
+        "SELECT count(*) FROM run WHERE status = 'interrupted'",
+    );
     assert!(killed >= 1, "{killed} interrupted runs");
     assert_eq!(
         count(&conn, "SELECT count(*) FROM run WHERE status = 'interrupted' AND (finished_at IS NULL OR documents IS NULL OR observations IS NULL OR summary NOT LIKE 'interrupted%')"),

@@ -15,4 +15,10 @@ pub enum IngestError {
     Client(String),
     #[error("{url}: {reason}")]
     Page { url: String, reason: String },
+    /// A document of a list that could not be fetched, named by its decoded file name.
+    #[error("{file_name}: {error}")]
+    Document {
+        file_name: String,
+        error: Box<IngestError>,
+    },
 }

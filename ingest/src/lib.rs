@@ -14,4 +14,4 @@ mod source;
 pub use archive::{Archive, ArchivedDocument, UrlState};
 pub use error::IngestError;
 pub use fetch::{FetchOutcome, Fetched, Fetcher};
-pub use source::{document_name, Source, SourceRun};
+pub use source::{document_name, AttemptOutcome, FetchAttempt, Source, SourceRun};

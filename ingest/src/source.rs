@@ -21,6 +21,71 @@ pub struct Source {
 pub struct SourceRun {
     pub documents: Vec<(ArchivedDocument, bool)>,
     pub failures: Vec<IngestError>,
+    /// Every request's outcome (the list page and each document), failed ones included.
+    pub attempts: Vec<FetchAttempt>,
+}
+
+/// What became of one fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// New or changed content, archived.
+    Fetched,
+    /// A 304, or the same bytes as the last fetch: nothing stored.
+    Unchanged,
+    /// No document: the error says why (after the configured retries).
+    Failed,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Fetched => "fetched",
+            AttemptOutcome::Unchanged => "unchanged",
+            AttemptOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// One fetch of a URL, as the run records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchAttempt {
+    pub url: String,
+    /// The URL's file name, percent-decoded.
+    pub file_name: String,
+    pub at: chrono::DateTime<Utc>,
+    pub outcome: AttemptOutcome,
+    pub http_status: Option<u16>,
+    pub sha256: Option<String>,
+    pub bytes: Option<u64>,
+    pub error: Option<String>,
+}
+
+impl FetchAttempt {
+    fn of(
+        url: &str,
+        file_name: String,
+        result: &Result<(ArchivedDocument, bool), IngestError>,
+    ) -> Self {
+        let (outcome, doc, error) = match result {
+            Ok((doc, true)) => (AttemptOutcome::Fetched, Some(doc), None),
+            Ok((doc, false)) => (AttemptOutcome::Unchanged, Some(doc), None),
+            Err(e) => (AttemptOutcome::Failed, None, Some(e.to_string())),
+        };
+        let http_status = match result {
+            Err(IngestError::Status { status, .. }) => Some(*status),
+            _ => doc.map(|d| d.http_status),
+        };
+        Self {
+            url: url.to_string(),
+            file_name,
+            at: Utc::now(),
+            outcome,
+            http_status,
+            sha256: doc.map(|d| d.sha256.clone()),
+            bytes: doc.map(|d| d.bytes),
+            error,
+        }
+    }
 }
 
 impl Source {
@@ -55,21 +120,27 @@ impl Source {
         if self.config.kind == SourceKind::Emiss {
             let client =
                 crate::emiss::EmissClient::new(&self.http)?.with_backoff(fetcher.policy().backoff);
-            let fetched = client
-                .download(&self.config.url, &self.config.emiss)
-                .await?;
-            run.documents.push(store(
-                archive,
-                &format!("{}#sdmx", self.config.url),
+            let key = format!("{}#sdmx", self.config.url);
+            let stored = match client.download(&self.config.url, &self.config.emiss).await {
+                Ok(fetched) => store(archive, &key, emiss_name(&self.config.url), fetched),
+                Err(e) => Err(e),
+            };
+            run.attempts.push(FetchAttempt::of(
+                &key,
                 emiss_name(&self.config.url),
-                fetched,
-            )?);
+                &stored,
+            ));
+            run.documents.push(stored?);
             return Ok(run);
         }
         let urls = match &self.selector {
             None => vec![self.config.url.clone()],
             Some(selector) => {
-                let (page, _) = fetch_document(fetcher, archive, &self.config.url).await?;
+                let url = &self.config.url;
+                let fetched = fetch_document(fetcher, archive, url).await;
+                run.attempts
+                    .push(FetchAttempt::of(url, document_name(url), &fetched));
+                let (page, _) = fetched?;
                 let html = archive.read(&page.sha256)?;
                 document_links(
                     &self.config.url,
@@ -81,11 +152,18 @@ impl Source {
         };
         tracing::info!(source = %self.config.id, documents = urls.len(), "fetching");
         for url in urls {
-            match fetch_document(fetcher, archive, &url).await {
+            let fetched = fetch_document(fetcher, archive, &url).await;
+            let file_name = document_name(&url);
+            run.attempts
+                .push(FetchAttempt::of(&url, file_name.clone(), &fetched));
+            match fetched {
                 Ok(doc) => run.documents.push(doc),
                 Err(e) => {
-                    tracing::error!(source = %self.config.id, %url, error = %e, "document not fetched");
-                    run.failures.push(e);
+                    tracing::error!(source = %self.config.id, document = %file_name, %url, error = %e, "document not fetched");
+                    run.failures.push(IngestError::Document {
+                        file_name,
+                        error: Box::new(e),
+                    });
                 }
             }
         }
@@ -197,25 +275,9 @@ pub fn document_name(url: &str) -> String {
         })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "index.html".to_string());
-    percent_decode(&last)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(&last)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

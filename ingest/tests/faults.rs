@@ -174,3 +174,48 @@ async fn requests_to_one_host_are_paced() {
         start.elapsed()
     );
 }
+
+/// Issue 13: every fetch attempt of a source is recorded with its outcome and the decoded file
+/// name — a truncated body too, which leaves no document behind.
+#[tokio::test]
+async fn a_truncated_document_is_an_attempt_named_by_its_decoded_file_name() {
+    use regstat_config::{SourceConfig, SourceKind};
+    use regstat_ingest::{Archive, AttemptOutcome, Source};
+    let (url, _) = raw_server(|_| Fault::Truncated).await;
+    // Percent-encoded Cyrillic, an escape at the very end of the name included.
+    let url = url.replace(
+        "doc.xlsx",
+        "%D0%A0%D0%B0%D0%B7%D0%B4%D0%B5%D0%BB%2010.%D1%85",
+    );
+    let config = SourceConfig {
+        id: "rosstat".into(),
+        kind: SourceKind::Workbook,
+        url: url.clone(),
+        schedule: "0 6 * * *".into(),
+        link_selector: String::new(),
+        extensions: vec![],
+        description: None,
+        parser: Default::default(),
+        emiss: Default::default(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::open(dir.path()).unwrap();
+    let source = Source::build(&config, &HttpSettings::default()).unwrap();
+    let run = source.run(&fetcher(1, 5), &archive).await.unwrap();
+    assert!(run.documents.is_empty());
+    assert_eq!(run.attempts.len(), 1, "{:?}", run.attempts);
+    let attempt = &run.attempts[0];
+    assert_eq!(attempt.url, url);
+    assert_eq!(attempt.file_name, "Раздел 10.х");
+    assert_eq!(attempt.outcome, AttemptOutcome::Failed);
+    assert!(
+        attempt.error.as_deref().is_some_and(|e| !e.is_empty()),
+        "{attempt:?}"
+    );
+    assert!(attempt.sha256.is_none());
+    assert!(
+        run.failures[0].to_string().contains("Раздел 10.х"),
+        "failures name the decoded file: {}",
+        run.failures[0]
+    );
+}

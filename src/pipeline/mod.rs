@@ -2,9 +2,9 @@
 //! design, publish. A failing source or document is recorded and the run goes on with the others; the
 //! run's status says whether anything failed.
 
-use tokio_util::sync::CancellationToken;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use crate::locks;
 
@@ -244,7 +244,10 @@ fn start(config: &Config, kind: &str) -> Result<Started, PipelineError> {
         &cluster_rows(config),
     )?;
     for interrupted in warehouse.mark_interrupted_runs()? {
-        tracing::warn!(run_id = interrupted, "an earlier run was killed or crashed; marked interrupted");
+        tracing::warn!(
+            run_id = interrupted,
+            "an earlier run was killed or crashed; marked interrupted"
+        );
     }
     let run_id = warehouse.begin_run()?;
     tracing::info!(run_id, kind, "run started");
@@ -305,6 +308,21 @@ async fn fetch_and_load(
             .iter()
             .map(|e| format!("source {}: {e}", source_config.id)),
     );
+    let attempts: Vec<regstat_warehouse::AttemptRecord> = fetched
+        .attempts
+        .iter()
+        .map(|a| regstat_warehouse::AttemptRecord {
+            url: a.url.clone(),
+            file_name: a.file_name.clone(),
+            at: a.at,
+            outcome: a.outcome.as_str(),
+            http_status: a.http_status,
+            sha256: a.sha256.clone(),
+            bytes: a.bytes,
+            error: a.error.clone(),
+        })
+        .collect();
+    warehouse.record_attempts(report.run_id, &source_config.id, &attempts)?;
     for (doc, changed) in fetched.documents {
         if control.is_cancelled() {
             tracing::warn!(document = %doc.file_name, "run cancelled; the document stays archived for the next run");

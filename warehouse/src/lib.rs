@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 pub use error::WarehouseError;
 pub use load::{DocumentRecord, LoadOutcome};
 pub use query::{
-    ClusterRow, EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow, GroupTimeRow,
-    IndicatorRow, PanelPoint, RunSummary, WeightRow,
+    AttemptRecord, ClusterRow, EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow,
+    GroupTimeRow, IndicatorRow, PanelPoint, RunSummary, WeightRow,
 };
 pub use snapshot::write_snapshot;
 pub use status::{read_status, IndicatorFreshness, SourceFreshness, WarehouseStatus};

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/005_design_roles.sql")),
     (6, include_str!("migrations/006_estimate_panels.sql")),
     (7, include_str!("migrations/007_estimate_details.sql")),
+    (8, include_str!("migrations/008_fetch_attempts.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {

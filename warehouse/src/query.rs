@@ -40,6 +40,20 @@ pub struct PanelPoint {
     pub cell: String,
 }
 
+/// One fetch as `fetch_attempt` stores it (the pipeline maps ingest's attempts to these).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub url: String,
+    pub file_name: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `fetched`, `unchanged` or `failed`.
+    pub outcome: &'static str,
+    pub http_status: Option<u16>,
+    pub sha256: Option<String>,
+    pub bytes: Option<u64>,
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct EstimateRow {
     pub run_id: i64,
@@ -152,6 +166,38 @@ fn join<T: ToString>(items: &[T]) -> String {
 }
 
 impl Warehouse {
+    /// Records a source's fetch attempts in `fetch_attempt`.
+    pub fn record_attempts(
+        &self,
+        run_id: i64,
+        source_id: &str,
+        attempts: &[AttemptRecord],
+    ) -> Result<(), WarehouseError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "INSERT INTO fetch_attempt (run_id, source_id, url, file_name, attempted_at, outcome,
+                     http_status, sha256, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .context("recording fetch attempts")?;
+        for a in attempts {
+            stmt.execute(duckdb::params![
+                run_id,
+                source_id,
+                a.url,
+                a.file_name,
+                a.at.naive_utc(),
+                a.outcome,
+                a.http_status,
+                a.sha256,
+                a.bytes.map(|b| b as i64),
+                a.error,
+            ])
+            .context("recording a fetch attempt")?;
+        }
+        Ok(())
+    }
+
     /// Marks runs left `running` as `interrupted`, with what they had committed (documents
     /// loaded and observations). Called by a run holding the run lock, so a `running` row is a
     /// process that was killed or crashed. Returns the runs marked.
