@@ -20,6 +20,8 @@ pub struct Fetched {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub content_type: Option<String>,
+    /// What was asked for, where a request is a selection (EMISS: values per field).
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +277,7 @@ fn fetched(url: &str, reply: Reply) -> Fetched {
         last_modified: header(LAST_MODIFIED),
         content_type: header(reqwest::header::CONTENT_TYPE),
         bytes: reply.body,
+        detail: None,
     }
 }
 

@@ -58,6 +58,8 @@ pub struct FetchAttempt {
     pub sha256: Option<String>,
     pub bytes: Option<u64>,
     pub error: Option<String>,
+    /// What was asked for (EMISS: values asked of values offered, per field).
+    pub detail: Option<String>,
 }
 
 impl FetchAttempt {
@@ -84,6 +86,7 @@ impl FetchAttempt {
             sha256: doc.map(|d| d.sha256.clone()),
             bytes: doc.map(|d| d.bytes),
             error,
+            detail: None,
         }
     }
 }
@@ -121,15 +124,18 @@ impl Source {
             let client =
                 crate::emiss::EmissClient::new(&self.http)?.with_backoff(fetcher.policy().backoff);
             let key = format!("{}#sdmx", self.config.url);
+            let mut detail = None;
             let stored = match client.download(&self.config.url, &self.config.emiss).await {
-                Ok(fetched) => store(archive, &key, emiss_name(&self.config.url), fetched),
+                Ok(fetched) => {
+                    detail = fetched.detail.clone();
+                    store(archive, &key, emiss_name(&self.config.url), fetched)
+                }
                 Err(e) => Err(e),
             };
-            run.attempts.push(FetchAttempt::of(
-                &key,
-                emiss_name(&self.config.url),
-                &stored,
-            ));
+            run.attempts.push(FetchAttempt {
+                detail,
+                ..FetchAttempt::of(&key, emiss_name(&self.config.url), &stored)
+            });
             run.documents.push(stored?);
             return Ok(run);
         }

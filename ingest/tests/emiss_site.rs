@@ -242,6 +242,11 @@ async fn downloads_through_busy_and_stale_token_with_the_selection() {
     };
     assert_eq!(values("id"), ["33459"]);
     assert_eq!(
+        values("title"),
+        ["Численность постоянного населения - женщин по возрасту на 1 января"],
+        "the indicator's title, as the site's form sends it"
+    );
+    assert_eq!(
         values("token"),
         ["T2"],
         "the fresh token of the second page"
@@ -275,6 +280,11 @@ async fn downloads_through_busy_and_stale_token_with_the_selection() {
     let (doc, changed) = &run.documents[0];
     assert!(changed);
     assert_eq!(doc.file_name, "emiss-33459.xml");
+    // The run records what was asked of what the page offers, per field.
+    assert_eq!(
+        run.attempts[0].detail.as_deref(),
+        Some("Показатель 1/1, Год 2/3, Классификатор объектов административно-территориального деления (ОКАТО) 2/2, Пол 1/2 (site default)")
+    );
     assert_eq!(
         doc.content_type.as_deref(),
         Some("text/xml; charset=windows-1251")

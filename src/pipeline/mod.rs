@@ -320,6 +320,7 @@ async fn fetch_and_load(
             sha256: a.sha256.clone(),
             bytes: a.bytes,
             error: a.error.clone(),
+            detail: a.detail.clone(),
         })
         .collect();
     warehouse.record_attempts(report.run_id, &source_config.id, &attempts)?;

@@ -52,6 +52,7 @@ pub struct AttemptRecord {
     pub sha256: Option<String>,
     pub bytes: Option<u64>,
     pub error: Option<String>,
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -177,7 +178,7 @@ impl Warehouse {
             .conn
             .prepare(
                 "INSERT INTO fetch_attempt (run_id, source_id, url, file_name, attempted_at, outcome,
-                     http_status, sha256, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     http_status, sha256, bytes, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .context("recording fetch attempts")?;
         for a in attempts {
@@ -192,6 +193,7 @@ impl Warehouse {
                 a.sha256,
                 a.bytes.map(|b| b as i64),
                 a.error,
+                a.detail,
             ])
             .context("recording a fetch attempt")?;
         }

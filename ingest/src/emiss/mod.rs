@@ -121,6 +121,7 @@ impl EmissClient {
                         etag: None,
                         last_modified: None,
                         content_type,
+                        detail: Some(selection.describe()),
                     });
                 }
                 StatusCode::FOUND | StatusCode::SEE_OTHER | StatusCode::MOVED_PERMANENTLY
@@ -177,7 +178,7 @@ fn refused(url: &str) -> IngestError {
 
 /// The download form, in the field order the site's own page sends.
 fn form(id: &str, token: Option<&str>, s: &Selection) -> String {
-    let mut pairs: Vec<(&str, &str)> = vec![("id", id)];
+    let mut pairs: Vec<(&str, &str)> = vec![("id", id), ("title", s.title.as_str())];
     if let Some(t) = token {
         pairs.push(("struts.token.name", "token"));
         pairs.push(("token", t));

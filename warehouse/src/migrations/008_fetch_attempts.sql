@@ -10,5 +10,6 @@ CREATE TABLE fetch_attempt (
     http_status  INTEGER,
     sha256       VARCHAR,              -- the document stored or kept, if any
     bytes        BIGINT,
-    error        VARCHAR               -- why it failed, after the configured retries
+    error        VARCHAR,              -- why it failed, after the configured retries
+    detail       VARCHAR               -- what was asked for: EMISS values asked/offered per field
 );
