@@ -28,7 +28,8 @@ pub fn next_fires(config: &Config, after: DateTime<Utc>) -> Vec<(String, DateTim
         .collect()
 }
 
-fn timezone(config: &Config) -> Tz {
+/// The time zone the schedules are read in.
+pub fn timezone(config: &Config) -> Tz {
     config
         .daemon
         .timezone

@@ -35,26 +35,31 @@ enum Command {
     },
     /// Run the job once.
     Run {
+        /// The configuration file (TOML; `regstat config check FILE` validates it).
         #[arg(long)]
         config: PathBuf,
-        /// Only this source.
+        /// Only this source (its `id` in the config).
         #[arg(long)]
         source: Option<String>,
     },
     /// Re-parse every archived document (or one source's) and replace its figures, without fetching.
     Backfill {
+        /// The configuration file (TOML; `regstat config check FILE` validates it).
         #[arg(long)]
         config: PathBuf,
+        /// Only this source's documents (its `id` in the config).
         #[arg(long)]
         source: Option<String>,
     },
     /// Last runs, failures, next scheduled runs, and how fresh each source and indicator is.
     Status {
+        /// The configuration file (TOML; `regstat config check FILE` validates it).
         #[arg(long)]
         config: PathBuf,
     },
     /// Run the job on each source's schedule until SIGINT or SIGTERM.
     Daemon {
+        /// The configuration file (TOML; `regstat config check FILE` validates it).
         #[arg(long)]
         config: PathBuf,
     },
@@ -79,8 +84,11 @@ fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("REGSTAT_LOG")
         .unwrap_or_else(|_| EnvFilter::new("warn,regstat=info"));
+    use std::io::IsTerminal;
+    // Colour codes only on a terminal: journald and log files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -392,6 +400,11 @@ fn print_report(report: &RunReport, config: &Config) {
             println!("  {:<22} the report for people", f.path);
         }
     }
+    if let Some(previous) = report.unchanged_since {
+        println!(
+            "\nno figure, design or output changed since run {previous}: its estimates and published files stand"
+        );
+    }
     if report.cancelled {
         println!("\nrun {} CANCELLED by a shutdown signal: the documents loaded so far are in; the rest wait in the archive for the next run", report.run_id);
     } else if report.failed() {
@@ -461,13 +474,18 @@ fn print_status(config: &Config) -> anyhow::Result<()> {
         );
     }
     let next = regstat::daemon::next_fires(config, chrono::Utc::now());
-    println!("\nsources (next run in {}):", config.daemon.timezone);
+    let tz = regstat::daemon::timezone(config);
+    println!("\nsources (next run, {} time):", tz.name());
     for s in &config.sources {
         let fresh = status.sources.iter().find(|f| f.source_id == s.id);
         let next = next
             .iter()
             .find(|(id, _)| *id == s.id)
-            .map(|(_, t)| t.to_rfc3339())
+            .map(|(_, t)| {
+                t.with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M %:z")
+                    .to_string()
+            })
             .unwrap_or_default();
         match fresh {
             Some(f) => println!(

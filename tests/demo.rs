@@ -227,6 +227,16 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
         stdout.contains("0 loaded, 3 already in the warehouse"),
         "{stdout}"
     );
+    // Issue 13: nothing changed, so nothing is re-estimated or rewritten.
+    assert!(
+        stdout.contains("no figure, design or output changed since run 1"),
+        "{stdout}"
+    );
+    let runs: Vec<String> = std::fs::read_dir(demo.join("publish/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(runs, ["1"], "no second publish");
     let conn = duckdb::Connection::open(demo.join("warehouse.duckdb")).unwrap();
     assert_eq!(count(&conn, "SELECT count(*) FROM observation"), 1240);
     assert_eq!(count(&conn, "SELECT count(*) FROM source_document"), 3);

@@ -520,3 +520,25 @@ async fn backfill_reparses_the_archive_without_fetching_and_status_reports_it() 
         "{out}"
     );
 }
+
+/// Issue 13: `--source` naming no configured source is an error naming the known ones, for `run`
+/// and `backfill`, and nothing is started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_source_is_an_error_not_an_empty_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "http://127.0.0.1:9", "");
+    let c = config.to_str().unwrap().to_string();
+    for command in ["run", "backfill"] {
+        let (code, out, err) = cli(&[command, "--config", &c, "--source", "nope"], 60).await;
+        assert_eq!(code, Some(2), "{command}: {out}{err}");
+        assert!(
+            err.contains("--source nope: no source with that id")
+                && err.contains("lipetskstat-documents"),
+            "{command}: {err}"
+        );
+    }
+    assert!(
+        !dir.path().join("warehouse.duckdb").exists(),
+        "no run was started"
+    );
+}

@@ -22,7 +22,9 @@ use crate::pipeline::{run_once, RunReport};
 pub fn demo_config(base_url: &str, dir: &Path) -> String {
     let dir = dir.display().to_string().replace('\\', "/");
     format!(
-        r#"# Written by `regstat demo`: the demo's sources on its loopback server.
+        r#"# Written by `regstat demo`: the demo's sources on its loopback server. That server lives only
+# while `regstat demo` runs, so `regstat run` with this file fetches nothing (connection refused);
+# `regstat backfill --config` re-estimates from the archive. Copy it as a template for real sources.
 [outputs]
 warehouse = "{dir}/warehouse.duckdb"
 archive = "{dir}/archive"

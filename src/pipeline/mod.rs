@@ -33,6 +33,21 @@ pub enum PipelineError {
     Warehouse(#[from] regstat_warehouse::WarehouseError),
     #[error(transparent)]
     Ingest(#[from] regstat_ingest::IngestError),
+    #[error("--source {id}: no source with that id in the config; its sources: {}", .known.join(", "))]
+    UnknownSource { id: String, known: Vec<String> },
+}
+
+/// Checks that `--source` names a configured source.
+fn check_source(config: &Config, only_source: Option<&str>) -> Result<(), PipelineError> {
+    match only_source {
+        Some(id) if !config.sources.iter().any(|s| s.id == id) => {
+            Err(PipelineError::UnknownSource {
+                id: id.to_string(),
+                known: config.sources.iter().map(|s| s.id.clone()).collect(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What a run did, for people and for tests.
@@ -59,6 +74,8 @@ pub struct RunReport {
     pub manifest: Option<Manifest>,
     /// The published run's directory (`publish/latest` points to it).
     pub published_dir: Option<std::path::PathBuf>,
+    /// Nothing changed since this run: its estimates and published files stand.
+    pub unchanged_since: Option<i64>,
 }
 
 impl RunReport {
@@ -148,6 +165,7 @@ pub async fn run_with(
     only_source: Option<&str>,
     control: &RunControl,
 ) -> Result<RunReport, PipelineError> {
+    check_source(config, only_source)?;
     let ids: Vec<String> = match only_source {
         Some(id) => vec![id.to_string()],
         None => config.sources.iter().map(|s| s.id.clone()).collect(),
@@ -215,7 +233,14 @@ pub async fn run_sources(
         )?;
     }
 
-    conclude(config, warehouse, &mut report, control, started)?;
+    conclude(
+        config,
+        warehouse,
+        &mut report,
+        control,
+        started,
+        Recompute::IfInputsChanged,
+    )?;
     Ok(report)
 }
 
@@ -355,6 +380,7 @@ pub async fn backfill(
     only_source: Option<&str>,
     control: &RunControl,
 ) -> Result<RunReport, PipelineError> {
+    check_source(config, only_source)?;
     let Started {
         _lock,
         archive,
@@ -380,22 +406,83 @@ pub async fn backfill(
             true,
         )?;
     }
-    conclude(config, warehouse, &mut report, control, started)?;
+    conclude(
+        config,
+        warehouse,
+        &mut report,
+        control,
+        started,
+        Recompute::Always,
+    )?;
     Ok(report)
 }
 
 /// The end of a run: estimates and published files (unless cancelled), the run's record, the snapshot.
+/// Whether a run estimates and publishes when nothing it derives from has changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recompute {
+    /// A scheduled or manual run: skip when the figures and the designs and outputs configured are
+    /// those of the last published run (every document 304, say).
+    IfInputsChanged,
+    /// A backfill: the parser changed, so always.
+    Always,
+}
+
+/// A digest of what estimates and published files derive from: the figures, and the clusters,
+/// indicators, estimation settings and outputs configured.
+fn inputs_digest(config: &Config, warehouse: &Warehouse) -> Result<String, PipelineError> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(warehouse.figures_digest()?.as_bytes());
+    h.update(
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{}",
+            config.clusters,
+            config.indicators,
+            config.estimation,
+            config.outputs,
+            env!("CARGO_PKG_VERSION")
+        )
+        .as_bytes(),
+    );
+    Ok(hex::encode(h.finalize()))
+}
+
 fn conclude(
     config: &Config,
     mut warehouse: Warehouse,
     report: &mut RunReport,
     control: &RunControl,
     started: std::time::Instant,
+    recompute: Recompute,
 ) -> Result<(), PipelineError> {
     let run_id = report.run_id;
     let mut estimates = 0;
+    let inputs = inputs_digest(config, &warehouse)?;
+    let unchanged_since = match (recompute, warehouse.last_published_inputs()?) {
+        (Recompute::IfInputsChanged, Some((previous, digest)))
+            if digest == inputs
+                && regstat_publish::runs::latest(&config.outputs.publish)
+                    .is_some_and(|d| d.join("manifest.json").exists()) =>
+        {
+            Some(previous)
+        }
+        _ => None,
+    };
     if control.is_cancelled() {
         report.cancelled = true;
+    } else if let Some(previous) = unchanged_since {
+        // Nothing changed: the last run's estimates and published files stand (a daemon whose
+        // documents all answer 304 rewrites nothing).
+        tracing::info!(
+            since = previous,
+            "no figure, design or output changed: estimates and published files stand"
+        );
+        report.unchanged_since = Some(previous);
+        let now = chrono::Utc::now();
+        for step in ["estimate", "publish"] {
+            warehouse.record_step(run_id, step, None, now, "skipped", 0, 0, None)?;
+        }
     } else {
         let step_start = chrono::Utc::now();
         let failures_before = report.failures.len();
@@ -460,6 +547,9 @@ fn conclude(
                 }
                 report.published_dir = Some(published.dir);
                 report.manifest = Some(manifest);
+                if report.failures.is_empty() {
+                    warehouse.set_run_inputs(run_id, &inputs)?;
+                }
             }
             Err(e) => {
                 let message = format!("publish: {e}");

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/006_estimate_panels.sql")),
     (7, include_str!("migrations/007_estimate_details.sql")),
     (8, include_str!("migrations/008_fetch_attempts.sql")),
+    (9, include_str!("migrations/009_run_inputs.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {

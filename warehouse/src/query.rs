@@ -167,6 +167,47 @@ fn join<T: ToString>(items: &[T]) -> String {
 }
 
 impl Warehouse {
+    /// A digest of every figure (document, cell, indicator, region, value): equal digests mean the
+    /// figures estimates are made from have not changed.
+    pub fn figures_digest(&self) -> Result<String, WarehouseError> {
+        self.conn
+            .query_row(
+                "SELECT count(*)::VARCHAR || ':' || coalesce(bit_xor(hash(document_sha256, sheet, cell,
+                        indicator_id, region_code, value, vintage))::VARCHAR, '0')
+                 FROM observation",
+                [],
+                |r| r.get(0),
+            )
+            .context("digesting the figures")
+    }
+
+    /// The last run that estimated and published, with its inputs digest.
+    pub fn last_published_inputs(&self) -> Result<Option<(i64, String)>, WarehouseError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT run_id, inputs FROM run WHERE inputs IS NOT NULL ORDER BY run_id DESC LIMIT 1",
+            )
+            .context("finding the last published run")?;
+        let mut rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .context("finding the last published run")?;
+        rows.next()
+            .transpose()
+            .context("finding the last published run")
+    }
+
+    /// Records what a run's estimates and published files derive from.
+    pub fn set_run_inputs(&self, run_id: i64, inputs: &str) -> Result<(), WarehouseError> {
+        self.conn
+            .execute(
+                "UPDATE run SET inputs = ? WHERE run_id = ?",
+                duckdb::params![inputs, run_id],
+            )
+            .context("recording a run's inputs")?;
+        Ok(())
+    }
+
     /// Records a source's fetch attempts in `fetch_attempt`.
     pub fn record_attempts(
         &self,
