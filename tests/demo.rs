@@ -95,6 +95,14 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
         // documents.
         assert_eq!(count(&conn, "SELECT count(*) FROM fetch_attempt WHERE outcome = 'fetched' AND sha256 IS NOT NULL AND error IS NULL"), 4);
         assert_eq!(count(&conn, "SELECT count(*) FROM fetch_attempt WHERE file_name = 'Раздел 8 - Валовой региональный продукт.xlsx'"), 1);
+        // Issue 13: numbers that do not apply are NULL, never NaN; estimate_latest holds each
+        // cluster's latest rows.
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE isnan(estimate) OR isnan(std_error) OR isnan(p_value) OR isnan(ci_low) OR isnan(t_stat) OR isnan(df)"), 0);
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE cluster_id = 'lipetsk-machinery-valley' AND term = 'pretrend_wald' AND estimate IS NULL AND p_value IS NOT NULL"), 3);
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM estimate_latest"),
+            count(&conn, "SELECT count(*) FROM estimate")
+        );
         // The run's steps: two sources, the estimates, the publish.
         assert_eq!(
             count(

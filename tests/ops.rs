@@ -542,3 +542,66 @@ async fn an_unknown_source_is_an_error_not_an_empty_run() {
         "no run was started"
     );
 }
+
+/// Issue 13: a document list whose page stops listing documents (a new layout, an error page)
+/// fails the source's step, naming the selector, instead of "0 fetched" and exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_page_that_loses_its_links_fails_the_step() {
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let book = demo_documents()
+        .unwrap()
+        .into_iter()
+        .find(|d| d.name.contains("Раздел 10"))
+        .unwrap();
+    let link = format!(
+        "<div class=\"document-list__item-link\"><a href=\"/storage/mediabank/{}\">x</a></div>",
+        regstat_percent(&book.name)
+    );
+    let app = axum::Router::new()
+        .route(
+            "/folder/regions-of-russia-2023",
+            get(
+                move |State(hits): State<Arc<std::sync::atomic::AtomicUsize>>| {
+                    let first = hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+                    let body = if first {
+                        link.clone()
+                    } else {
+                        "<p>Страница перенесена</p>".to_string()
+                    };
+                    async move { axum::response::Html(body) }
+                },
+            ),
+        )
+        .route(
+            "/storage/mediabank/{name}",
+            get(move || {
+                let bytes = book.bytes.clone();
+                async move { bytes }
+            }),
+        )
+        .with_state(hits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &base, "");
+    let c = config.to_str().unwrap().to_string();
+    let args = ["run", "--config", &c, "--source", "lipetskstat-documents"];
+    let (code, out, err) = cli(&args, 120).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = cli(&args, 120).await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("no link matches `div.document-list__item-link > a[href]`")
+            && out.contains("listed 1 documents before"),
+        "{out}"
+    );
+    let conn = read_only(&dir.path().join("warehouse.duckdb"));
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM run_step WHERE step = 'source' AND status = 'failed'"
+        ),
+        1
+    );
+}

@@ -333,6 +333,26 @@ async fn fetch_and_load(
             .iter()
             .map(|e| format!("source {}: {e}", source_config.id)),
     );
+    // A list page with no matching links: a warning the first time, a failure when the source's
+    // page listed documents before (the site's layout changed, or the page is an error page).
+    if source_config.kind == regstat_config::SourceKind::DocumentList
+        && fetched.documents.is_empty()
+        && fetched.failures.is_empty()
+    {
+        let before = warehouse.documents(Some(&source_config.id))?.len();
+        let message = format!(
+            "{}: no link matches `{}` with extensions {:?}",
+            source_config.url, source_config.link_selector, source_config.extensions
+        );
+        if before > 0 {
+            report.failures.push(format!(
+                "source {}: {message}; the page listed {before} documents before",
+                source_config.id
+            ));
+        } else {
+            tracing::warn!(source = %source_config.id, "{message}");
+        }
+    }
     let attempts: Vec<regstat_warehouse::AttemptRecord> = fetched
         .attempts
         .iter()

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/007_estimate_details.sql")),
     (8, include_str!("migrations/008_fetch_attempts.sql")),
     (9, include_str!("migrations/009_run_inputs.sql")),
+    (10, include_str!("migrations/010_nulls_and_latest.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {

@@ -166,6 +166,12 @@ fn join<T: ToString>(items: &[T]) -> String {
     items.iter().map(T::to_string).collect::<Vec<_>>().join(",")
 }
 
+/// A stored number: NULL where it does not apply (NaN or infinite), so SQL aggregates skip it and
+/// `IS NULL` finds it.
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
 impl Warehouse {
     /// A digest of every figure (document, cell, indicator, region, value): equal digests mean the
     /// figures estimates are made from have not changed.
@@ -488,12 +494,12 @@ impl Warehouse {
                             d.indicator_id,
                             e.method,
                             e.rel_time,
-                            e.estimate,
-                            e.std_error,
-                            e.ci_low,
-                            e.ci_high,
-                            e.band_low,
-                            e.band_high,
+                            finite(e.estimate),
+                            finite(e.std_error),
+                            finite(e.ci_low),
+                            finite(e.ci_high),
+                            finite(e.band_low),
+                            finite(e.band_high),
                             e.is_reference,
                         ])
                         .context("appending an event-time effect")?;
@@ -512,12 +518,12 @@ impl Warehouse {
                             d.indicator_id,
                             g.cohort,
                             g.year,
-                            g.estimate,
-                            g.std_error,
-                            g.ci_low,
-                            g.ci_high,
-                            g.band_low,
-                            g.band_high,
+                            finite(g.estimate),
+                            finite(g.std_error),
+                            finite(g.ci_low),
+                            finite(g.ci_high),
+                            finite(g.band_low),
+                            finite(g.band_high),
                             g.post,
                         ])
                         .context("appending a group-time effect")?;
@@ -536,7 +542,7 @@ impl Warehouse {
                             w.kind,
                             w.unit,
                             w.year,
-                            w.weight,
+                            finite(w.weight),
                         ])
                         .context("appending a weight")?;
                 }
@@ -554,8 +560,8 @@ impl Warehouse {
                     p.indicator_id,
                     p.unit,
                     p.year,
-                    p.value,
-                    p.outcome,
+                    finite(p.value),
+                    finite(p.outcome),
                     p.cohort,
                     p.document_sha256,
                     p.sheet,
@@ -575,13 +581,13 @@ impl Warehouse {
                     e.indicator_id,
                     e.method,
                     e.term,
-                    e.estimate,
-                    e.std_error,
-                    e.t_stat,
-                    e.p_value,
-                    e.ci_low,
-                    e.ci_high,
-                    e.df,
+                    finite(e.estimate),
+                    finite(e.std_error),
+                    finite(e.t_stat),
+                    finite(e.p_value),
+                    finite(e.ci_low),
+                    finite(e.ci_high),
+                    finite(e.df),
                     e.n_obs as i64,
                     e.n_treated as i64,
                     e.n_control as i64,
