@@ -335,8 +335,8 @@ fn print_report(report: &RunReport, config: &Config) {
     if !report.designs.is_empty() {
         println!("\nanswers (* the headline design of each cluster; the others beside it):");
         println!(
-            "  {:<26} {:<w$} {:<7} {:>9} {:>9} {:>8}  {}",
-            "cluster", "indicator", "design", "effect", "s.e.", "p", "inference"
+            "  {:<26} {:<w$} {:<7} {:>9} {:>9} {:>8}  inference",
+            "cluster", "indicator", "design", "effect", "s.e.", "p"
         );
         for d in &report.designs {
             let mark = if d.role == "headline" { "*" } else { " " };

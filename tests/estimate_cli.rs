@@ -412,7 +412,8 @@ fn messages_name_what_was_expected() {
             && stderr.contains("unit r0 has 2 in period 2004"),
         "{stderr}"
     );
-    for text in [&stderr] {
+    {
+        let text = &stderr;
         assert!(
             !text.contains("Error code") && !text.contains("SELECT"),
             "{text}"

@@ -348,15 +348,15 @@ fn drdid_panel(
     };
     // Propensity score: logit and its asymptotic linear representation; returned as the trimmed
     // weights of treated (D) and controls (p (1 - D) / (1 - p)) that IPW and DR both use.
-    let pscore = || -> Result<(Vec<f64>, Vec<f64>, DMatrix<f64>), String> {
+    let pscore = || -> Result<PropensityWeights, String> {
         let p: Vec<f64> = logit(&xm, d)?
             .into_iter()
             .map(|p| p.min(1.0 - 1e-6))
             .collect();
         let mut info = DMatrix::<f64>::zeros(k, k);
-        for i in 0..n {
+        for (i, pi) in p.iter().enumerate().take(n) {
             let xi = xm.row(i).transpose();
-            info += &xi * xi.transpose() * (p[i] * (1.0 - p[i]));
+            info += &xi * xi.transpose() * (pi * (1.0 - pi));
         }
         let hessian = (info / nf)
             .try_inverse()
@@ -899,9 +899,15 @@ fn row(
     }
 }
 
+/// An aggregation row's key (group, event time, calendar time), estimate and influence function.
+type AggregatedRow = ((Option<i64>, Option<i64>, Option<i64>), f64, Vec<f64>);
+
+/// The propensity step's treated and control weights and its information matrix.
+type PropensityWeights = (Vec<f64>, Vec<f64>, nalgebra::DMatrix<f64>);
+
 /// An aggregation from its rows' (key, estimate, influence function) and its overall effect.
 fn aggregation(
-    rows: Vec<((Option<i64>, Option<i64>, Option<i64>), f64, Vec<f64>)>,
+    rows: Vec<AggregatedRow>,
     overall: (f64, Vec<f64>),
     multipliers: Option<&Multipliers>,
     alpha: f64,
@@ -1039,7 +1045,7 @@ pub(crate) fn cs_report(
         let (att, inf) = aggregate(&cells, &keep, &share, cohort, true);
         event_rows.push(((None, Some(e), None), att, inf));
     }
-    let nonneg: Vec<&(_, f64, Vec<f64>)> = event_rows
+    let nonneg: Vec<&AggregatedRow> = event_rows
         .iter()
         .filter(|((_, e, _), _, _)| e.unwrap_or(-1) >= 0)
         .collect();
@@ -1064,7 +1070,7 @@ pub(crate) fn cs_report(
         let (att, inf) = aggregate(&cells, &keep, &share, cohort, true);
         calendar_rows.push(((None, None, Some(t)), att, inf));
     }
-    let all_cal: Vec<&(_, f64, Vec<f64>)> = calendar_rows.iter().collect();
+    let all_cal: Vec<&AggregatedRow> = calendar_rows.iter().collect();
     let cal_overall = mean_of(&all_cal, n);
     aggregations.insert(
         "calendar".to_string(),
@@ -1095,16 +1101,13 @@ pub(crate) fn cs_report(
 }
 
 /// The equally weighted mean of several rows and of their influence functions.
-fn mean_of(
-    rows: &[&((Option<i64>, Option<i64>, Option<i64>), f64, Vec<f64>)],
-    n: usize,
-) -> (f64, Vec<f64>) {
+fn mean_of(rows: &[&AggregatedRow], n: usize) -> (f64, Vec<f64>) {
     let k = rows.len() as f64;
     let att = rows.iter().map(|r| r.1).sum::<f64>() / k;
     let mut inf = vec![0.0; n];
     for r in rows {
-        for i in 0..n {
-            inf[i] += r.2[i] / k;
+        for (total, v) in inf.iter_mut().zip(&r.2) {
+            *total += v / k;
         }
     }
     (att, inf)

@@ -64,10 +64,10 @@ impl Projector<'_> {
             }
             for (level, total) in totals.iter().enumerate() {
                 if *total > 0.0 {
-                    for c in 0..m {
-                        let mean = self.sums[level * m + c] / total;
-                        self.sums[level * m + c] = mean;
-                        change[c] = change[c].max(mean.abs());
+                    let sums = &mut self.sums[level * m..(level + 1) * m];
+                    for (sum, largest) in sums.iter_mut().zip(change.iter_mut()) {
+                        *sum /= total;
+                        *largest = largest.max(sum.abs());
                     }
                 }
             }

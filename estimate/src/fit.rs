@@ -110,7 +110,8 @@ fn independent_columns(xtx: &DMatrix<f64>) -> Vec<usize> {
     let mut l: Vec<Vec<f64>> = Vec::with_capacity(k);
     for j in 0..k {
         let diag = xtx[(j, j)];
-        if !(diag > 0.0) || !diag.is_finite() {
+        // A zero, negative or NaN pivot: the column is collinear with those kept.
+        if diag.is_nan() || diag <= 0.0 || !diag.is_finite() {
             continue;
         }
         let mut row = Vec::with_capacity(kept.len() + 1);

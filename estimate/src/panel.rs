@@ -91,7 +91,7 @@ impl Panel {
             check(name, w.len())?;
             if let Some(i) = w
                 .iter()
-                .position(|w| !w.is_nan() && !(w.is_finite() && *w > 0.0))
+                .position(|w| !w.is_nan() && (!w.is_finite() || *w <= 0.0))
             {
                 return Err(EstimateError::BadWeight {
                     column: name.clone(),
@@ -227,6 +227,9 @@ impl Panel {
         }
     }
 }
+
+/// Columns with their names: regressors, outcomes.
+type NamedColumns = Vec<(String, Vec<f64>)>;
 
 /// The distinct periods of `rows`, in order: a bitmap over their range when it is not much larger
 /// than the rows (years, months, period indices), else a sort.
@@ -583,7 +586,7 @@ fn regressors(
     panel: &Panel,
     spec: &Spec,
     rows: &[usize],
-) -> Result<(Vec<(String, Vec<f64>)>, Vec<(i64, String)>), EstimateError> {
+) -> Result<(NamedColumns, Vec<(i64, String)>), EstimateError> {
     let data = &panel.data;
     let mut regs = Vec::new();
     let mut event_terms = Vec::new();

@@ -310,7 +310,6 @@ fn bad_treatments_cohorts_and_duplicates_are_named() {
         name: "g".into(),
         values: (0..24)
             .map(|i| if i < 12 { Some(3) } else { None })
-            .map(|c| c)
             .collect(),
     };
     if let Treatment::Cohort { values, .. } = &mut data.treatment {

@@ -11,19 +11,22 @@ use super::{EffectSummary, PipelineError, RunReport, TwfeSummary};
 
 /// Every configured cluster's designs per indicator, on the warehouse's latest figures, and the
 /// panels they were estimated on.
+/// Every cluster's rows, the panels they used and their details, for the warehouse.
+pub(super) type ClusterEstimates = (
+    Vec<EstimateRow>,
+    Vec<EstimatePanelRow>,
+    Vec<EstimateDetails>,
+);
+
+/// One cluster and indicator's TWFE and event-study rows, the TWFE summary and event-time rows.
+pub(super) type PanelDesigns = (Vec<EstimateRow>, Option<TwfeSummary>, Vec<EventTimeRow>);
+
 pub(super) fn estimate_clusters(
     config: &Config,
     warehouse: &Warehouse,
     run_id: i64,
     report: &mut RunReport,
-) -> Result<
-    (
-        Vec<EstimateRow>,
-        Vec<EstimatePanelRow>,
-        Vec<EstimateDetails>,
-    ),
-    PipelineError,
-> {
+) -> Result<ClusterEstimates, PipelineError> {
     let mut rows = Vec::new();
     let mut panels = Vec::new();
     let mut details = Vec::new();
@@ -283,10 +286,7 @@ pub(super) fn panel_designs(
     settings: &regstat_config::EstimationSettings,
     indicator: &str,
     panel: &[PanelObs],
-) -> Result<
-    (Vec<EstimateRow>, Option<TwfeSummary>, Vec<EventTimeRow>),
-    regstat_estimate::EstimateError,
-> {
+) -> Result<PanelDesigns, regstat_estimate::EstimateError> {
     use regstat_estimate::{estimate, BootWeights, BootstrapSpec, Method, Panel, Spec};
     // Each treated region at its own adoption year (TWFE and the event study take staggered
     // adoption; the 2x2 keeps the study's common before/after years).

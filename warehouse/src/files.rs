@@ -160,6 +160,9 @@ fn parse_number(cell: &[u8]) -> Result<Option<f64>, ()> {
     }
 }
 
+/// A chunk's columns and rows, or the error with its row within the chunk.
+type ChunkResult = Result<(Vec<ColumnData>, usize), (usize, PanelFileError)>;
+
 /// The columns of one chunk of a CSV file, filled a record at a time.
 struct ChunkReader<'a> {
     path: &'a Path,
@@ -343,7 +346,7 @@ fn read_csv_columns(
         vec![data]
     };
     let width = header.len();
-    let parsed: Vec<Result<(Vec<ColumnData>, usize), (usize, PanelFileError)>> =
+    let parsed: Vec<ChunkResult> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = chunks
                 .iter()
