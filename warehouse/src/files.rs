@@ -346,61 +346,60 @@ fn read_csv_columns(
         vec![data]
     };
     let width = header.len();
-    let parsed: Vec<ChunkResult> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .iter()
-                .map(|chunk| {
-                    let positions = &positions;
-                    let builder = &builder;
-                    scope.spawn(move || {
-                        let mut reader = ChunkReader::new(path, columns, positions, width);
-                        // Columns sized once: a line count is a memchr pass, growth by doubling
-                        // copies every column several times over.
-                        reader.reserve(memchr::memchr_iter(b'\n', chunk).count() + 1);
-                        if quoted {
-                            let mut csv = builder().from_reader(*chunk);
-                            let mut record = csv::ByteRecord::new();
-                            loop {
-                                match csv.read_byte_record(&mut record) {
-                                    Ok(false) => break,
-                                    Ok(true) => {}
-                                    Err(e) => {
-                                        return Err((
-                                            reader.row,
-                                            PanelFileError::Format {
-                                                path: path.to_path_buf(),
-                                                format: "CSV",
-                                                message: e.to_string(),
-                                            },
-                                        ))
-                                    }
+    let parsed: Vec<ChunkResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                let positions = &positions;
+                let builder = &builder;
+                scope.spawn(move || {
+                    let mut reader = ChunkReader::new(path, columns, positions, width);
+                    // Columns sized once: a line count is a memchr pass, growth by doubling
+                    // copies every column several times over.
+                    reader.reserve(memchr::memchr_iter(b'\n', chunk).count() + 1);
+                    if quoted {
+                        let mut csv = builder().from_reader(*chunk);
+                        let mut record = csv::ByteRecord::new();
+                        loop {
+                            match csv.read_byte_record(&mut record) {
+                                Ok(false) => break,
+                                Ok(true) => {}
+                                Err(e) => {
+                                    return Err((
+                                        reader.row,
+                                        PanelFileError::Format {
+                                            path: path.to_path_buf(),
+                                            format: "CSV",
+                                            message: e.to_string(),
+                                        },
+                                    ))
                                 }
-                                let fields: Vec<&[u8]> = record.iter().collect();
-                                reader.record(&fields)?;
                             }
-                        } else {
-                            let mut fields: Vec<&[u8]> = Vec::with_capacity(width);
-                            for line in chunk.split(|b| *b == b'\n') {
-                                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                                // Blank lines are no records, as the csv crate reads them.
-                                if line.is_empty() {
-                                    continue;
-                                }
-                                fields.clear();
-                                fields.extend(line.split(|b| *b == delimiter));
-                                reader.record(&fields)?;
-                            }
+                            let fields: Vec<&[u8]> = record.iter().collect();
+                            reader.record(&fields)?;
                         }
-                        Ok((reader.out, reader.row))
-                    })
+                    } else {
+                        let mut fields: Vec<&[u8]> = Vec::with_capacity(width);
+                        for line in chunk.split(|b| *b == b'\n') {
+                            let line = line.strip_suffix(b"\r").unwrap_or(line);
+                            // Blank lines are no records, as the csv crate reads them.
+                            if line.is_empty() {
+                                continue;
+                            }
+                            fields.clear();
+                            fields.extend(line.split(|b| *b == delimiter));
+                            reader.record(&fields)?;
+                        }
+                    }
+                    Ok((reader.out, reader.row))
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a CSV chunk reader panicked"))
-                .collect()
-        });
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a CSV chunk reader panicked"))
+            .collect()
+    });
     // Chunks in order: row numbers of later chunks start after the earlier chunks' rows.
     let mut rows_before = 0usize;
     let mut parts: Vec<Vec<ColumnData>> = Vec::with_capacity(parsed.len());
