@@ -23,7 +23,7 @@ pub struct ExtractArgs {
 
 #[rustfmt::skip]
 const COLUMNS: [&str; 16] = [
-    "source_file", "sheet", "table_id", "table_title", "indicator", "unit", "region_label", "region_code",
+    "source_file", "sheet", "table_code", "table_title", "indicator_id", "unit", "region_label", "region_code",
     "region_iso", "period", "period_type", "value", "status", "footnotes", "cell", "dimensions",
 ];
 

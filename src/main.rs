@@ -63,7 +63,7 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Parse a local document (workbook or ZIP of workbooks) into one row per grid cell, without the warehouse.
+    /// Parse a local document (a workbook, a ZIP or RAR archive of workbooks, or an EMISS SDMX file) into rows, without the warehouse.
     Extract(regstat::extract_cmd::ExtractArgs),
     /// Difference-in-differences on a panel file (CSV or Parquet).
     Estimate(Box<regstat::estimate_cmd::EstimateArgs>),

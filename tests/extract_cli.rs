@@ -30,7 +30,7 @@ fn extracts_csv_jsonl_and_parquet_with_the_documented_columns() {
     let header = csv.lines().next().unwrap();
     assert_eq!(
         header,
-        "source_file,sheet,table_id,table_title,indicator,unit,region_label,region_code,region_iso,period,period_type,value,status,footnotes,cell,dimensions"
+        "source_file,sheet,table_code,table_title,indicator_id,unit,region_label,region_code,region_iso,period,period_type,value,status,footnotes,cell,dimensions"
     );
     assert!(
         stderr.contains("6 tables, 9643 cells, 9642 values, 1 missing, 0 unresolved labels"),
@@ -73,7 +73,7 @@ fn extracts_csv_jsonl_and_parquet_with_the_documented_columns() {
     let conn = duckdb::Connection::open_in_memory().unwrap();
     let (n, v): (i64, f64) = conn
         .query_row(
-            &format!("SELECT count(*), max(value) FILTER (WHERE cell = 'G18' AND table_id = '10.2') FROM read_parquet('{}')", parquet.display()),
+            &format!("SELECT count(*), max(value) FILTER (WHERE cell = 'G18' AND table_code = '10.2') FROM read_parquet('{}')", parquet.display()),
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

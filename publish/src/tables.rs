@@ -89,12 +89,14 @@ impl Artifact for Tables {
                     ("parquet", _) => format!(
                         "COPY ({query}) TO '{quoted_target}' (FORMAT parquet, COMPRESSION zstd)"
                     ),
-                    (_, CsvDialect::Standard) => {
-                        format!("COPY ({query}) TO '{quoted_target}' (FORMAT csv, HEADER true)")
-                    }
+                    (_, CsvDialect::Standard) => format!(
+                        "COPY ({query}) TO '{quoted_target}' (FORMAT csv, HEADER true{})",
+                        force_quote(&columns)
+                    ),
                     (_, CsvDialect::ExcelRu) => format!(
-                        "COPY (SELECT {} FROM ({query})) TO '{quoted_target}' (FORMAT csv, HEADER true, DELIMITER ';')",
-                        decimal_comma_columns(&columns)
+                        "COPY (SELECT {} FROM ({query})) TO '{quoted_target}' (FORMAT csv, HEADER true, DELIMITER ';'{})",
+                        decimal_comma_columns(&columns),
+                        force_quote(&columns)
                     ),
                 };
                 conn.execute_batch(&copy)
@@ -125,6 +127,21 @@ fn describe(conn: &duckdb::Connection, query: &str) -> Result<Vec<ManifestColumn
         })
         .map_err(what())?;
     rows.collect::<Result<_, _>>().map_err(what())
+}
+
+/// Text columns are always quoted, so region codes (`030`, `643`, `42000000000`) read as text
+/// wherever a reader honours quotes; numbers stay bare.
+fn force_quote(columns: &[ManifestColumn]) -> String {
+    let text: Vec<String> = columns
+        .iter()
+        .filter(|c| c.data_type.eq_ignore_ascii_case("VARCHAR"))
+        .map(|c| format!("\"{}\"", c.name.replace('"', "\"\"")))
+        .collect();
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(", FORCE_QUOTE ({})", text.join(", "))
+    }
 }
 
 /// The select list of an excel-ru CSV: floating-point and decimal columns as text with a decimal

@@ -98,13 +98,15 @@ fn excel_ru_csv_opens_in_russian_excel() {
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     let header = text.lines().next().unwrap();
     assert!(
-        header.starts_with("indicator_id;indicator_name;region_code;"),
+        header.starts_with("\"indicator_id\";\"indicator_name\";\"region_code\";"),
         "{header}"
     );
     assert!(
         text.contains(";25339,5;") && text.contains(";0,125;"),
         "{text}"
     );
+    // Text columns are quoted: a region code keeps its digits as text.
+    assert!(text.contains(";\"42000000000\";"), "{text}");
     let entry = manifest
         .files
         .iter()
