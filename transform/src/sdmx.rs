@@ -392,7 +392,11 @@ mod tests {
             sdmx_period("2021", Some("март")),
             Some(Period::Month(2021, 3))
         );
-        assert_eq!(sdmx_period("2021", Some("январь-март")), None);
+        // Cumulated months, as EMISS's PERIOD attribute writes them: their own period type.
+        assert_eq!(
+            sdmx_period("2021", Some("январь-март")),
+            Some(Period::Months(2021, 1, 3))
+        );
         assert_eq!(sdmx_period("абв", None), None);
     }
 }

@@ -510,3 +510,93 @@ fn a_sheet_of_unknown_layout_fails_alone() {
          1998г.), found \"no such row; the sheet's 8 non-empty cells were not read\""
     );
 }
+
+/// Issue 14: the monthly monitoring workbooks' header: years with a word («2009 год») over single
+/// months, cumulated months in any spelling, half-years, «9 месяцев», «год», quarters with a glued
+/// mark and a stock at a date. Each column gets its own period type.
+#[test]
+fn monthly_monitoring_headers_with_cumulated_and_partial_periods() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1. ОБОРОТ РОЗНИЧНОЙ ТОРГОВЛИ")
+            .unwrap();
+        ws.write_string(2, 0, "(миллионов рублей)").unwrap();
+        ws.write_string(3, 1, "2009 год").unwrap();
+        ws.write_string(3, 5, "2010 год ").unwrap();
+        for (c, h) in [
+            "январь",
+            "январь-\nмарт",
+            "I полугодие",
+            "9 месяцев",
+            "январь-   декабрь 2",
+            "IV квартал1",
+            "год",
+            "на 1 июля",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_string(4, 1 + c as u16, *h).unwrap();
+        }
+        ws.write_string(5, 0, "Липецкая область").unwrap();
+        for c in 1..9u16 {
+            ws.write_number(5, c, 1000.0 + c as f64).unwrap();
+        }
+    });
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    let period = |cell: &str| at(&doc, cell).period.to_string();
+    assert_eq!(period("B6"), "2009-01");
+    assert_eq!(period("C6"), "2009-01/2009-03");
+    assert_eq!(period("D6"), "2009-H1");
+    assert_eq!(period("E6"), "2009-01/2009-09");
+    assert_eq!(period("F6"), "2010-01/2010-12");
+    assert_eq!(period("G6"), "2010-Q4");
+    assert_eq!(period("H6"), "2010");
+    assert_eq!(period("I6"), "2010-07-01");
+    assert_eq!(at(&doc, "C6").period.period_type().as_str(), "months");
+    assert_eq!(at(&doc, "I6").period.period_type().as_str(), "date");
+    assert_eq!(doc.observations.len(), 8);
+}
+
+/// Issue 14: school and season years («2000/2001») head the education section's tables.
+#[test]
+fn school_years_are_periods_of_their_own() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1. ЧИСЛЕННОСТЬ СТУДЕНТОВ").unwrap();
+        ws.write_string(2, 0, "(на начало учебного года; тысяч человек)")
+            .unwrap();
+        ws.write_string(3, 1, "2000/2001").unwrap();
+        ws.write_string(3, 2, "2001/2002").unwrap();
+        ws.write_string(4, 0, "Липецкая область").unwrap();
+        ws.write_number(4, 1, 41.5).unwrap();
+        ws.write_number(4, 2, 43.0).unwrap();
+    });
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    assert_eq!(at(&doc, "C5").period.to_string(), "2001/2002");
+    assert_eq!(at(&doc, "C5").period.period_type().as_str(), "school_year");
+    assert_eq!(at(&doc, "C5").period.year(), 2001);
+}
+
+/// Issue 14: a row of sub-headers under the years that are not periods (weeks here) must not let
+/// the figures under them pass for whole years: the table is a problem naming the header cells.
+#[test]
+fn unknown_sub_headers_under_years_are_a_problem_not_years() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1. ЦЕНЫ НА БЕНЗИН").unwrap();
+        ws.write_number(3, 1, 2009.0).unwrap();
+        ws.write_number(3, 3, 2010.0).unwrap();
+        for (c, h) in ["неделя 1", "неделя 2", "неделя 1", "неделя 2"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(4, 1 + c as u16, *h).unwrap();
+        }
+        ws.write_string(5, 0, "Липецкая область").unwrap();
+        for c in 1..5u16 {
+            ws.write_number(5, c, 20.0 + c as f64).unwrap();
+        }
+    });
+    assert!(doc.observations.is_empty(), "{:?}", doc.observations);
+    assert_eq!(doc.problems.len(), 1, "{:?}", doc.problems);
+    let p = doc.problems[0].to_string();
+    assert!(p.contains("sheet '3.1.'") && p.contains("неделя 1"), "{p}");
+}

@@ -152,6 +152,9 @@ struct Block {
     column_marks: BTreeMap<u32, Vec<u32>>,
     summary: Option<usize>,
     data_rows: usize,
+    /// The header under the years was not understood (a problem says so): rows are skipped until
+    /// the next header or table title.
+    skip_until_header: bool,
 }
 
 /// An observation waiting for the sheet's footnotes, which come last.
@@ -238,6 +241,7 @@ impl SheetParser<'_> {
                 }
                 block.header = periods;
                 block.column_marks = header_marks(cells, col0);
+                block.skip_until_header = false;
                 continue;
             }
             // A second header level (quarters or months under years), or sub-periods of the year the
@@ -276,7 +280,37 @@ impl SheetParser<'_> {
                 continue;
             }
 
+            // Under the years, before any figure, a row of headers that are not periods (weeks,
+            // categories this parser does not know): the figures under it are not the years'. The
+            // table is named as a problem rather than read as whole years.
+            if first.is_none() && block.data_rows == 0 && !block.header.is_empty() {
+                let unknown: Vec<String> = cells
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, c)| col0 + *i as u32 > 0 && matches!(c, Data::String(_)))
+                    .map(|(_, c)| display(c))
+                    .filter(|t| !t.trim().is_empty())
+                    .collect();
+                if unknown.len() >= 2 {
+                    self.problem(
+                        row,
+                        col0.max(1),
+                        "a row of quarters, months or other periods under the years",
+                        unknown.join(" | "),
+                    );
+                    block.header.clear();
+                    block.skip_until_header = true;
+                    continue;
+                }
+            }
+
             let Some(label) = first else { continue };
+            if block.skip_until_header {
+                if title_code(&label).is_none() {
+                    continue;
+                }
+                block = Block::default();
+            }
             if block.header.is_empty()
                 || (block.data_rows > 0 && !has_data_cells && title_code(&label).is_some())
             {
@@ -389,7 +423,10 @@ impl SheetParser<'_> {
         }
         settle_district_versions(&mut pending, self.regions);
 
-        if block.header.is_empty() && block.summary.is_none() && looks_like_table_sheet(self.sheet)
+        if block.header.is_empty()
+            && block.summary.is_none()
+            && !block.skip_until_header
+            && looks_like_table_sheet(self.sheet)
         {
             // A table of a layout this parser does not know (columns that are not periods) fails
             // alone: the workbook's other tables still load, and the sheet is named with what it held.
