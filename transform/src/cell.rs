@@ -22,10 +22,24 @@ pub fn parse_cell_text(text: &str) -> Option<CellValue> {
             footnote_marks: footnote_marks.clone(),
         })
     };
+    // A marker with a bare footnote mark: «…5».
+    if let Some(mark) = body
+        .strip_prefix('…')
+        .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit()))
+    {
+        let mut marks = footnote_marks.clone();
+        marks.extend(mark.parse::<u32>().ok());
+        return Some(CellValue {
+            value: None,
+            status: Status::NotAvailable,
+            footnote_marks: marks,
+        });
+    }
     match body {
-        "…" | "..." | "…." => return missing(Status::NotAvailable),
-        // Hyphen, en dash, em dash, and the minus sign and figure dash some exports put in their place.
-        "-" | "–" | "—" | "−" | "‒" => return missing(Status::NoActivity),
+        "…" | "..." | "…." | ".." => return missing(Status::NotAvailable),
+        // Hyphens (U+2010 too), en dash, em dash, and the minus sign and figure dash some exports put
+        // in their place.
+        "-" | "\u{2010}" | "–" | "—" | "−" | "‒" => return missing(Status::NoActivity),
         "x" | "х" | "X" | "Х" => return missing(Status::NotApplicable),
         "" => return None,
         _ => {}

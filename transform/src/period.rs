@@ -148,6 +148,24 @@ impl Period {
 pub(crate) fn strip_footnote_mark(text: &str) -> (&str, Vec<u32>) {
     let mut rest = text.trim_end();
     let mut marks = Vec::new();
+    // Superscript digits («Московская область ²»).
+    while let Some(c) = rest.chars().last() {
+        let Some(n) = "⁰¹²³⁴⁵⁶⁷⁸⁹".chars().position(|s| s == c) else {
+            break;
+        };
+        marks.push(n as u32);
+        rest = rest[..rest.len() - c.len_utf8()].trim_end();
+    }
+    // Asterisk marks «*)», «**)», «*»: footnotes 101, 102, ... (see [`asterisk_mark`]).
+    let stars = rest.trim_end_matches(')');
+    if stars.ends_with('*') {
+        let body = stars.trim_end_matches('*');
+        let n = (stars.len() - body.len()) as u32;
+        if !body.trim().is_empty() {
+            marks.push(asterisk_mark(n));
+            rest = body.trim_end();
+        }
+    }
     while let Some(before) = rest.strip_suffix(')') {
         let Some(digit) = before.chars().last().and_then(|c| c.to_digit(10)) else {
             break;
@@ -158,10 +176,15 @@ pub(crate) fn strip_footnote_mark(text: &str) -> (&str, Vec<u32>) {
             break;
         }
         marks.push(digit);
-        rest = head.trim_end().trim_end_matches(',').trim_end();
+        rest = head.trim_end().trim_end_matches([',', ';']).trim_end();
     }
     marks.reverse();
     (rest, marks)
+}
+
+/// The footnote number of an asterisk mark: `*` is 101, `**` 102, as «*) ...» footnotes are read.
+pub(crate) fn asterisk_mark(stars: u32) -> u32 {
+    100 + stars
 }
 
 impl fmt::Display for Period {

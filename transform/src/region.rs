@@ -9,6 +9,8 @@ use crate::error::TransformError;
 use crate::period::strip_footnote_mark;
 
 const DICTIONARY_TSV: &str = include_str!("../data/regions.tsv");
+/// Known misprints of region labels in Rosstat's tables, each with where it was seen.
+const MISPRINTS_TSV: &str = include_str!("../data/misprints.tsv");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,7 +85,21 @@ impl RegionDictionary {
     pub fn builtin() -> &'static RegionDictionary {
         static DICT: std::sync::OnceLock<RegionDictionary> = std::sync::OnceLock::new();
         DICT.get_or_init(|| {
-            Self::from_tsv(DICTIONARY_TSV).expect("the shipped region dictionary is valid")
+            let dictionary =
+                Self::from_tsv(DICTIONARY_TSV).expect("the shipped region dictionary is valid");
+            let misprints: Vec<(&str, &str)> = MISPRINTS_TSV
+                .lines()
+                .filter(|l| {
+                    !l.starts_with('#') && !l.starts_with("label\t") && !l.trim().is_empty()
+                })
+                .filter_map(|l| {
+                    let mut fields = l.split('\t');
+                    Some((fields.next()?, fields.next()?))
+                })
+                .collect();
+            dictionary
+                .with_aliases(misprints)
+                .expect("the shipped misprints name known regions")
         })
     }
 
@@ -282,6 +298,27 @@ pub fn normalize_label(label: &str) -> String {
     {
         collapsed = format!("{stem} область");
     }
+    // «в том числе: Ханты-Мансийский ...»: the lead-in is not part of the name.
+    for lead in ["в том числе:", "из них:"] {
+        if let Some(rest) = collapsed.strip_prefix(lead) {
+            let rest = rest.trim_start_matches([':', ' ']).trim();
+            if rest.chars().any(char::is_alphabetic) {
+                collapsed = rest.to_string();
+            }
+        }
+    }
+    // A bare mark after a space: «Российская Федерация 1», «г.Москва 2».
+    if let Some((name, mark)) = collapsed.rsplit_once(' ') {
+        if !mark.is_empty()
+            && mark.len() <= 2
+            && mark.chars().all(|c| c.is_ascii_digit())
+            && name.chars().any(char::is_alphabetic)
+        {
+            collapsed = name.trim_end().to_string();
+        }
+    }
+    // A hyphen lost: «Ханты Мансийский».
+    collapsed = collapsed.replace("ханты мансийский", "ханты-мансийский");
     let trimmed = collapsed.trim_end_matches([':', '.', ' ']).trim();
     let city = trimmed
         .strip_prefix("г. ")

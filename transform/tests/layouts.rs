@@ -600,3 +600,77 @@ fn unknown_sub_headers_under_years_are_a_problem_not_years() {
     let p = doc.problems[0].to_string();
     assert!(p.contains("sheet '3.1.'") && p.contains("неделя 1"), "{p}");
 }
+
+/// Issue 14: region labels as other editions print them, and markers: joined and asterisk marks,
+/// bare and superscript marks, the country row with its unit, «в том числе:», a hyphen lost, a
+/// truncated name, known misprints; «…5», U+2010 and «..» as no-data; a non-region row of dashes
+/// is no problem; a footnote paragraph starting with «*)» ends the grid.
+#[test]
+fn region_labels_and_markers_of_other_editions() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1. ДОБЫЧА НЕФТИ").unwrap();
+        ws.write_number(3, 1, 2021.0).unwrap();
+        ws.write_number(3, 2, 2022.0).unwrap();
+        let rows: [(&str, &str, &str); 15] = [
+            ("Российская Федерация, млн т", "524", "535"),
+            ("Московская область1);2)", "1", "2"),
+            ("Крымский федеральный округ *)", "3", "4"),
+            ("г.Москва 2", "5", "6"),
+            ("Тульская область ²", "7", "8"),
+            ("в том числе: Ханты-Мансийский авт. округ - Югра", "9", "10"),
+            ("Ханты Мансийский автономный округ - Югра", "11", "12"),
+            (
+                "Тюменская область (без Ханты-Мансийского авт.округа-Югра и Ямало-Ненецкого авт.округа)",
+                "13",
+                "14",
+            ),
+            ("Еврейская автономная", "15", "16"),
+            ("Владимировская область", "17", "18"),
+            ("Республтка Адыгея", "19", "20"),
+            ("Липецкая область", "…5", "\u{2010}"),
+            ("Курская область", "..", "21"),
+            ("Межрегиональное управление", "-", "-"),
+            ("Орловская область", "22", "23"),
+        ];
+        for (r, (label, a, b)) in rows.iter().enumerate() {
+            let row = 4 + r as u32;
+            ws.write_string(row, 0, *label).unwrap();
+            ws.write_string(row, 1, *a).unwrap();
+            ws.write_string(row, 2, *b).unwrap();
+        }
+        ws.write_string(19, 0, "*) Без учета Республики Крым.")
+            .unwrap();
+        ws.write_string(20, 0, "1) Оценка. 2) Предварительные данные.")
+            .unwrap();
+    });
+    assert!(doc.problems.is_empty(), "{:#?}", doc.problems);
+    let region = |cell: &str| at(&doc, cell).region_code.clone();
+    assert_eq!(region("B5"), "643");
+    assert_eq!(at(&doc, "B5").unit, "млн т", "the unit of the country row");
+    assert_eq!(region("B6"), "46000000000");
+    assert_eq!(at(&doc, "B6").footnotes.len(), 2);
+    assert_eq!(region("B7"), "039");
+    assert!(at(&doc, "B7").footnotes[0].contains("Без учета Республики Крым"));
+    assert_eq!(region("B8"), "45000000000");
+    assert_eq!(region("B9"), "70000000000");
+    assert_eq!(region("B10"), "71100000000");
+    assert_eq!(region("B11"), "71100000000");
+    assert_eq!(region("B12"), "71001000000");
+    assert_eq!(region("B13"), "99000000000");
+    assert_eq!(region("B14"), "17000000000");
+    assert_eq!(region("B15"), "79000000000");
+    assert_eq!(
+        at(&doc, "B16").status,
+        regstat_transform::Status::NotAvailable
+    );
+    assert_eq!(
+        at(&doc, "C16").status,
+        regstat_transform::Status::NoActivity
+    );
+    assert_eq!(
+        at(&doc, "B17").status,
+        regstat_transform::Status::NotAvailable
+    );
+    assert_eq!(region("C19"), "54000000000");
+    assert!(doc.observations.iter().all(|o| o.provenance.cell != "B18"));
+}

@@ -45,6 +45,15 @@ pub(super) fn is_separator(label: &str) -> bool {
 /// `1) Данные ...` -> `(1, "Данные ...")`.
 pub(super) fn footnote_line(label: &str) -> Option<(u32, String)> {
     let t = label.trim();
+    // «*) Без учета ...»: an asterisk footnote.
+    let stars = t.chars().take_while(|c| *c == '*').count();
+    if stars > 0 {
+        let rest = t[stars..].strip_prefix(')')?;
+        return Some((
+            crate::period::asterisk_mark(stars as u32),
+            rest.split_whitespace().collect::<Vec<_>>().join(" "),
+        ));
+    }
     let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
     let rest = t[digits.len()..].strip_prefix(')')?;
     Some((

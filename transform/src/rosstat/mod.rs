@@ -326,10 +326,30 @@ impl SheetParser<'_> {
             let summary = self.summary_for(&mut block);
             block.data_rows += 1;
             let (clean_label, row_marks) = strip_footnote_mark(&label);
+            // «Российская Федерация, млн т»: a region with the unit of its row's figures.
+            let with_unit = match self.regions.resolve(&label) {
+                None => {
+                    split_unit(&label).and_then(|(name, unit)| match self.regions.resolve(name) {
+                        Some(Resolution::Region(entry)) => Some((entry, unit)),
+                        _ => None,
+                    })
+                }
+                Some(_) => None,
+            };
+            let row_unit = with_unit.map(|(_, unit)| unit);
             let region = match self.regions.resolve(&label) {
                 Some(Resolution::Region(entry)) => Some(entry),
                 Some(Resolution::Marker) => None,
+                None if with_unit.is_some() => with_unit.map(|(entry, _)| entry),
                 None if block.data_rows == 1 && is_total_label(&label) => self.regions.get("643"),
+                // A row that names no region and holds only no-data markers (an administrative
+                // heading with dashes): nothing to read and nothing lost.
+                None if only_markers(cells, col0) => {
+                    let values = count_grid_cells(cells, col0);
+                    self.doc.tables[summary].grid_cells += values;
+                    self.doc.tables[summary].statuses += values;
+                    continue;
+                }
                 None => {
                     let values = count_grid_cells(cells, col0);
                     self.doc.tables[summary].grid_cells += values;
@@ -403,7 +423,7 @@ impl SheetParser<'_> {
                         region_label: clean_label.split_whitespace().collect::<Vec<_>>().join(" "),
                         period,
                         value,
-                        unit: table.unit.clone(),
+                        unit: row_unit.map_or_else(|| table.unit.clone(), str::to_string),
                         status,
                         footnotes: Vec::new(),
                         dimensions: Vec::new(),
@@ -577,6 +597,32 @@ impl SheetParser<'_> {
 /// Gives each district row whose printed name has had several compositions the code of the one the
 /// table lists under it (see [`crate::district`]): the subjects on the rows after it, up to the next
 /// district or total.
+/// A label with a unit after its name: «Российская Федерация, млн т», «Российская Федерация  млрд.
+/// рублей ¹» (a comma, or a run of spaces). The unit loses its footnote marks.
+fn split_unit(label: &str) -> Option<(&str, &str)> {
+    let label = label.trim();
+    let (name, unit) = label.split_once(',').or_else(|| label.split_once("  "))?;
+    let unit = strip_footnote_mark(unit.trim()).0.trim();
+    (!name.trim().is_empty() && !unit.is_empty() && !unit.chars().any(|c| c.is_ascii_digit()))
+        .then_some((name.trim(), unit))
+}
+
+/// Whether every non-empty data cell of a row is a no-data marker (…, -, x).
+fn only_markers(cells: &[Data], col0: u32) -> bool {
+    let mut any = false;
+    for (i, c) in cells.iter().enumerate() {
+        if col0 + i as u32 == 0 || is_empty(c) {
+            continue;
+        }
+        let Data::String(text) = c else { return false };
+        match parse_cell_text(text) {
+            Some(v) if v.value.is_none() => any = true,
+            _ => return false,
+        }
+    }
+    any
+}
+
 fn settle_district_versions(pending: &mut [Pending], regions: &RegionDictionary) {
     let subject = |code: &str| {
         regions
