@@ -674,3 +674,30 @@ fn region_labels_and_markers_of_other_editions() {
     assert_eq!(region("C19"), "54000000000");
     assert!(doc.observations.iter().all(|o| o.provenance.cell != "B18"));
 }
+
+/// Issue 14: years kept in the hidden bottom halves of vertically merged header cells (the visible
+/// top half empty), beside years in the top row: every column keeps its year.
+#[test]
+fn years_hidden_in_merged_header_cells_keep_their_columns() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1. ВВОД В ДЕЙСТВИЕ ЖИЛЫХ ДОМОВ")
+            .unwrap();
+        let blank = rust_xlsxwriter::Format::new();
+        for (col, year) in [(1u16, 2005.0), (2, 2006.0)] {
+            ws.merge_range(3, col, 4, col, "", &blank).unwrap();
+            ws.write_number(4, col, year).unwrap();
+        }
+        ws.write_number(3, 3, 2007.0).unwrap();
+        ws.write_number(3, 4, 2008.0).unwrap();
+        ws.write_string(5, 0, "Липецкая область").unwrap();
+        for c in 1..5u16 {
+            ws.write_number(5, c, 500.0 + c as f64).unwrap();
+        }
+    });
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    let period = |cell: &str| at(&doc, cell).period.to_string();
+    assert_eq!(
+        [period("B6"), period("C6"), period("D6"), period("E6")],
+        ["2005", "2006", "2007", "2008"]
+    );
+}

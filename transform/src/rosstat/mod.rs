@@ -72,12 +72,13 @@ pub fn parse_workbook_sheets(
         if !sheets.is_empty() && !sheets.iter().any(|s| s.trim() == sheet.trim()) {
             continue;
         }
-        let range = workbook
+        let mut range = workbook
             .worksheet_range(&sheet)
             .map_err(|e| TransformError::Workbook {
                 file: file.to_string(),
                 reason: format!("sheet '{sheet}': {e}"),
             })?;
+        fill_merged_headers(&mut range, &merged_areas(&mut workbook, &sheet));
         SheetParser {
             file,
             sheet: &sheet,
@@ -87,6 +88,46 @@ pub fn parse_workbook_sheets(
         .parse(&range)?;
     }
     Ok(doc)
+}
+
+/// The merged areas of a sheet (none for formats calamine reads no merges from).
+fn merged_areas(
+    workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
+    sheet: &str,
+) -> Vec<calamine::Dimensions> {
+    match workbook {
+        calamine::Sheets::Xls(x) => x.merge_cells_by_sheet_name(sheet).unwrap_or_default(),
+        calamine::Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(sheet).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// A vertically merged header cell shows one value; some sheets keep it in the hidden lower half
+/// (the visible top-left cell empty). The area's period, wherever in its first column it is stored,
+/// is given to every row of that column, so the header row above and the row below both see it.
+/// Only periods are spread: a merged data cell is never copied.
+fn fill_merged_headers(range: &mut calamine::Range<Data>, merges: &[calamine::Dimensions]) {
+    for area in merges {
+        let (r0, c0) = area.start;
+        let (r1, _) = area.end;
+        if r1 <= r0 {
+            continue;
+        }
+        let value = (r0..=r1)
+            .filter_map(|r| range.get_value((r, c0)).cloned())
+            .find(|v| !is_empty(v));
+        let Some(value) = value else { continue };
+        let is_period = header::header_period(&value).is_some()
+            || matches!(&value, Data::String(t) if crate::period::SubPeriod::from_header_text(t).is_some());
+        if !is_period {
+            continue;
+        }
+        for r in r0..=r1 {
+            if range.get_value((r, c0)).is_none_or(is_empty) {
+                range.set_value((r, c0), value.clone());
+            }
+        }
+    }
 }
 
 /// The first bytes of an OLE2 compound file: a legacy .xls (BIFF) workbook.
@@ -239,9 +280,16 @@ impl SheetParser<'_> {
                         ..Block::default()
                     };
                 }
-                block.header = periods;
-                block.column_marks = header_marks(cells, col0);
-                block.skip_until_header = false;
+                // The lower half of merged header cells repeats years the header has: not a new
+                // header.
+                let repeats = block.data_rows == 0
+                    && periods.len() < block.header.len()
+                    && periods.iter().all(|(c, p)| block.header.get(c) == Some(p));
+                if !repeats {
+                    block.header = periods;
+                    block.column_marks = header_marks(cells, col0);
+                    block.skip_until_header = false;
+                }
                 continue;
             }
             // A second header level (quarters or months under years), or sub-periods of the year the
