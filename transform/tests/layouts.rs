@@ -701,3 +701,61 @@ fn years_hidden_in_merged_header_cells_keep_their_columns() {
         ["2005", "2006", "2007", "2008"]
     );
 }
+
+/// Issue 14: categories under a year — several under each year, and a year split in two — are a
+/// dimension of the figures, each column its own: never dropped, never merged.
+#[test]
+fn categories_under_a_year_are_a_dimension() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1. СОЦИАЛЬНЫЕ ВЫПЛАТЫ").unwrap();
+        ws.write_string(2, 0, "(миллионов рублей)").unwrap();
+        ws.write_number(3, 1, 2016.0).unwrap();
+        ws.write_number(3, 3, 2017.0).unwrap();
+        ws.write_number(3, 5, 2018.0).unwrap();
+        ws.write_number(3, 6, 2019.0).unwrap();
+        for (c, h) in [
+            "пенсии",
+            "стипендии",
+            "не включая единовременную выплату 2017",
+            "включая единовременную выплату1)",
+            "пенсии",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_string(4, 1 + c as u16, *h).unwrap();
+        }
+        ws.write_string(5, 0, "Липецкая область").unwrap();
+        for c in 1..7u16 {
+            ws.write_number(5, c, 100.0 + c as f64).unwrap();
+        }
+        ws.write_string(6, 0, "1) С учетом выплаты 5 тыс. рублей.")
+            .unwrap();
+    });
+    assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    let fig = |cell: &str| {
+        let o = at(&doc, cell);
+        (o.period.to_string(), o.dimensions.clone())
+    };
+    let cat = |c: &str| vec![("category".to_string(), c.to_string())];
+    assert_eq!(fig("B6"), ("2016".into(), cat("пенсии")));
+    assert_eq!(fig("C6"), ("2016".into(), cat("стипендии")));
+    assert_eq!(
+        fig("D6"),
+        ("2017".into(), cat("не включая единовременную выплату 2017"))
+    );
+    assert_eq!(
+        fig("E6"),
+        ("2017".into(), cat("включая единовременную выплату"))
+    );
+    assert_eq!(
+        at(&doc, "E6").footnotes,
+        ["1) С учетом выплаты 5 тыс. рублей."]
+    );
+    assert_eq!(fig("F6"), ("2018".into(), cat("пенсии")));
+    assert_eq!(
+        fig("G6"),
+        ("2019".into(), vec![]),
+        "a year's column with no category"
+    );
+}

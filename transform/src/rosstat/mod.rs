@@ -196,6 +196,8 @@ struct Block {
     /// The header under the years was not understood (a problem says so): rows are skipped until
     /// the next header or table title.
     skip_until_header: bool,
+    /// Column -> the category printed under its year (a dimension of its figures).
+    categories: BTreeMap<u32, String>,
 }
 
 /// An observation waiting for the sheet's footnotes, which come last.
@@ -288,6 +290,7 @@ impl SheetParser<'_> {
                 if !repeats {
                     block.header = periods;
                     block.column_marks = header_marks(cells, col0);
+                    block.categories.clear();
                     block.skip_until_header = false;
                 }
                 continue;
@@ -328,26 +331,60 @@ impl SheetParser<'_> {
                 continue;
             }
 
-            // Under the years, before any figure, a row of headers that are not periods (weeks,
-            // categories this parser does not know): the figures under it are not the years'. The
-            // table is named as a problem rather than read as whole years.
+            // Under the years, before any figure, a row of headers that are not periods. Categories
+            // («пенсии», «стипендии»; a year split in two, «не включая … 2017» / «включая …»; an
+            // edition of a methodology) become a dimension of each column's figures, under the year
+            // they stand under. Period-like words this parser does not read (weeks, ten-day spans)
+            // make the table a problem: the figures under them are not the years'.
             if first.is_none() && block.data_rows == 0 && !block.header.is_empty() {
-                let unknown: Vec<String> = cells
+                let texts: Vec<(u32, String)> = cells
                     .iter()
                     .enumerate()
                     .filter(|(i, c)| col0 + *i as u32 > 0 && matches!(c, Data::String(_)))
-                    .map(|(_, c)| display(c))
-                    .filter(|t| !t.trim().is_empty())
+                    .map(|(i, c)| (col0 + i as u32, display(c)))
+                    .filter(|(_, t)| !t.trim().is_empty())
                     .collect();
-                if unknown.len() >= 2 {
-                    self.problem(
-                        row,
-                        col0.max(1),
-                        "a row of quarters, months or other periods under the years",
-                        unknown.join(" | "),
-                    );
-                    block.header.clear();
-                    block.skip_until_header = true;
+                if texts.len() >= 2 {
+                    if texts.iter().any(|(_, t)| looks_like_period_word(t)) {
+                        let found: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+                        self.problem(
+                            row,
+                            col0.max(1),
+                            "a row of quarters, months or other periods under the years",
+                            found.join(" | "),
+                        );
+                        block.header.clear();
+                        block.skip_until_header = true;
+                        continue;
+                    }
+                    let mut header = block.header.clone();
+                    let mut column_marks = block.column_marks.clone();
+                    let own_marks = header_marks(cells, col0);
+                    for (col, text) in texts {
+                        let Some((&year_col, &period)) = block.header.range(..=col).next_back()
+                        else {
+                            continue;
+                        };
+                        header.insert(col, period);
+                        let (category, _) = strip_footnote_mark(&text);
+                        block.categories.insert(
+                            col,
+                            category.split_whitespace().collect::<Vec<_>>().join(" "),
+                        );
+                        let marks = [
+                            block
+                                .column_marks
+                                .get(&year_col)
+                                .map_or(&[][..], Vec::as_slice),
+                            own_marks.get(&col).map_or(&[][..], Vec::as_slice),
+                        ]
+                        .concat();
+                        if !marks.is_empty() {
+                            column_marks.insert(col, marks);
+                        }
+                    }
+                    block.header = header;
+                    block.column_marks = column_marks;
                     continue;
                 }
             }
@@ -474,7 +511,11 @@ impl SheetParser<'_> {
                         unit: row_unit.map_or_else(|| table.unit.clone(), str::to_string),
                         status,
                         footnotes: Vec::new(),
-                        dimensions: Vec::new(),
+                        dimensions: block
+                            .categories
+                            .get(&col)
+                            .map(|c| vec![("category".to_string(), c.clone())])
+                            .unwrap_or_default(),
                         provenance: Provenance {
                             document_sha256: String::new(),
                             sheet: self.sheet.to_string(),
@@ -653,6 +694,36 @@ fn split_unit(label: &str) -> Option<(&str, &str)> {
     let unit = strip_footnote_mark(unit.trim()).0.trim();
     (!name.trim().is_empty() && !unit.is_empty() && !unit.chars().any(|c| c.is_ascii_digit()))
         .then_some((name.trim(), unit))
+}
+
+/// Words of periods this parser does not read (weeks, ten-day spans, days) or of periods it would
+/// read in another spelling: a sub-header with them is not a category.
+fn looks_like_period_word(text: &str) -> bool {
+    let t = text.to_lowercase();
+    [
+        "недел",
+        "декад",
+        "день",
+        "дня",
+        "квартал",
+        "месяц",
+        "полугод",
+        "период",
+        "январ",
+        "феврал",
+        "март",
+        "апрел",
+        "мая",
+        "июн",
+        "июл",
+        "август",
+        "сентябр",
+        "октябр",
+        "ноябр",
+        "декабр",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
 }
 
 /// Whether every non-empty data cell of a row is a no-data marker (…, -, x).
