@@ -759,3 +759,21 @@ fn categories_under_a_year_are_a_dimension() {
         "a year's column with no category"
     );
 }
+
+/// Issue 14: a sheet never loses its figures silently. Here the labels stand in column B (a layout
+/// this parser does not read): the figures are a problem naming the sheet, not "0 read".
+#[test]
+fn a_sheet_whose_figures_are_not_read_says_so() {
+    let doc = parse(|ws| {
+        ws.write_string(1, 0, "3.1. ЧИСЛЕННОСТЬ НАСЕЛЕНИЯ").unwrap();
+        ws.write_number(3, 2, 2021.0).unwrap();
+        ws.write_number(3, 3, 2022.0).unwrap();
+        ws.write_string(4, 1, "Липецкая область").unwrap();
+        ws.write_number(4, 2, 1139.0).unwrap();
+        ws.write_number(4, 3, 1131.0).unwrap();
+    });
+    assert!(doc.observations.is_empty());
+    assert_eq!(doc.problems.len(), 1, "{:?}", doc.problems);
+    let p = doc.problems[0].to_string();
+    assert!(p.contains("sheet '3.1.'") && p.contains("2 numbers"), "{p}");
+}

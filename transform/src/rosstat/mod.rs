@@ -21,7 +21,7 @@ use crate::region::{RegionDictionary, RegionKind, Resolution};
 mod header;
 mod lines;
 
-use header::{header_marks, header_periods, sub_periods, year_in_text};
+use header::{header_marks, header_period, header_periods, sub_periods, year_in_text};
 use lines::{
     count_grid_cells, display, footnote_line, is_empty, is_separator, is_total_label,
     looks_like_table_sheet, text_of, title_code,
@@ -550,6 +550,36 @@ impl SheetParser<'_> {
                 found: format!("no such row; the sheet's {cells} non-empty cells were not read"),
             });
             return Ok(());
+        }
+        // Numbers under the header that no row read (labels outside column A, say): never silent.
+        let sheet_problems = self
+            .doc
+            .problems
+            .iter()
+            .filter(|p| p.location.sheet.as_deref() == Some(self.sheet))
+            .count();
+        if pending.is_empty() && sheet_problems == 0 && looks_like_table_sheet(self.sheet) {
+            let numbers = range
+                .used_cells()
+                .filter(|(r, c, v)| {
+                    *c as u32 + col0 > 0
+                        && matches!(v, Data::Float(_) | Data::Int(_))
+                        && header_period(v).is_none()
+                        && *r > 0
+                })
+                .count();
+            if numbers > 0 {
+                self.doc.problems.push(ParseProblem {
+                    location: Location {
+                        file: self.file.to_string(),
+                        sheet: Some(self.sheet.to_string()),
+                        cell: None,
+                    },
+                    expected: "figures in rows labelled with a region in column A".into(),
+                    found: format!("{numbers} numbers under the header, none of them read"),
+                });
+                return Ok(());
+            }
         }
         for Pending {
             mut observation,
