@@ -148,8 +148,17 @@ impl ExtractArgs {
             .as_ref()
             .map_or(RegionDictionary::builtin(), |c| c.regions());
         let mut sink = Sink::open(self.out.as_ref())?;
-        if name.to_lowercase().ends_with(".xml") {
-            return self.extract_sdmx(&name, regions, sink);
+        let mut head = Vec::with_capacity(512);
+        {
+            use std::io::Read;
+            std::fs::File::open(&self.file)
+                .with_context(|| format!("reading {}", self.file.display()))?
+                .take(512)
+                .read_to_end(&mut head)
+                .with_context(|| format!("reading {}", self.file.display()))?;
+        }
+        if regstat_transform::document_kind(&name, &head) == regstat_transform::DocumentKind::Sdmx {
+            return self.extract_sdmx(&name, regions, config.as_ref(), sink);
         }
         let bytes = std::fs::read(&self.file)
             .with_context(|| format!("reading {}", self.file.display()))?;
@@ -183,12 +192,14 @@ impl ExtractArgs {
         &self,
         name: &str,
         regions: &RegionDictionary,
+        config: Option<&regstat_config::Config>,
         mut sink: Sink,
     ) -> anyhow::Result<bool> {
         let file = std::fs::File::open(&self.file)
             .with_context(|| format!("reading {}", self.file.display()))?;
         let mut write_error: Option<anyhow::Error> = None;
-        let summary = read_sdmx(name, std::io::BufReader::new(file), regions, |o| {
+        let summary = read_sdmx(name, std::io::BufReader::new(file), regions, |mut o| {
+            crate::pipeline::name_sdmx_indicator(config, &mut o);
             if write_error.is_none() {
                 write_error = sink.push(record(name, &o, regions)).err();
             }

@@ -173,3 +173,57 @@ title_all = ["оборот розничной торговли", "на душу"
         assert_eq!(&row[8], "RU-LIP");
     }
 }
+
+/// Issue 13: one format detection for runs and `extract`. An EMISS SDMX file is recognised by its
+/// content (here saved without .xml, as a download may be), and `--config` names its indicator by
+/// `emiss_ids` exactly as a run does.
+#[test]
+fn extract_reads_sdmx_by_content_and_names_it_as_a_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let sdmx = dir.path().join("emiss-33459");
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/fedstat/sdmx_example.xml"),
+        &sdmx,
+    )
+    .unwrap();
+    let config = dir.path().join("regstat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[outputs]
+warehouse = "{d}/w.duckdb"
+archive = "{d}/archive"
+publish = "{d}/publish"
+
+[[indicators]]
+id = "female_population"
+name = "Численность постоянного населения - женщин на 1 января"
+unit = "человек"
+emiss_ids = ["33459"]
+"#,
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("rows.jsonl");
+    let (code, _, stderr) = extract(&[
+        sdmx.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 22);
+    assert!(
+        rows.iter()
+            .all(|r| r["indicator_id"] == "female_population"),
+        "{}",
+        rows[0]
+    );
+}

@@ -139,9 +139,7 @@ pub(super) fn load_sdmx_streamed(
             config.regions(),
             |mut o| {
                 o.provenance.document_sha256 = record.sha256.clone();
-                if let Some(i) = config.indicator_for_emiss(&o.provenance.table_code) {
-                    o.indicator = i.id.clone();
-                }
+                super::indicators::name_sdmx_indicator(Some(config), &mut o);
                 if push(&o) {
                     Ok(())
                 } else {
@@ -182,7 +180,5 @@ pub(super) fn load_sdmx_streamed(
 
 /// EMISS documents are SDMX XML; everything else is a workbook or an archive of workbooks.
 pub(super) fn is_sdmx(file_name: &str, bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(512)];
-    file_name.to_lowercase().ends_with(".xml")
-        || (head.starts_with(b"<?xml") && String::from_utf8_lossy(head).contains("GenericData"))
+    regstat_transform::document_kind(file_name, bytes) == regstat_transform::DocumentKind::Sdmx
 }

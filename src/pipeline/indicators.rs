@@ -71,6 +71,14 @@ pub(super) fn pin_conflicts(
         .collect()
 }
 
+/// An SDMX figure's indicator: the config's indicator listing its EMISS id in `emiss_ids`, else
+/// the document's own (`emiss:<id>`). Runs and `regstat extract --config` both name figures so.
+pub fn name_sdmx_indicator(config: Option<&Config>, o: &mut regstat_transform::Observation) {
+    if let Some(i) = config.and_then(|c| c.indicator_for_emiss(&o.provenance.table_code)) {
+        o.indicator = i.id.clone();
+    }
+}
+
 /// Gives every figure its indicator ([`indicator_for`]), deciding once per table: figures come table by
 /// table, so the last decision is reused while the table stays the same.
 pub fn name_indicators(

@@ -11,6 +11,32 @@ use crate::rosstat::{parse_workbook_sheets, ParsedDocument};
 /// Largest archive member read, uncompressed: a guard against archive bombs.
 const MAX_MEMBER_BYTES: u64 = 512 * 1024 * 1024;
 
+/// What a document is, by its name and its first bytes: the one place runs and `regstat extract`
+/// decide how to read a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// EMISS SDMX XML, read as a stream.
+    Sdmx,
+    /// A workbook or an archive of workbooks (`parse_document` tells them apart by their bytes).
+    Workbooks,
+}
+
+/// The kind of a document: SDMX by a `.xml` name or by an XML head naming SDMX's `GenericData`
+/// (an EMISS download saved under another name); anything else is read as workbooks.
+pub fn document_kind(file_name: &str, head: &[u8]) -> DocumentKind {
+    let head = &head[..head.len().min(512)];
+    let head = head
+        .strip_prefix(b"\xef\xbb\xbf".as_slice())
+        .unwrap_or(head);
+    if file_name.to_lowercase().ends_with(".xml")
+        || (head.starts_with(b"<?xml") && String::from_utf8_lossy(head).contains("GenericData"))
+    {
+        DocumentKind::Sdmx
+    } else {
+        DocumentKind::Workbooks
+    }
+}
+
 pub fn parse_document(
     file: &str,
     bytes: &[u8],

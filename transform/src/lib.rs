@@ -17,7 +17,7 @@ pub mod sdmx;
 
 pub use catalogue::{Catalogue, IndicatorEntry};
 pub use cell::{parse_cell_text, CellValue};
-pub use document::parse_document;
+pub use document::{document_kind, parse_document, DocumentKind};
 pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
 pub use period::{Period, PeriodType, SubPeriod};
