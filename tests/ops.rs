@@ -57,15 +57,7 @@ async fn slow_server(delay: Duration) -> String {
 }
 
 fn regstat_percent(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    regstat::demo::percent_encode(name)
 }
 
 fn write_config(dir: &Path, base: &str, extra: &str) -> PathBuf {

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use regstat_config::Config;
 
 pub use server::DemoServer;
-pub use workbooks::{demo_documents, DemoDocument, GRP_FILE, INDUSTRY_FILE, INVESTMENT_FILE};
+pub use workbooks::{
+    demo_documents, percent_encode, DemoDocument, GRP_FILE, INDUSTRY_FILE, INVESTMENT_FILE,
+};
 
 use crate::pipeline::{run_once, RunReport};
 

@@ -181,14 +181,13 @@ fn build_workbook(layout: &TableLayout, figures: &TableFigures) -> anyhow::Resul
     Ok(workbook.save_to_buffer()?)
 }
 
-/// Percent-encodes a file name for a URL path.
+/// Percent-encodes a file name for a URL path: every byte but unreserved characters (RFC 3986).
 pub fn percent_encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    const UNRESERVED: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(name, UNRESERVED).to_string()
 }
