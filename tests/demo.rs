@@ -1,32 +1,24 @@
 //! End to end: `regstat demo` through the real HTTP path into DuckDB and the published files.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
+use common::{count, regstat};
+
 use regstat_publish::Manifest;
 use sha2::{Digest, Sha256};
-
-fn regstat(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_regstat"))
-        .args(args)
-        .output()
-        .expect("regstat runs")
-}
-
-fn count(conn: &duckdb::Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |r| r.get(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
 
 /// Runs `regstat demo` into `dir/demo`, asserting it succeeds; returns the directory and stdout.
 fn run_demo(dir: &Path) -> (std::path::PathBuf, String) {
     let demo = dir.join("demo");
     let out = regstat(&["demo", "--dir", demo.to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stdout = out.stdout.clone();
     assert!(
-        out.status.success(),
+        out.success(),
         "demo failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr.as_str()
     );
     (demo, stdout)
 }
@@ -229,8 +221,8 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
 
     // A second run fetches the same documents and adds nothing.
     let again = regstat(&["demo", "--dir", demo.to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&again.stdout);
-    assert!(again.status.success(), "{stdout}");
+    let stdout = again.stdout.as_str();
+    assert!(again.success(), "{stdout}");
     assert!(
         stdout.contains("0 loaded, 3 already in the warehouse"),
         "{stdout}"
@@ -286,12 +278,8 @@ control = ["14000000000", "15000000000", "17000000000", "20000000000", "24000000
     std::fs::write(&config, text).unwrap();
     // The demo's server is gone: backfill re-reads the archive and estimates, without fetching.
     let out = regstat(&["backfill", "--config", config.to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = out.stdout.as_str();
+    assert!(out.success(), "{stdout}\n{}", out.stderr.as_str());
     assert!(
         stdout.contains(
             "central-staggered: cs because 2 treated regions adopting in 2 different years"
@@ -318,7 +306,7 @@ control = ["14000000000", "15000000000", "17000000000", "20000000000", "24000000
     );
     std::fs::write(&config, text).unwrap();
     let out = regstat(&["backfill", "--config", config.to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = out.stdout.as_str();
     assert!(
         stdout.contains("central-staggered: sunab because set in the config"),
         "{stdout}"
@@ -395,12 +383,8 @@ fn published_panels_reproduce_the_runs_estimates() {
             method,
             "--json",
         ]);
-        assert!(
-            out.status.success(),
-            "{method}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(out.success(), "{method}: {}", out.stderr.as_str());
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         let (estimate, se) = stored(method, term);
         let mine = &v["estimates"][0];
         assert!(

@@ -1,24 +1,17 @@
 //! `regstat estimate` on the published reference panels, through the binary.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+mod common;
+
+/// A file of the DiD reference data.
 fn shared(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference/did")
-        .join(name)
+    common::shared("reference/did").join(name)
 }
 
 fn regstat(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_regstat"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = common::regstat(args);
+    (out.success(), out.stdout, out.stderr)
 }
 
 /// `regstat estimate` on the base_did files: unit `id`, time `period`, cohort `g`, then `extra`.

@@ -1,25 +1,16 @@
 //! `regstat extract` on the real corpus: every format, the columns, a spot value, the summary.
 
 use std::path::PathBuf;
-use std::process::Command;
+
+mod common;
 
 fn corpus(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/rosstat")
-        .join(name)
+    common::shared("corpus/rosstat").join(name)
 }
 
 fn extract(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_regstat"))
-        .arg("extract")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = common::regstat(&[&["extract"], args].concat());
+    (out.code.unwrap_or(-1), out.stdout, out.stderr)
 }
 
 #[test]
@@ -96,8 +87,7 @@ fn every_corpus_workbook_extracts_without_unresolved_labels() {
 
 #[test]
 fn sdmx_extracts_with_the_same_columns_and_dimensions_as_json() {
-    let xml =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/fedstat/sdmx_example.xml");
+    let xml = common::shared("corpus/fedstat/sdmx_example.xml");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("emiss.jsonl");
     let (code, _, stderr) = extract(&[xml.to_str().unwrap(), "--out", out.to_str().unwrap()]);
@@ -181,11 +171,7 @@ title_all = ["оборот розничной торговли", "на душу"
 fn extract_reads_sdmx_by_content_and_names_it_as_a_run_does() {
     let dir = tempfile::tempdir().unwrap();
     let sdmx = dir.path().join("emiss-33459");
-    std::fs::copy(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/fedstat/sdmx_example.xml"),
-        &sdmx,
-    )
-    .unwrap();
+    std::fs::copy(common::shared("corpus/fedstat/sdmx_example.xml"), &sdmx).unwrap();
     let config = dir.path().join("regstat.toml");
     std::fs::write(
         &config,

@@ -1,9 +1,11 @@
 //! Operations: analysts' snapshot through runs, a held warehouse, SIGTERM mid-run, SIGKILL at random
 //! points, one daemon per warehouse, /metrics and /healthz. Loopback only, bounded loops.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +13,14 @@ use axum::extract::{Path as UrlPath, State};
 use axum::routing::get;
 use regstat::demo::{demo_config, demo_documents};
 use regstat_estimate::SplitMix64;
+
+use common::{count, read_only, spawn as regstat};
+
+/// Waits for a child with a deadline (the harness's, as the tuple these tests destructure).
+fn wait(child: Child, limit: Duration) -> (Option<i32>, String, String) {
+    let o = common::wait(child, limit);
+    (o.code, o.stdout, o.stderr)
+}
 
 /// File name and bytes of every served document.
 type Documents = Arc<Vec<(String, Vec<u8>)>>;
@@ -66,44 +76,6 @@ fn write_config(dir: &Path, base: &str, extra: &str) -> PathBuf {
     path
 }
 
-fn regstat(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_regstat"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits for a child with a deadline; kills it if it overstays.
-fn wait(mut child: Child, limit: Duration) -> (Option<i32>, String, String) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut out = String::new();
-            let mut err = String::new();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            return (status.code(), out, err);
-        }
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            panic!("process did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Runs regstat to completion off the async runtime (the test's servers keep serving meanwhile).
 async fn cli(args: &[&str], limit_secs: u64) -> (Option<i32>, String, String) {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
@@ -122,17 +94,6 @@ fn signal(child: &Child, sig: &str) {
         .unwrap()
         .success();
     assert!(ok, "kill {sig} failed");
-}
-
-fn read_only(path: &Path) -> duckdb::Connection {
-    let config = duckdb::Config::default()
-        .access_mode(duckdb::AccessMode::ReadOnly)
-        .unwrap();
-    duckdb::Connection::open_with_flags(path, config).unwrap()
-}
-
-fn count(conn: &duckdb::Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
