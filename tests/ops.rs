@@ -25,6 +25,24 @@ fn wait(child: Child, limit: Duration) -> (Option<i32>, String, String) {
 /// File name and bytes of every served document.
 type Documents = Arc<Vec<(String, Vec<u8>)>>;
 
+/// The demo config's document-list page: a link to each demo document but section 8 (which the
+/// config fetches from its own URL).
+fn demo_listing<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
+    let listing: String = demo_documents()
+        .unwrap()
+        .iter()
+        .filter(|d| !d.name.contains("Раздел 8"))
+        .map(|d| format!("<div class=\"document-list__item-link\"><a href=\"/storage/mediabank/{}\">x</a></div>", regstat_percent(&d.name)))
+        .collect();
+    axum::Router::new().route(
+        "/folder/regions-of-russia-2023",
+        get(move || {
+            let l = listing.clone();
+            async move { axum::response::Html(l) }
+        }),
+    )
+}
+
 /// The demo's documents, each served after `delay`.
 async fn slow_server(delay: Duration) -> String {
     let docs: Documents = Arc::new(
@@ -34,19 +52,7 @@ async fn slow_server(delay: Duration) -> String {
             .map(|d| (d.name, d.bytes))
             .collect(),
     );
-    let listing: String = docs
-        .iter()
-        .filter(|(n, _)| !n.contains("Раздел 8"))
-        .map(|(n, _)| format!("<div class=\"document-list__item-link\"><a href=\"/storage/mediabank/{}\">x</a></div>", regstat_percent(n)))
-        .collect();
-    let app = axum::Router::new()
-        .route(
-            "/folder/regions-of-russia-2023",
-            get(move || {
-                let l = listing.clone();
-                async move { axum::response::Html(l) }
-            }),
-        )
+    let app = demo_listing()
         .route(
             "/storage/mediabank/{name}",
             get(
@@ -177,20 +183,7 @@ async fn sigterm_mid_run_finishes_the_document_and_exits_zero() {
 /// A server whose document list works and whose every document is "busy": 503 with
 /// `Retry-After: 300`. Counts the document requests it receives.
 async fn busy_server(requests: Arc<std::sync::atomic::AtomicUsize>) -> String {
-    let listing: String = demo_documents()
-        .unwrap()
-        .iter()
-        .filter(|d| !d.name.contains("Раздел 8"))
-        .map(|d| format!("<div class=\"document-list__item-link\"><a href=\"/storage/mediabank/{}\">x</a></div>", regstat_percent(&d.name)))
-        .collect();
-    let app = axum::Router::new()
-        .route(
-            "/folder/regions-of-russia-2023",
-            get(move || {
-                let l = listing.clone();
-                async move { axum::response::Html(l) }
-            }),
-        )
+    let app = demo_listing()
         .route(
             "/storage/mediabank/{name}",
             get(

@@ -330,7 +330,7 @@ fn observation(
 }
 
 /// `Time` (a year) with the `PERIOD` attribute: «значение показателя за год» is the year, «на 1
-/// января» a date, «I квартал» a quarter, «январь» a month.
+/// января» a date, «I квартал» a quarter, «январь» a month, «январь-март» cumulated months.
 pub fn sdmx_period(time: &str, period: Option<&str>) -> Option<Period> {
     let year: i32 = time.trim().get(..4)?.parse().ok()?;
     let Some(p) = period
@@ -342,27 +342,7 @@ pub fn sdmx_period(time: &str, period: Option<&str>) -> Option<Period> {
     if p.contains("за год") || p == "год" {
         return Some(Period::Year(year));
     }
-    if let Some(rest) = p.strip_prefix("на ") {
-        const GENITIVE: [&str; 12] = [
-            "января",
-            "февраля",
-            "марта",
-            "апреля",
-            "мая",
-            "июня",
-            "июля",
-            "августа",
-            "сентября",
-            "октября",
-            "ноября",
-            "декабря",
-        ];
-        let mut words = rest.split_whitespace();
-        let day: u32 = words.next()?.parse().ok()?;
-        let name = words.next()?;
-        let month = GENITIVE.iter().position(|m| *m == name)? as u32 + 1;
-        return chrono::NaiveDate::from_ymd_opt(year, month, day).map(Period::Date);
-    }
+    // Dates («на 1 июля»), quarters, months and cumulated months: as the workbooks' headers.
     SubPeriod::from_header_text(&p).map(|s| s.in_year(year))
 }
 
