@@ -30,10 +30,11 @@ impl std::fmt::Display for ConfigIssue {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
+    // Not a `source` field: the message carries the OS error, and a chain would say it twice.
+    #[error("cannot read config {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
     Invalid {
@@ -46,9 +47,9 @@ impl Config {
     /// Reads, parses and validates a config file. Relative output paths are resolved against the
     /// file's directory, so a config means the same wherever the daemon is started.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let mut config = Config::parse(&text).map_err(|issues| ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -69,12 +70,15 @@ impl Config {
                 locate::key_at(text, e.span().map(|s| s.start)).unwrap_or_else(|| "(file)".into());
             vec![ConfigIssue { key, line, message }]
         })?;
-        let issues = config.validate();
+        let doc = toml_edit::Document::parse(text).ok();
+        let mut issues = config.validate();
+        if let Some(d) = &doc {
+            issues.extend(options_of_other_kinds(&config, d));
+        }
         if issues.is_empty() {
             return Ok(config);
         }
-        let doc = toml_edit::Document::parse(text).ok();
-        Err(issues
+        let mut issues: Vec<ConfigIssue> = issues
             .into_iter()
             .map(|(key, message)| {
                 let line = doc
@@ -82,8 +86,42 @@ impl Config {
                     .and_then(|d| locate::line_of_key(d, text, &key));
                 ConfigIssue { key, line, message }
             })
-            .collect())
+            .collect();
+        // In the file's order, as a reader fixes them.
+        issues.sort_by_key(|i| i.line.unwrap_or(usize::MAX));
+        Err(issues)
     }
+}
+
+/// Keys a source has that belong to another kind of source (an `emiss` block on a workbook): errors,
+/// never silently ignored. Read from the file, since serde fills the defaults of every kind.
+fn options_of_other_kinds(
+    config: &Config,
+    doc: &toml_edit::Document<&str>,
+) -> Vec<(String, String)> {
+    let Some(sources) = doc.get("sources").and_then(|s| s.as_array_of_tables()) else {
+        return Vec::new();
+    };
+    let mut issues = Vec::new();
+    for (i, (table, source)) in sources.iter().zip(&config.sources).enumerate() {
+        for (key, only_for) in [
+            ("link_selector", SourceKind::DocumentList),
+            ("extensions", SourceKind::DocumentList),
+            ("emiss", SourceKind::Emiss),
+        ] {
+            if table.contains_key(key) && source.kind != only_for {
+                issues.push((
+                    format!("sources[{i}].{key}"),
+                    format!(
+                        "only for kind = {:?}; this source is {:?}",
+                        only_for.as_str(),
+                        source.kind.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    issues
 }
 
 #[cfg(test)]

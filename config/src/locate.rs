@@ -68,7 +68,8 @@ fn split_indices(segment: &str) -> (&str, Vec<usize>) {
     (&segment[..name_end], indices)
 }
 
-/// The dotted key of the table a byte offset falls in, e.g. `sources[1]`, for serde's errors.
+/// The dotted key a byte offset falls in, e.g. `sources[1].schedule` or `http.retries`, for serde's
+/// errors: the table of the offset and, when the offset's line assigns a key, that key.
 pub(crate) fn key_at(text: &str, offset: Option<usize>) -> Option<String> {
     let offset = offset?;
     let mut counts = std::collections::HashMap::<String, usize>::new();
@@ -77,6 +78,18 @@ pub(crate) fn key_at(text: &str, offset: Option<usize>) -> Option<String> {
     for line in text.split_inclusive('\n') {
         if pos > offset {
             break;
+        }
+        if offset < pos + line.len() {
+            // The offset's own line: `key = value` names the key.
+            if let Some((key, _)) = line.split_once('=') {
+                let key = key.trim().trim_matches('"');
+                if !key.is_empty() && !key.starts_with('[') && !key.contains(char::is_whitespace) {
+                    return Some(match current {
+                        Some(table) => format!("{table}.{key}"),
+                        None => key.to_string(),
+                    });
+                }
+            }
         }
         let t = line.trim();
         if let Some(name) = t.strip_prefix("[[").and_then(|t| t.split("]]").next()) {

@@ -225,6 +225,17 @@ pub enum SourceKind {
     Emiss,
 }
 
+impl SourceKind {
+    /// The name the config file uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Workbook => "workbook",
+            SourceKind::DocumentList => "document_list",
+            SourceKind::Emiss => "emiss",
+        }
+    }
+}
+
 /// One source: where to fetch, when, and how to read what comes back.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -305,7 +316,15 @@ pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
     } else {
         expr.to_string()
     };
-    cron::Schedule::from_str(&full).map_err(|e| format!("not a cron expression ({e}): {expr:?}"))
+    cron::Schedule::from_str(&full).map_err(|e| {
+        // The cron crate's message spans lines (an underlined excerpt): one line here.
+        let reason = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("not a cron expression ({reason}): {expr:?}")
+    })
 }
 
 /// An indicator: one identity whatever table or source publishes it.

@@ -69,7 +69,7 @@ fn syntax_and_type_errors_carry_their_line() {
     let issues = Config::parse(&bad).unwrap_err();
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].line, Some(23), "{issues:?}");
-    assert_eq!(issues[0].key, "clusters[0]");
+    assert_eq!(issues[0].key, "clusters[0].treatment_start");
     let unknown = GOOD.replace("kind = \"workbook\"", "kind = \"ftp\"");
     let issues = Config::parse(&unknown).unwrap_err();
     assert_eq!(issues[0].line, Some(9), "{issues:?}");
@@ -196,4 +196,67 @@ fn design_settings_are_validated() {
     assert!(find("clusters[0].headline").message.contains("sdid"));
     assert!(find("estimation.event_window").message.contains("LO < -1"));
     assert!(find("estimation.bootstrap_reps").message.contains("99 to"));
+}
+
+/// Issue 13: a type error names its key, not only its table.
+#[test]
+fn a_type_error_names_its_key() {
+    let text = GOOD.replace("[[sources]]", "[http]\nretries = \"four\"\n\n[[sources]]");
+    let issues = Config::parse(&text).unwrap_err();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].key, "http.retries", "{}", issues[0]);
+    assert_eq!(issues[0].line, Some(8));
+}
+
+/// Issue 13: a source's options belong to its kind: an `emiss` block on a workbook source, or a
+/// link selector on an EMISS source, is an error, not silently ignored.
+#[test]
+fn options_of_another_kind_are_errors() {
+    let text = GOOD.replace(
+        "schedule = \"0 6 * * Mon\"",
+        "schedule = \"0 6 * * Mon\"\nlink_selector = \"a\"\nemiss = { from_year = 2000 }",
+    );
+    let issues = Config::parse(&text).unwrap_err();
+    let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["sources[0].link_selector", "sources[0].emiss"],
+        "{issues:?}"
+    );
+    assert!(issues[0].message.contains("document_list"), "{}", issues[0]);
+    assert!(issues[1].message.contains("emiss"), "{}", issues[1]);
+}
+
+/// Issue 13: every error at once, in line order, a cron error on one line.
+#[test]
+fn all_errors_in_line_order_each_on_one_line() {
+    let text = GOOD
+        .replace("schedule = \"0 6 * * Mon\"", "schedule = \"every day\"")
+        .replace(
+            "url = \"https://rosstat.gov.ru",
+            "url = \"ftp://rosstat.gov.ru",
+        )
+        .replace(
+            "treatment_start = 2012",
+            "treatment_start = 2012\npre_years = [2015]",
+        );
+    let issues = Config::parse(&text).unwrap_err();
+    let lines: Vec<usize> = issues.iter().filter_map(|i| i.line).collect();
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted, "{issues:?}");
+    assert!(issues.len() >= 3, "{issues:?}");
+    assert!(
+        issues.iter().all(|i| !i.to_string().contains('\n')),
+        "{issues:?}"
+    );
+}
+
+/// Issue 13: a missing file's OS error is said once.
+#[test]
+fn a_missing_file_says_its_os_error_once() {
+    let e = Config::load(std::path::Path::new("/nonexistent/regstat.toml")).unwrap_err();
+    let chain = anyhow::Error::from(e);
+    let text = format!("{chain:#}");
+    assert_eq!(text.matches("No such file").count(), 1, "{text}");
 }
