@@ -39,7 +39,7 @@ pub fn timezone(config: &Config) -> Tz {
 
 /// A source's first scheduled time after `after`, its cron expression read in `tz`.
 fn next_fire(source: &SourceConfig, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let schedule = source.cron_schedule().ok()?;
+    let schedule = source.cron_schedule().ok()??;
     let next = schedule.after(&after.with_timezone(&tz)).next()?;
     Some(next.with_timezone(&Utc))
 }

@@ -486,7 +486,7 @@ fn print_status(config: &Config) -> anyhow::Result<()> {
                     .format("%Y-%m-%d %H:%M %:z")
                     .to_string()
             })
-            .unwrap_or_default();
+            .unwrap_or_else(|| "by hand only (no schedule)".into());
         match fresh {
             Some(f) => println!(
                 "  {:<28} last fetched {}  {} documents ({} failed)  next {next}",

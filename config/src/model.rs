@@ -243,8 +243,10 @@ pub struct SourceConfig {
     pub id: String,
     pub kind: SourceKind,
     pub url: String,
-    /// Cron expression; five fields (minute first) or six/seven (seconds first).
-    pub schedule: String,
+    /// Cron expression; five fields (minute first) or six/seven (seconds first). Absent: the source
+    /// runs only by hand (`regstat run --source ID`); the daemon never schedules it.
+    #[serde(default)]
+    pub schedule: Option<String>,
     /// For `document_list`: CSS selector of the document links.
     #[serde(default = "default_link_selector")]
     pub link_selector: String,
@@ -303,9 +305,10 @@ fn default_extensions() -> Vec<String> {
 }
 
 impl SourceConfig {
-    /// The parsed schedule. Five-field expressions get a leading `0` seconds field.
-    pub fn cron_schedule(&self) -> Result<cron::Schedule, String> {
-        parse_cron(&self.schedule)
+    /// The parsed schedule (five-field expressions get a leading `0` seconds field); `None` for a
+    /// source without one, which runs only by hand (`regstat run --source ID`).
+    pub fn cron_schedule(&self) -> Result<Option<cron::Schedule>, String> {
+        self.schedule.as_deref().map(parse_cron).transpose()
     }
 }
 

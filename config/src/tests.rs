@@ -31,7 +31,7 @@ control = ["14000000000", "20000000000"]
 fn a_good_config_parses() {
     let c = Config::parse(GOOD).expect("valid");
     assert_eq!(c.sources[0].kind, SourceKind::Workbook);
-    assert!(c.sources[0].cron_schedule().is_ok());
+    assert!(c.sources[0].cron_schedule().unwrap().is_some());
     assert_eq!(
         c.indicator_for_table("10.2.").unwrap().id,
         "investment_per_capita"
@@ -259,4 +259,13 @@ fn a_missing_file_says_its_os_error_once() {
     let chain = anyhow::Error::from(e);
     let text = format!("{chain:#}");
     assert_eq!(text.matches("No such file").count(), 1, "{text}");
+}
+
+/// Issue 13: `schedule` is optional: a source without one runs only by hand, and has no next run.
+#[test]
+fn a_source_without_a_schedule_runs_by_hand_only() {
+    let text = GOOD.replace("schedule = \"0 6 * * Mon\"\n", "");
+    let c = Config::parse(&text).expect("valid without a schedule");
+    assert_eq!(c.sources[0].schedule, None);
+    assert!(c.sources[0].cron_schedule().unwrap().is_none());
 }

@@ -181,7 +181,7 @@ fn source(base: &str, emiss: EmissOptions) -> SourceConfig {
         id: "emiss-33459".into(),
         kind: SourceKind::Emiss,
         url: format!("{base}/indicator/33459"),
-        schedule: "0 0 6 * * *".into(),
+        schedule: Some("0 0 6 * * *".into()),
         link_selector: String::new(),
         extensions: vec![],
         description: None,

@@ -191,7 +191,7 @@ async fn a_truncated_document_is_an_attempt_named_by_its_decoded_file_name() {
         id: "rosstat".into(),
         kind: SourceKind::Workbook,
         url: url.clone(),
-        schedule: "0 6 * * *".into(),
+        schedule: Some("0 6 * * *".into()),
         link_selector: String::new(),
         extensions: vec![],
         description: None,

@@ -69,7 +69,7 @@ fn source(base: &str) -> SourceConfig {
         id: "lipetsk".into(),
         kind: SourceKind::DocumentList,
         url: format!("{base}/folder"),
-        schedule: "0 6 * * *".into(),
+        schedule: Some("0 6 * * *".into()),
         link_selector: "div.document-list__item-link > a[href]".into(),
         extensions: vec![".xlsx".into()],
         description: None,
