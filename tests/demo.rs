@@ -293,6 +293,11 @@ control = ["14000000000", "15000000000", "17000000000", "20000000000", "24000000
     assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'cs' AND role = 'headline' AND std_error > 0"), 1);
     assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'sunab' AND role = 'beside' AND std_error > 0"), 1);
     assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'twfe' AND role = 'beside'"), 2);
+    // One 2x2 cannot compare before and after when regions adopt in different years: the pooled
+    // row says so; each region's own 2x2 starts at its own adoption year.
+    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'did2x2' AND term = 'treated_x_post' AND estimate IS NULL AND reason LIKE '%adopt in different years%'"), 1);
+    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'did2x2' AND term = 'treated_x_post[70000000000]' AND post_years LIKE '2012%' AND estimate IS NOT NULL"), 1);
+    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'did2x2' AND term = 'treated_x_post[29000000000]' AND post_years LIKE '2008%' AND estimate IS NOT NULL"), 1);
     // Its group-time effects and the CS dynamic effects with their uniform band.
     assert!(q("SELECT count(*) FROM estimate_group_time WHERE run_id = RUN AND cluster_id = 'central-staggered'") >= 10);
     assert!(q("SELECT count(*) FROM estimate_event_time WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'cs' AND band_low <= ci_low AND band_high >= ci_high") >= 5);

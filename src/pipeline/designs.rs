@@ -97,44 +97,73 @@ pub(super) fn estimate_clusters(
             if cluster.treated.len() > 1 {
                 rows.extend(per_region(run_id, cluster, indicator, &panel, report));
             }
-            let (pre_years, post_years) = design_years(cluster, &panel);
-            let input = Did2x2Input {
-                panel: &panel,
-                treated: &cluster.treated,
-                pre_years: &pre_years,
-                post_years: &post_years,
-                log_outcome: cluster.log_outcome,
-            };
-            match did2x2(&input) {
-                Ok(result) => {
-                    rows.extend(estimate_rows(
-                        run_id,
-                        cluster,
-                        indicator,
-                        &result,
-                        &pre_years,
-                        &post_years,
-                    ));
-                    report.estimates.push(EffectSummary {
-                        cluster_id: cluster.id.clone(),
-                        indicator_id: indicator.clone(),
-                        result,
-                        pre_years,
-                        post_years,
-                    });
-                }
-                Err(e) => {
-                    tracing::error!(cluster = %cluster.id, %indicator, error = %e, "no estimate");
-                    report
-                        .failures
-                        .push(format!("cluster {} indicator {indicator}: {e}", cluster.id));
+            let adoptions: BTreeSet<i32> = cluster
+                .treated
+                .iter()
+                .map(|r| cluster.adoption_year(r))
+                .collect();
+            if adoptions.len() > 1 {
+                // One 2x2 has one before and one after: with regions adopting in different years it
+                // would count a late region's untreated years as treated. The row says so; each
+                // region's own 2x2 (above) starts at its adoption year.
+                let mut row = blank_row(
+                    run_id,
+                    cluster,
+                    indicator,
+                    "did2x2",
+                    regstat_estimate::TREATED_X_POST,
+                    panel.len(),
+                );
+                row.reason = Some(format!(
+                    "not estimated: the regions adopt in different years ({}), so one 2x2 has no common before and after; see each region's 2x2 and the staggered designs",
+                    adoptions.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", ")
+                ));
+                rows.push(row);
+            } else {
+                let start = adoptions
+                    .first()
+                    .copied()
+                    .unwrap_or(cluster.treatment_start);
+                let (pre_years, post_years) = design_years(cluster, start, &panel);
+                let input = Did2x2Input {
+                    panel: &panel,
+                    treated: &cluster.treated,
+                    pre_years: &pre_years,
+                    post_years: &post_years,
+                    log_outcome: cluster.log_outcome,
+                };
+                match did2x2(&input) {
+                    Ok(result) => {
+                        rows.extend(estimate_rows(
+                            run_id,
+                            cluster,
+                            indicator,
+                            &result,
+                            &pre_years,
+                            &post_years,
+                        ));
+                        report.estimates.push(EffectSummary {
+                            cluster_id: cluster.id.clone(),
+                            indicator_id: indicator.clone(),
+                            result,
+                            pre_years,
+                            post_years,
+                        });
+                    }
+                    Err(e) => {
+                        tracing::error!(cluster = %cluster.id, %indicator, error = %e, "no estimate");
+                        report
+                            .failures
+                            .push(format!("cluster {} indicator {indicator}: {e}", cluster.id));
+                    }
                 }
             }
             // Every row of this cluster and indicator says its part in the design.
+            // (A row that could not be estimated keeps its own reason.)
             for row in &mut rows[first_row..] {
                 let (role, reason) = choice.role_of(&row.method);
                 row.role = Some(role.into());
-                row.reason = Some(reason);
+                row.reason.get_or_insert(reason);
             }
             let (modern, summaries) = super::answers::modern_designs(
                 run_id,
@@ -207,8 +236,13 @@ pub(super) fn with_coefficient(
     }
 }
 
-/// The configured before/after years, or by default every year before and from the treatment start.
-pub(super) fn design_years(cluster: &ClusterConfig, panel: &[PanelObs]) -> (Vec<i32>, Vec<i32>) {
+/// The configured before/after years, or by default every year before and from `start` (the
+/// treatment start, or a region's own adoption year).
+pub(super) fn design_years(
+    cluster: &ClusterConfig,
+    start: i32,
+    panel: &[PanelObs],
+) -> (Vec<i32>, Vec<i32>) {
     let years: BTreeSet<i32> = panel.iter().map(|p| p.year).collect();
     let pick = |configured: &[i32], default: &dyn Fn(i32) -> bool| -> Vec<i32> {
         if configured.is_empty() {
@@ -217,7 +251,6 @@ pub(super) fn design_years(cluster: &ClusterConfig, panel: &[PanelObs]) -> (Vec<
             configured.to_vec()
         }
     };
-    let start = cluster.treatment_start;
     (
         pick(&cluster.pre_years, &|y| y < start),
         pick(&cluster.post_years, &|y| y >= start),
@@ -387,7 +420,7 @@ pub(super) fn per_region(
             .filter(|p| p.unit == *region || cluster.control.contains(&p.unit))
             .cloned()
             .collect();
-        let (pre, post) = design_years(cluster, &own);
+        let (pre, post) = design_years(cluster, cluster.adoption_year(region), &own);
         let treated = [region.clone()];
         let input = Did2x2Input {
             panel: &own,
