@@ -8,6 +8,15 @@ fn corpus(name: &str) -> PathBuf {
     common::shared("corpus/rosstat").join(name)
 }
 
+/// The rows of a JSON-lines file.
+fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn extract(args: &[&str]) -> (i32, String, String) {
     let out = common::regstat(&[&["extract"], args].concat());
     (out.code.unwrap_or(-1), out.stdout, out.stderr)
@@ -44,11 +53,7 @@ fn extracts_csv_jsonl_and_parquet_with_the_documented_columns() {
         extract(&[book.to_str().unwrap(), "--out", jsonl.to_str().unwrap()]).0,
         0
     );
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> = read_jsonl(&jsonl);
     assert_eq!(lines.len(), 9643);
     let missing = lines
         .iter()
@@ -93,11 +98,7 @@ fn sdmx_extracts_with_the_same_columns_and_dimensions_as_json() {
     let (code, _, stderr) = extract(&[xml.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("22 observations"), "{stderr}");
-    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows: Vec<serde_json::Value> = read_jsonl(&out);
     assert_eq!(rows.len(), 22);
     assert_eq!(rows[0]["region_code"], "643");
     assert_eq!(rows[0]["period"], "1990-01-01");
@@ -200,11 +201,7 @@ emiss_ids = ["33459"]
         out.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
-    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows: Vec<serde_json::Value> = read_jsonl(&out);
     assert_eq!(rows.len(), 22);
     assert!(
         rows.iter()

@@ -218,6 +218,19 @@ impl SheetParser<'_> {
         }
     }
 
+    /// A problem of the whole sheet (no cell to point at).
+    fn sheet_problem(&mut self, expected: &str, found: String) {
+        self.doc.problems.push(ParseProblem {
+            location: Location {
+                file: self.file.to_string(),
+                sheet: Some(self.sheet.to_string()),
+                cell: None,
+            },
+            expected: expected.to_string(),
+            found,
+        });
+    }
+
     fn problem(&mut self, row: u32, col: u32, expected: &str, found: String) {
         let location = self.location(row, col);
         self.doc.problems.push(ParseProblem {
@@ -540,15 +553,10 @@ impl SheetParser<'_> {
             // A table of a layout this parser does not know (columns that are not periods) fails
             // alone: the workbook's other tables still load, and the sheet is named with what it held.
             let cells = range.used_cells().filter(|(_, _, c)| !is_empty(c)).count();
-            self.doc.problems.push(ParseProblem {
-                location: Location {
-                    file: self.file.to_string(),
-                    sheet: Some(self.sheet.to_string()),
-                    cell: None,
-                },
-                expected: "a header row of periods (years such as 2005 or 1998г.)".into(),
-                found: format!("no such row; the sheet's {cells} non-empty cells were not read"),
-            });
+            self.sheet_problem(
+                "a header row of periods (years such as 2005 or 1998г.)",
+                format!("no such row; the sheet's {cells} non-empty cells were not read"),
+            );
             return Ok(());
         }
         // Numbers under the header that no row read (labels outside column A, say): never silent.
@@ -569,15 +577,10 @@ impl SheetParser<'_> {
                 })
                 .count();
             if numbers > 0 {
-                self.doc.problems.push(ParseProblem {
-                    location: Location {
-                        file: self.file.to_string(),
-                        sheet: Some(self.sheet.to_string()),
-                        cell: None,
-                    },
-                    expected: "figures in rows labelled with a region in column A".into(),
-                    found: format!("{numbers} numbers under the header, none of them read"),
-                });
+                self.sheet_problem(
+                    "figures in rows labelled with a region in column A",
+                    format!("{numbers} numbers under the header, none of them read"),
+                );
                 return Ok(());
             }
         }
