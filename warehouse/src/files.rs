@@ -59,38 +59,38 @@ impl TextColumn {
     }
 }
 
-/// Builds a [`TextColumn`] from cells given as bytes; a label is copied once, when first seen.
-#[derive(Default)]
-struct TextBuilder<'a> {
-    index: rustc_hash::FxHashMap<&'a [u8], u32>,
-    column: TextColumn,
-}
+/// The codes of a text column's labels: each cell hashed once, a label copied once, when first
+/// seen (keys are owned: the csv crate and Arrow batches reuse their buffers). One for every way a
+/// text column is filled: CSV chunks, Parquet batches and the merge of chunks.
+#[derive(Default, Clone)]
+struct LabelIndex(rustc_hash::FxHashMap<Vec<u8>, u32>);
 
-impl<'a> TextBuilder<'a> {
-    fn code(&mut self, cell: &'a [u8]) -> u32 {
+impl LabelIndex {
+    /// The code of `cell` among `labels`, adding it when new; [`TextColumn::MISSING`] when empty.
+    fn code(&mut self, labels: &mut Vec<String>, cell: &[u8]) -> u32 {
         if cell.is_empty() {
             return TextColumn::MISSING;
         }
-        let labels = &mut self.column.labels;
-        *self.index.entry(cell).or_insert_with(|| {
-            labels.push(String::from_utf8_lossy(cell).into_owned());
-            (labels.len() - 1) as u32
-        })
+        if let Some(&c) = self.0.get(cell) {
+            return c;
+        }
+        let c = labels.len() as u32;
+        labels.push(String::from_utf8_lossy(cell).into_owned());
+        self.0.insert(cell.to_vec(), c);
+        c
     }
 
-    /// Appends a column built elsewhere (a later chunk), mapping its labels onto this one's.
-    fn append(&mut self, other: &'a TextColumn) {
+    /// Appends a column built elsewhere (a later chunk) to `all`, mapping its labels onto `all`'s.
+    fn append(&mut self, all: &mut TextColumn, other: &TextColumn) {
         let map: Vec<u32> = other
             .labels
             .iter()
-            .map(|l| self.code(l.as_bytes()))
+            .map(|l| self.code(&mut all.labels, l.as_bytes()))
             .collect();
-        self.column
-            .codes
-            .extend(other.codes.iter().map(|&c| match c {
-                TextColumn::MISSING => c,
-                c => map[c as usize],
-            }));
+        all.codes.extend(other.codes.iter().map(|&c| match c {
+            TextColumn::MISSING => c,
+            c => map[c as usize],
+        }));
     }
 }
 
@@ -170,8 +170,8 @@ struct ChunkReader<'a> {
     positions: &'a [usize],
     width: usize,
     out: Vec<ColumnData>,
-    /// Per text column, its labels' codes (owned keys: the csv crate reuses its record buffer).
-    texts: Vec<rustc_hash::FxHashMap<Vec<u8>, u32>>,
+    /// Per text column, its labels' codes.
+    texts: Vec<LabelIndex>,
     /// Records read so far (the 1-based number of the last one).
     row: usize,
 }
@@ -245,16 +245,7 @@ impl<'a> ChunkReader<'a> {
                     }
                 },
                 ColumnData::Text(v) => {
-                    let code = if cell.is_empty() {
-                        TextColumn::MISSING
-                    } else if let Some(&c) = index.get(cell) {
-                        c
-                    } else {
-                        let c = v.labels.len() as u32;
-                        v.labels.push(String::from_utf8_lossy(cell).into_owned());
-                        index.insert(cell.to_vec(), c);
-                        c
-                    };
+                    let code = index.code(&mut v.labels, cell);
                     v.codes.push(code);
                 }
             }
@@ -458,16 +449,15 @@ fn read_csv_columns(
                 }
             }
             ColumnData::Text(a) => {
-                let mut builder = TextBuilder::default();
+                let mut index = LabelIndex::default();
                 let first = std::mem::take(a);
-                builder.append(&first);
+                index.append(a, &first);
                 for part in &parts {
                     let ColumnData::Text(b) = &part[c] else {
                         unreachable!("same kinds")
                     };
-                    builder.append(b);
+                    index.append(a, b);
                 }
-                *a = builder.column;
             }
         }
     }
@@ -525,8 +515,7 @@ pub fn read_columns(
     let mut stmt = conn.prepare(&sql).map_err(failed)?;
     let mut out = empty_columns(columns);
     // Per text column, its labels' codes, kept across batches.
-    let mut indexes: Vec<rustc_hash::FxHashMap<String, u32>> =
-        vec![Default::default(); columns.len()];
+    let mut indexes: Vec<LabelIndex> = vec![LabelIndex::default(); columns.len()];
     let mut rows = 0usize;
     for batch in stmt.query_arrow([]).map_err(failed)? {
         for (c, (data, index)) in out.iter_mut().zip(indexes.iter_mut()).enumerate() {
@@ -594,7 +583,7 @@ fn append(
     array: &ArrayRef,
     row_base: usize,
     data: &mut ColumnData,
-    index: &mut rustc_hash::FxHashMap<String, u32>,
+    index: &mut LabelIndex,
 ) -> Result<(), PanelFileError> {
     let type_error = |expected: &'static str| PanelFileError::ColumnType {
         path: path.to_path_buf(),
@@ -619,16 +608,7 @@ fn append(
             v.codes.reserve(a.len());
             for r in 0..a.len() {
                 let cell = if a.is_valid(r) { a.value(r) } else { "" };
-                let code = if cell.is_empty() {
-                    TextColumn::MISSING
-                } else if let Some(&c) = index.get(cell) {
-                    c
-                } else {
-                    let c = v.labels.len() as u32;
-                    v.labels.push(cell.to_string());
-                    index.insert(cell.to_string(), c);
-                    c
-                };
+                let code = index.code(&mut v.labels, cell.as_bytes());
                 v.codes.push(code);
             }
         }
