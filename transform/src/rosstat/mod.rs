@@ -284,10 +284,11 @@ impl SheetParser<'_> {
 
             // A header row: periods in the columns right of A.
             let periods = header_periods(cells, col0);
-            let label_is_region = first
-                .as_deref()
-                .and_then(|l| self.regions.resolve(l))
-                .is_some();
+            // The label resolved once per row: here to tell a header from a data row, and below
+            // for the data row's region.
+            let regions = self.regions;
+            let resolved = first.as_deref().and_then(|l| regions.resolve(l));
+            let label_is_region = resolved.is_some();
             if periods.len() >= 2 && !label_is_region {
                 if block.data_rows > 0 || block.header.is_empty() && block.summary.is_some() {
                     block = Block {
@@ -425,7 +426,7 @@ impl SheetParser<'_> {
             block.data_rows += 1;
             let (clean_label, row_marks) = strip_footnote_mark(&label);
             // «Российская Федерация, млн т»: a region with the unit of its row's figures.
-            let with_unit = match self.regions.resolve(&label) {
+            let with_unit = match resolved {
                 None => {
                     split_unit(&label).and_then(|(name, unit)| match self.regions.resolve(name) {
                         Some(Resolution::Region(entry)) => Some((entry, unit)),
@@ -435,7 +436,7 @@ impl SheetParser<'_> {
                 Some(_) => None,
             };
             let row_unit = with_unit.map(|(_, unit)| unit);
-            let region = match self.regions.resolve(&label) {
+            let region = match resolved {
                 Some(Resolution::Region(entry)) => Some(entry),
                 Some(Resolution::Marker) => None,
                 None if with_unit.is_some() => with_unit.map(|(entry, _)| entry),
