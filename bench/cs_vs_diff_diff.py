@@ -14,14 +14,19 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 
 import numpy as np
+
+from timing import best_of
 import pandas as pd
 
 warnings.filterwarnings("ignore")
 UNITS, PERIODS, REPEATS = 50_000, 10, 3
+
+
+def best_of_n(fn):
+    return best_of(fn, REPEATS)
 
 
 def panel(seed=1):
@@ -35,15 +40,6 @@ def panel(seed=1):
     return pd.DataFrame({"unit": unit, "t": t, "g": gg, "y": y})
 
 
-def best_of(fn):
-    times, result = [], None
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
-
-
 def main():
     from diff_diff import CallawaySantAnna
 
@@ -54,12 +50,12 @@ def main():
         df.to_csv(path, index=False, float_format="%.17g")
         cmd = [binary, "estimate", "--panel", path, "--unit", "unit", "--time", "t", "--outcome", "y",
                "--cohort", "g", "--method", "cs", "--json"]
-        t_ours, out = best_of(lambda: subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        t_ours, out = best_of_n(lambda: subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         # Like for like: diff-diff computes no bootstrap by default; --reps 0 drops the bands.
-        t_plain, _ = best_of(lambda: subprocess.run(cmd + ["--reps", "0"], check=True, capture_output=True, text=True).stdout)
+        t_plain, _ = best_of_n(lambda: subprocess.run(cmd + ["--reps", "0"], check=True, capture_output=True, text=True).stdout)
     ours = json.loads(out)["aggregations"]["simple"]
     CallawaySantAnna().fit(df.head(20_000), outcome="y", unit="unit", time="t", first_treat="g")  # warm-up
-    t_theirs, res = best_of(lambda: CallawaySantAnna().fit(df, outcome="y", unit="unit", time="t", first_treat="g"))
+    t_theirs, res = best_of_n(lambda: CallawaySantAnna().fit(df, outcome="y", unit="unit", time="t", first_treat="g"))
     d_att, d_se = abs(ours["estimate"] - res.overall_att), abs(ours["se"] - res.overall_se)
     print(f"panel: {UNITS} units x {PERIODS} periods, cohorts 4, 6, 8 and never treated")
     print(f"regstat estimate --method cs (whole process, CSV in, ATT(g,t) + 4 aggregations + uniform bands), best of {REPEATS}: {t_ours:.3f} s")

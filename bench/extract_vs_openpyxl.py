@@ -13,7 +13,8 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
+
+from timing import best_of
 
 REPEATS = 5
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,13 +34,8 @@ print(n)
 """
 
 
-def best(cmd):
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return min(times)
+def run(cmd, check):
+    return lambda: subprocess.run(cmd, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main():
@@ -52,13 +48,8 @@ def main():
             out = os.path.join(tmp, "out." + fmt)
             # Exit code 1 means some cell had a problem; the corpus has none, but do not fail on it.
             cmd = [binary, "extract", f, "--out", out]
-            times = []
-            for _ in range(REPEATS):
-                start = time.perf_counter()
-                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                times.append(time.perf_counter() - start)
-            ours += min(times)
-        theirs = sum(best([sys.executable, "-c", OPENPYXL, f]) for f in files)
+            ours += best_of(run(cmd, check=False), REPEATS)[0]
+        theirs = sum(best_of(run([sys.executable, "-c", OPENPYXL, f], check=True), REPEATS)[0] for f in files)
     print(f"{len(files)} corpus workbooks, best of {REPEATS} per file, summed")
     print(f"regstat extract --out *.{fmt} (whole process): {ours:.3f} s")
     print(f"openpyxl read-only, every cell visited (whole process): {theirs:.3f} s")

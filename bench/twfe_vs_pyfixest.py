@@ -14,14 +14,19 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import duckdb
 import numpy as np
+
+from timing import best_of
 import pandas as pd
 import pyfixest as pf
 
 UNITS, PERIODS, OUTCOMES, REPEATS = 5000, 25, 40, 3
+
+
+def best_of_n(fn):
+    return best_of(fn, REPEATS)
 
 
 def panel(seed=1):
@@ -38,15 +43,6 @@ def panel(seed=1):
     return pd.DataFrame(cols)
 
 
-def best_of(fn):
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
-
-
 def main():
     regstat = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser("~/.cache/regstat/target/release/regstat")
     df = panel()
@@ -61,7 +57,7 @@ def main():
                 df.to_csv(path, index=False)
             cmd = [regstat, "estimate", "--panel", path, "--unit", "unit", "--time", "t", "--outcome",
                    ",".join(outcomes), "--treat", "d", "--method", "twfe", "--cluster", "unit", "--json"]
-            timings[fmt] = best_of(lambda: subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            timings[fmt] = best_of_n(lambda: subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
             timings[fmt + " bytes"] = os.path.getsize(path)
     t_regstat, out = timings["parquet"]
     t_csv, out_csv = timings["csv"]
@@ -75,7 +71,7 @@ def main():
         fits = pf.feols(fml, data=df, vcov={"CRV1": "unit"})
         return {name: m.tidy() for name, m in fits.all_fitted_models.items()}
 
-    t_pyfixest, theirs = best_of(fit_pyfixest)
+    t_pyfixest, theirs = best_of_n(fit_pyfixest)
     worst = 0.0
     for name, tidy in theirs.items():
         outcome = name.split("~")[0].strip()
