@@ -182,13 +182,9 @@ warehouse = "{d}/w.duckdb"
 archive = "{d}/archive"
 publish = "{d}/publish"
 
-[[indicators]]
-id = "female_population"
-name = "Численность постоянного населения - женщин на 1 января"
-unit = "человек"
-emiss_ids = ["33459"]
-"#,
-            d = dir.path().display()
+{indicator}"#,
+            d = dir.path().display(),
+            indicator = common::FEMALE_POPULATION_INDICATOR
         ),
     )
     .unwrap();

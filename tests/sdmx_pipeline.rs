@@ -1,5 +1,7 @@
 //! EMISS SDMX through the pipeline: loaded with its dimensions, mapped to a configured indicator.
 
+mod common;
+
 use std::path::PathBuf;
 
 use axum::routing::get;
@@ -32,13 +34,9 @@ kind = "workbook"
 url = "http://{addr}/data/emiss-33459.xml"
 schedule = "0 6 * * *"
 
-[[indicators]]
-id = "female_population"
-name = "Численность постоянного населения - женщин на 1 января"
-unit = "человек"
-emiss_ids = ["33459"]
-"#,
-        d = dir.path().display()
+{indicator}"#,
+        d = dir.path().display(),
+        indicator = common::FEMALE_POPULATION_INDICATOR
     );
     let config = Config::parse(&text).unwrap();
     let report = regstat::pipeline::run_once(&config, None).await.unwrap();

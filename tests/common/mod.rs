@@ -86,6 +86,15 @@ pub fn shared(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// The config block of the indicator that the shared EMISS SDMX example (indicator 33459) loads
+/// under, as runs and `extract --config` both name it.
+pub const FEMALE_POPULATION_INDICATOR: &str = r#"[[indicators]]
+id = "female_population"
+name = "Численность постоянного населения - женщин на 1 января"
+unit = "человек"
+emiss_ids = ["33459"]
+"#;
+
 /// The first column of the first row of `sql`, as an integer.
 pub fn count(conn: &duckdb::Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0))
