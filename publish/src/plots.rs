@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use ab_glyph::FontRef;
+use image::ImageEncoder;
 use plotters::coord::types::{RangedCoordf64, RangedCoordi64};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -549,7 +550,7 @@ fn render(
     {
         let backend = OutlinedSvg::new(&mut svg, size, regular, bold, paths.clone());
         let root = backend.into_drawing_area();
-        draw(&root, &title, &chart).map_err(&failed)?;
+        draw_scaled(&root, &title, &chart, 1.0).map_err(&failed)?;
         root.present().map_err(|e| failed(e.to_string()))?;
     }
     let svg = finish(svg, &paths.borrow());
@@ -576,16 +577,6 @@ fn render(
         svg,
         png,
     })
-}
-
-use image::ImageEncoder;
-
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    chart: &Chart,
-) -> Result<(), String> {
-    draw_scaled(root, title, chart, 1.0)
 }
 
 /// Draws `chart` on `root` with sizes (fonts, margins, strokes) multiplied by `k`.
