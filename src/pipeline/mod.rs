@@ -468,6 +468,26 @@ fn inputs_digest(config: &Config, warehouse: &Warehouse) -> Result<String, Pipel
     Ok(hex::encode(h.finalize()))
 }
 
+/// The last published run, when this run's `inputs` are that run's and its files are in place:
+/// nothing to estimate or publish again.
+fn unchanged_since(
+    config: &Config,
+    warehouse: &Warehouse,
+    recompute: Recompute,
+    inputs: &str,
+) -> Result<Option<i64>, PipelineError> {
+    Ok(match (recompute, warehouse.last_published_inputs()?) {
+        (Recompute::IfInputsChanged, Some((previous, digest)))
+            if digest == inputs
+                && regstat_publish::runs::latest(&config.outputs.publish)
+                    .is_some_and(|d| d.join("manifest.json").exists()) =>
+        {
+            Some(previous)
+        }
+        _ => None,
+    })
+}
+
 fn conclude(
     config: &Config,
     mut warehouse: Warehouse,
@@ -478,18 +498,18 @@ fn conclude(
 ) -> Result<(), PipelineError> {
     let run_id = report.run_id;
     let mut estimates = 0;
-    let inputs = inputs_digest(config, &warehouse)?;
-    let unchanged_since = match (recompute, warehouse.last_published_inputs()?) {
-        (Recompute::IfInputsChanged, Some((previous, digest)))
-            if digest == inputs
-                && regstat_publish::runs::latest(&config.outputs.publish)
-                    .is_some_and(|d| d.join("manifest.json").exists()) =>
-        {
-            Some(previous)
-        }
-        _ => None,
+    // The digest (a scan of every figure) only for a run that goes on: a cancelled one stops here.
+    let cancelled = control.is_cancelled();
+    let inputs = if cancelled {
+        None
+    } else {
+        Some(inputs_digest(config, &warehouse)?)
     };
-    if control.is_cancelled() {
+    let unchanged_since = match &inputs {
+        Some(inputs) => unchanged_since(config, &warehouse, recompute, inputs)?,
+        None => None,
+    };
+    if cancelled {
         report.cancelled = true;
     } else if let Some(previous) = unchanged_since {
         // Nothing changed: the last run's estimates and published files stand (a daemon whose
@@ -568,7 +588,9 @@ fn conclude(
                 report.published_dir = Some(published.dir);
                 report.manifest = Some(manifest);
                 if report.failures.is_empty() {
-                    warehouse.set_run_inputs(run_id, &inputs)?;
+                    if let Some(inputs) = &inputs {
+                        warehouse.set_run_inputs(run_id, inputs)?;
+                    }
                 }
             }
             Err(e) => {
