@@ -30,17 +30,15 @@ pub fn next_fires(config: &Config, after: DateTime<Utc>) -> Vec<(String, DateTim
 
 /// The time zone the schedules are read in.
 pub fn timezone(config: &Config) -> Tz {
-    config
-        .daemon
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Moscow)
+    config.daemon.timezone
 }
 
 /// A source's first scheduled time after `after`, its cron expression read in `tz`.
 fn next_fire(source: &SourceConfig, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let schedule = source.cron_schedule().ok()??;
-    let next = schedule.after(&after.with_timezone(&tz)).next()?;
+    let next = source
+        .schedule
+        .as_ref()?
+        .next_after(&after.with_timezone(&tz))?;
     Some(next.with_timezone(&Utc))
 }
 
@@ -106,8 +104,8 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         Duration::ZERO,
     )?;
     let metrics = Arc::new(Metrics::default());
-    if !config.daemon.metrics_addr.is_empty() {
-        crate::metrics::serve(config.daemon.metrics_addr.parse()?, metrics.clone()).await?;
+    if let Some(addr) = config.daemon.metrics_addr {
+        crate::metrics::serve(addr, metrics.clone()).await?;
     }
     let control = RunControl::default();
     cancel_on_signals(control.clone());
@@ -236,7 +234,7 @@ mod tests {
     #[test]
     fn other_time_zones_and_missed_schedules() {
         let mut c = config();
-        c.daemon.timezone = "Asia/Yekaterinburg".into(); // UTC+5
+        c.daemon.timezone = chrono_tz::Asia::Yekaterinburg; // UTC+5
         let after = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
         let daily = next_fires(&c, after)
             .into_iter()

@@ -1,15 +1,23 @@
 //! regstat's configuration: one TOML file declaring sources, indicators, clusters and outputs.
 //!
-//! Loading is two steps, as in ripgrep's flags: the raw file is deserialized into [`Config`], then
-//! [`Config::validate`] checks what serde cannot (cron expressions, URLs, references between sections,
-//! region codes) and names the key and line of every problem, all of them at once.
+//! Loading is two steps, as in ripgrep's flags: the file is deserialized as written, then converted
+//! once into [`Config`], whose schedules, URLs, time zones and selectors are typed values
+//! ([`typed`]); the conversion also checks what serde cannot (references between sections, region
+//! codes) and names the key and line of every problem, all of them at once.
 
 mod locate;
 mod model;
+mod source;
+pub mod typed;
 
 use std::path::{Path, PathBuf};
 
 pub use model::*;
+pub use source::{
+    DocumentListOptions, EmissOptions, ParserOptions, SourceConfig, SourceKind,
+    DEFAULT_LINK_SELECTOR,
+};
+pub use typed::{LinkSelector, Schedule};
 
 /// One problem in a config file, with the dotted key and the line it is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,21 +71,18 @@ impl Config {
 
     /// Parses and validates config text; every problem found is returned, each located.
     pub fn parse(text: &str) -> Result<Config, Vec<ConfigIssue>> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let raw: model::RawConfig = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| locate::line_of(text, s.start));
             let message = e.message().to_string();
             let key =
                 locate::key_at(text, e.span().map(|s| s.start)).unwrap_or_else(|| "(file)".into());
             vec![ConfigIssue { key, line, message }]
         })?;
+        let issues = match raw.check() {
+            Ok(config) => return Ok(config),
+            Err(issues) => issues,
+        };
         let doc = toml_edit::Document::parse(text).ok();
-        let mut issues = config.validate();
-        if let Some(d) = &doc {
-            issues.extend(options_of_other_kinds(&config, d));
-        }
-        if issues.is_empty() {
-            return Ok(config);
-        }
         let mut issues: Vec<ConfigIssue> = issues
             .into_iter()
             .map(|(key, message)| {
@@ -91,37 +96,6 @@ impl Config {
         issues.sort_by_key(|i| i.line.unwrap_or(usize::MAX));
         Err(issues)
     }
-}
-
-/// Keys a source has that belong to another kind of source (an `emiss` block on a workbook): errors,
-/// never silently ignored. Read from the file, since serde fills the defaults of every kind.
-fn options_of_other_kinds(
-    config: &Config,
-    doc: &toml_edit::Document<&str>,
-) -> Vec<(String, String)> {
-    let Some(sources) = doc.get("sources").and_then(|s| s.as_array_of_tables()) else {
-        return Vec::new();
-    };
-    let mut issues = Vec::new();
-    for (i, (table, source)) in sources.iter().zip(&config.sources).enumerate() {
-        for (key, only_for) in [
-            ("link_selector", SourceKind::DocumentList),
-            ("extensions", SourceKind::DocumentList),
-            ("emiss", SourceKind::Emiss),
-        ] {
-            if table.contains_key(key) && source.kind != only_for {
-                issues.push((
-                    format!("sources[{i}].{key}"),
-                    format!(
-                        "only for kind = {:?}; this source is {:?}",
-                        only_for.as_str(),
-                        source.kind.as_str()
-                    ),
-                ));
-            }
-        }
-    }
-    issues
 }
 
 #[cfg(test)]

@@ -1,31 +1,88 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::Deserialize;
 
-/// The whole configuration file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+use crate::source::{RawSource, SourceConfig};
+
+/// The whole configuration, every value typed (see [`crate::typed`]). Built by [`Config::parse`].
+#[derive(Debug, Clone)]
 pub struct Config {
     pub outputs: Outputs,
-    #[serde(default)]
     pub http: HttpSettings,
-    #[serde(default)]
     pub sources: Vec<SourceConfig>,
-    #[serde(default)]
     pub indicators: Vec<IndicatorConfig>,
-    #[serde(default)]
     pub clusters: Vec<ClusterConfig>,
-    #[serde(default)]
     pub daemon: DaemonSettings,
-    #[serde(default)]
     pub regions: RegionSettings,
-    #[serde(default)]
     pub estimation: EstimationSettings,
     /// The shipped region dictionary with `[regions] aliases`, built on first use.
-    #[serde(skip)]
     region_dictionary: std::sync::OnceLock<regstat_transform::RegionDictionary>,
+}
+
+/// The file as serde reads it: sections whose values need parsing are kept as written, and
+/// [`RawConfig::check`] turns them into [`Config`] once, with every problem found.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    outputs: Outputs,
+    #[serde(default)]
+    http: HttpSettings,
+    #[serde(default)]
+    sources: Vec<RawSource>,
+    #[serde(default)]
+    indicators: Vec<IndicatorConfig>,
+    #[serde(default)]
+    clusters: Vec<ClusterConfig>,
+    #[serde(default)]
+    daemon: RawDaemonSettings,
+    #[serde(default)]
+    regions: RegionSettings,
+    #[serde(default)]
+    estimation: EstimationSettings,
+}
+
+impl RawConfig {
+    /// The typed config, or every problem as (dotted key, message) pairs.
+    pub(crate) fn check(self) -> Result<Config, Vec<(String, String)>> {
+        let mut issues = Vec::new();
+        let mut ids = HashSet::new();
+        let mut sources = Vec::new();
+        for (i, raw) in self.sources.into_iter().enumerate() {
+            let key = |field: &str| format!("sources[{i}].{field}");
+            if !is_identifier(raw.id()) {
+                issues.push((
+                    key("id"),
+                    format!("expected letters, digits, '-' or '_', found {:?}", raw.id()),
+                ));
+            }
+            if !ids.insert(raw.id().to_string()) {
+                issues.push((key("id"), format!("source id {:?} is used twice", raw.id())));
+            }
+            match raw.check() {
+                Ok(source) => sources.push(source),
+                Err(found) => issues.extend(found.into_iter().map(|(f, m)| (key(f), m))),
+            }
+        }
+        let daemon = self.daemon.check(&mut issues);
+        let config = Config {
+            outputs: self.outputs,
+            http: self.http,
+            sources,
+            indicators: self.indicators,
+            clusters: self.clusters,
+            daemon,
+            regions: self.regions,
+            estimation: self.estimation,
+            region_dictionary: Default::default(),
+        };
+        issues.extend(config.check_sections());
+        if issues.is_empty() {
+            Ok(config)
+        } else {
+            Err(issues)
+        }
+    }
 }
 
 /// The design methods a cluster's headline may name: the `regstat estimate --method` names.
@@ -79,21 +136,33 @@ pub enum CatchUp {
 }
 
 /// The daemon's behaviour.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone)]
 pub struct DaemonSettings {
-    /// IANA time zone the cron expressions are read in.
-    pub timezone: String,
+    /// The time zone the cron expressions are read in.
+    pub timezone: chrono_tz::Tz,
     /// Up to this many seconds of random delay before each scheduled run.
     pub jitter_secs: u64,
     pub catch_up: CatchUp,
-    /// Address of /metrics (Prometheus) and /healthz; loopback by default; empty to disable.
-    pub metrics_addr: String,
+    /// Address of /metrics (Prometheus) and /healthz; `None` when the file sets it empty.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// How long a run waits for the warehouse when another process holds it open.
     pub lock_wait_secs: u64,
 }
 
-impl Default for DaemonSettings {
+/// `[daemon]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawDaemonSettings {
+    /// IANA time zone name.
+    timezone: String,
+    jitter_secs: u64,
+    catch_up: CatchUp,
+    /// Loopback by default; empty to disable.
+    metrics_addr: String,
+    lock_wait_secs: u64,
+}
+
+impl Default for RawDaemonSettings {
     fn default() -> Self {
         Self {
             timezone: "Europe/Moscow".into(),
@@ -102,6 +171,45 @@ impl Default for DaemonSettings {
             metrics_addr: "127.0.0.1:9184".into(),
             lock_wait_secs: 60,
         }
+    }
+}
+
+impl RawDaemonSettings {
+    fn check(self, issues: &mut Vec<(String, String)>) -> DaemonSettings {
+        let timezone = crate::typed::time_zone(&self.timezone).unwrap_or_else(|e| {
+            issues.push(("daemon.timezone".into(), e));
+            chrono_tz::Europe::Moscow
+        });
+        let metrics_addr = if self.metrics_addr.is_empty() {
+            None
+        } else {
+            self.metrics_addr
+                .parse::<std::net::SocketAddr>()
+                .map_err(|_| {
+                    issues.push((
+                        "daemon.metrics_addr".into(),
+                        format!(
+                            "expected an address such as 127.0.0.1:9184, found {:?}",
+                            self.metrics_addr
+                        ),
+                    ))
+                })
+                .ok()
+        };
+        DaemonSettings {
+            timezone,
+            jitter_secs: self.jitter_secs,
+            catch_up: self.catch_up,
+            metrics_addr,
+            lock_wait_secs: self.lock_wait_secs,
+        }
+    }
+}
+
+impl Default for DaemonSettings {
+    fn default() -> Self {
+        let mut unused = Vec::new();
+        RawDaemonSettings::default().check(&mut unused)
     }
 }
 
@@ -193,7 +301,9 @@ pub struct HttpSettings {
     /// PEM bundle of extra root certificates, for hosts certified by the Russian Trusted Root CA
     /// (rosstat.gov.ru, gks.ru). Verification itself can never be turned off.
     pub extra_ca_bundle: Option<PathBuf>,
-    pub proxy: Option<String>,
+    /// Every request goes through this proxy (`http://host:port`).
+    #[serde(deserialize_with = "optional_url")]
+    pub proxy: Option<url::Url>,
     /// Attempts per request on connection errors, 5xx and 429.
     pub retries: u32,
     /// Least time between two requests to the same host, to be polite to the statistics sites.
@@ -213,121 +323,25 @@ impl Default for HttpSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    /// One workbook (or archive of workbooks) at a fixed URL, e.g. a rosstat.gov.ru mediabank file.
-    Workbook,
-    /// An HTML page listing documents (regional office sites): every matching link is fetched.
-    DocumentList,
-    /// An EMISS (fedstat.ru) indicator: `url` is its page, `https://www.fedstat.ru/indicator/<id>`;
-    /// the data come as SDMX through the site's token protocol.
-    Emiss,
-}
-
-impl SourceKind {
-    /// The name the config file uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Workbook => "workbook",
-            SourceKind::DocumentList => "document_list",
-            SourceKind::Emiss => "emiss",
-        }
-    }
-}
-
-/// One source: where to fetch, when, and how to read what comes back.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceConfig {
-    pub id: String,
-    pub kind: SourceKind,
-    pub url: String,
-    /// Cron expression; five fields (minute first) or six/seven (seconds first). Absent: the source
-    /// runs only by hand (`regstat run --source ID`); the daemon never schedules it.
-    #[serde(default)]
-    pub schedule: Option<String>,
-    /// For `document_list`: CSS selector of the document links.
-    #[serde(default = "default_link_selector")]
-    pub link_selector: String,
-    /// For `document_list`: only links whose path ends with one of these (case-insensitive).
-    #[serde(default = "default_extensions")]
-    pub extensions: Vec<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    /// How the fetched documents are read.
-    #[serde(default)]
-    pub parser: ParserOptions,
-    /// For `emiss`: what to select.
-    #[serde(default)]
-    pub emiss: EmissOptions,
-}
-
-/// The selection of an EMISS indicator. By default: every region, every year, and for the other
-/// fields the values the site itself pre-selects; rows and columns as the site lays them out.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmissOptions {
-    /// First and last year to download (inclusive).
-    pub from_year: Option<i32>,
-    pub to_year: Option<i32>,
-    /// Title of the region field; by default the field whose title names ОКАТО, субъект or регион.
-    pub region_field: Option<String>,
-    /// Values of other fields by title: `{ "Пол" = ["Женщины"] }`.
-    #[serde(default)]
-    pub filters: std::collections::BTreeMap<String, Vec<String>>,
-    /// Field titles laid out as rows and as columns; the site's layout when empty.
-    #[serde(default)]
-    pub rows: Vec<String>,
-    #[serde(default)]
-    pub columns: Vec<String>,
-    /// Use the older `data.do` form (no token) instead of `downloadData.do`.
-    #[serde(default)]
-    pub legacy: bool,
-}
-
-/// Options for reading a source's documents.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParserOptions {
-    /// Only these sheets (by name, e.g. `10.2.`); all sheets when empty.
-    #[serde(default)]
-    pub sheets: Vec<String>,
-}
-
-fn default_link_selector() -> String {
-    "div.document-list__item-link > a[href]".into()
-}
-
-fn default_extensions() -> Vec<String> {
-    // The compendium's appendix ships as a RAR (older years: ZIP) archive of workbooks.
-    vec![".xlsx".into(), ".xls".into(), ".zip".into(), ".rar".into()]
-}
-
-impl SourceConfig {
-    /// The parsed schedule (five-field expressions get a leading `0` seconds field); `None` for a
-    /// source without one, which runs only by hand (`regstat run --source ID`).
-    pub fn cron_schedule(&self) -> Result<Option<cron::Schedule>, String> {
-        self.schedule.as_deref().map(parse_cron).transpose()
-    }
-}
-
-pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
-    let fields = expr.split_whitespace().count();
-    let full = if fields == 5 {
-        format!("0 {expr}")
-    } else {
-        expr.to_string()
+/// `proxy = "http://host:port"` (or https, socks5): a URL with a host, checked where it is written.
+fn optional_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<url::Url>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
     };
-    cron::Schedule::from_str(&full).map_err(|e| {
-        // The cron crate's message spans lines (an underlined excerpt): one line here.
-        let reason = e
-            .to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        format!("not a cron expression ({reason}): {expr:?}")
-    })
+    match url::Url::parse(&text) {
+        Ok(u)
+            if u.host().is_some()
+                && matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") =>
+        {
+            Ok(Some(u))
+        }
+        Ok(_) => Err(serde::de::Error::custom(format!(
+            "not a URL with scheme http, https or socks5 and a host: {text:?}"
+        ))),
+        Err(e) => Err(serde::de::Error::custom(format!(
+            "not a URL ({e}): {text:?}"
+        ))),
+    }
 }
 
 /// An indicator: one identity whatever table or source publishes it.
@@ -401,8 +415,9 @@ fn yes() -> bool {
 }
 
 impl Config {
-    /// Checks what deserialization cannot. Returns (dotted key, message) pairs.
-    pub fn validate(&self) -> Vec<(String, String)> {
+    /// Checks the sections that are not parsed into other types: references between sections,
+    /// region codes, bounds. Returns (dotted key, message) pairs.
+    fn check_sections(&self) -> Vec<(String, String)> {
         let mut issues = Vec::new();
         let regions = regstat_transform::RegionDictionary::builtin();
         let aliases = || {
@@ -422,79 +437,6 @@ impl Config {
             if let Err(e) = regions.with_aliases(aliases()) {
                 issues.push(("regions.aliases".to_string(), e.to_string()));
             }
-        }
-        let mut ids = HashSet::new();
-        for (i, s) in self.sources.iter().enumerate() {
-            let key = |field: &str| format!("sources[{i}].{field}");
-            if !is_identifier(&s.id) {
-                issues.push((
-                    key("id"),
-                    format!("expected letters, digits, '-' or '_', found {:?}", s.id),
-                ));
-            }
-            if !ids.insert(s.id.as_str()) {
-                issues.push((key("id"), format!("source id {:?} is used twice", s.id)));
-            }
-            match url::Url::parse(&s.url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                Ok(u) => issues.push((
-                    key("url"),
-                    format!(
-                        "expected an http or https URL, found scheme {:?}",
-                        u.scheme()
-                    ),
-                )),
-                Err(e) => issues.push((key("url"), format!("not a URL ({e}): {:?}", s.url))),
-            }
-            if let Err(e) = s.cron_schedule() {
-                issues.push((key("schedule"), e));
-            }
-            if s.kind == SourceKind::Emiss {
-                let id_ok = url::Url::parse(&s.url)
-                    .ok()
-                    .and_then(|u| {
-                        u.path_segments()
-                            .and_then(|mut p| p.next_back().map(str::to_string))
-                    })
-                    .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()));
-                if !id_ok {
-                    issues.push((key("url"), format!("expected an EMISS indicator page such as https://www.fedstat.ru/indicator/33459, found {:?}", s.url)));
-                }
-                if let (Some(a), Some(b)) = (s.emiss.from_year, s.emiss.to_year) {
-                    if a > b {
-                        issues.push((
-                            key("emiss.from_year"),
-                            format!("from_year {a} is after to_year {b}"),
-                        ));
-                    }
-                }
-            }
-            if s.kind == SourceKind::DocumentList {
-                if let Err(e) = check_selector(&s.link_selector) {
-                    issues.push((key("link_selector"), e));
-                }
-            }
-        }
-        if self.daemon.timezone.parse::<chrono_tz::Tz>().is_err() {
-            issues.push((
-                "daemon.timezone".into(),
-                format!("not an IANA time zone: {:?}", self.daemon.timezone),
-            ));
-        }
-        if !self.daemon.metrics_addr.is_empty()
-            && self
-                .daemon
-                .metrics_addr
-                .parse::<std::net::SocketAddr>()
-                .is_err()
-        {
-            issues.push((
-                "daemon.metrics_addr".into(),
-                format!(
-                    "expected an address such as 127.0.0.1:9184, found {:?}",
-                    self.daemon.metrics_addr
-                ),
-            ));
         }
         let mut indicator_ids = HashSet::new();
         let catalogue_ids: HashSet<&str> = regstat_transform::Catalogue::builtin()
@@ -701,15 +643,4 @@ fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// A CSS selector as the source will compile it (so `config check` catches what a run would), and
-/// with balanced brackets, which the lenient parser would otherwise let through.
-fn check_selector(selector: &str) -> Result<(), String> {
-    if selector.matches('[').count() != selector.matches(']').count() {
-        return Err(format!("unbalanced brackets in CSS selector {selector:?}"));
-    }
-    scraper::Selector::parse(selector)
-        .map(|_| ())
-        .map_err(|e| format!("not a CSS selector ({e}): {selector:?}"))
 }

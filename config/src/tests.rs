@@ -30,8 +30,15 @@ control = ["14000000000", "20000000000"]
 #[test]
 fn a_good_config_parses() {
     let c = Config::parse(GOOD).expect("valid");
-    assert_eq!(c.sources[0].kind, SourceKind::Workbook);
-    assert!(c.sources[0].cron_schedule().unwrap().is_some());
+    assert!(matches!(c.sources[0].kind, SourceKind::Workbook));
+    let schedule = c.sources[0].schedule.as_ref().expect("a schedule");
+    assert_eq!(schedule.expression(), "0 6 * * Mon");
+    assert_eq!(c.sources[0].url.host_str(), Some("rosstat.gov.ru"));
+    assert_eq!(c.daemon.timezone, chrono_tz::Europe::Moscow);
+    assert_eq!(
+        c.daemon.metrics_addr,
+        Some("127.0.0.1:9184".parse().unwrap())
+    );
     assert_eq!(
         c.indicator_for_table("10.2.").unwrap().id,
         "investment_per_capita"
@@ -80,11 +87,14 @@ fn syntax_and_type_errors_carry_their_line() {
 fn the_shipped_example_config_is_valid() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/lipetsk.toml");
     let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    assert!(config.sources.iter().any(|s| s.kind == SourceKind::Emiss));
     assert!(config
         .sources
         .iter()
-        .any(|s| s.kind == SourceKind::DocumentList));
+        .any(|s| matches!(s.kind, SourceKind::Emiss(_))));
+    assert!(config
+        .sources
+        .iter()
+        .any(|s| matches!(s.kind, SourceKind::DocumentList(_))));
     assert_eq!(config.daemon.catch_up, CatchUp::RunOnce);
     assert!(
         config.outputs.warehouse.is_absolute(),
@@ -266,6 +276,46 @@ fn a_missing_file_says_its_os_error_once() {
 fn a_source_without_a_schedule_runs_by_hand_only() {
     let text = GOOD.replace("schedule = \"0 6 * * Mon\"\n", "");
     let c = Config::parse(&text).expect("valid without a schedule");
-    assert_eq!(c.sources[0].schedule, None);
-    assert!(c.sources[0].cron_schedule().unwrap().is_none());
+    assert!(c.sources[0].schedule.is_none());
+}
+
+/// Issue 13: the config is typed once at load: schedules, URLs, time zones, addresses and selectors
+/// are parsed values, each kind carries only its own options, and a bad value of each is named.
+#[test]
+fn values_are_typed_at_load() {
+    let text = GOOD.replace(
+        "kind = \"workbook\"",
+        "kind = \"document_list\"\nextensions = [\".xlsx\"]",
+    ) + "\n[daemon]\ntimezone = \"Asia/Yekaterinburg\"\nmetrics_addr = \"\"\n\n[http]\nproxy = \"http://proxy.local:3128\"\n";
+    let c = Config::parse(&text).expect("valid");
+    let SourceKind::DocumentList(list) = &c.sources[0].kind else {
+        panic!("a document list: {:?}", c.sources[0].kind)
+    };
+    assert_eq!(list.link_selector.as_str(), DEFAULT_LINK_SELECTOR);
+    assert_eq!(list.extensions, [".xlsx"]);
+    assert_eq!(c.daemon.timezone, chrono_tz::Asia::Yekaterinburg);
+    assert_eq!(c.daemon.metrics_addr, None, "empty disables the endpoint");
+    assert_eq!(
+        c.http.proxy.as_ref().map(|u| u.as_str()),
+        Some("http://proxy.local:3128/")
+    );
+
+    let bad =
+        GOOD.to_string() + "\n[daemon]\ntimezone = \"Moscow\"\nmetrics_addr = \"localhost\"\n";
+    let issues = Config::parse(&bad).unwrap_err();
+    let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["daemon.timezone", "daemon.metrics_addr"],
+        "{issues:?}"
+    );
+    assert_eq!(issues[0].line, Some(28), "{issues:?}");
+
+    let bad_proxy = GOOD.to_string() + "\n[http]\nproxy = \"proxy.local:3128\"\n";
+    let issues = Config::parse(&bad_proxy).unwrap_err();
+    assert_eq!(issues[0].key, "http.proxy", "{issues:?}");
+    assert!(
+        issues[0].message.contains("not a URL with scheme"),
+        "{issues:?}"
+    );
 }

@@ -81,7 +81,7 @@ pub(crate) fn client_builder(
         }
     }
     if let Some(proxy) = &settings.proxy {
-        let proxy = reqwest::Proxy::all(proxy)
+        let proxy = reqwest::Proxy::all(proxy.clone())
             .map_err(|e| IngestError::Client(format!("proxy {proxy:?}: {e}")))?;
         builder = builder.proxy(proxy);
     }

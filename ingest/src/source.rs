@@ -11,7 +11,6 @@ use crate::fetch::{FetchOutcome, Fetcher};
 #[derive(Debug, Clone)]
 pub struct Source {
     pub config: SourceConfig,
-    selector: Option<scraper::Selector>,
     http: regstat_config::HttpSettings,
 }
 
@@ -92,24 +91,12 @@ impl FetchAttempt {
 }
 
 impl Source {
-    pub fn build(
-        config: &SourceConfig,
-        http: &regstat_config::HttpSettings,
-    ) -> Result<Self, IngestError> {
-        let selector = match config.kind {
-            SourceKind::DocumentList => Some(
-                scraper::Selector::parse(&config.link_selector).map_err(|e| IngestError::Page {
-                    url: config.url.clone(),
-                    reason: format!("link_selector {:?}: {e}", config.link_selector),
-                })?,
-            ),
-            SourceKind::Workbook | SourceKind::Emiss => None,
-        };
-        Ok(Self {
+    /// A source from its config, whose values were typed (and so checked) at load.
+    pub fn new(config: &SourceConfig, http: &regstat_config::HttpSettings) -> Self {
+        Self {
             config: config.clone(),
-            selector,
             http: http.clone(),
-        })
+        }
     }
 
     /// Fetches what the source publishes. Each document is archived; `true` beside it means its
@@ -120,39 +107,40 @@ impl Source {
         archive: &Archive,
     ) -> Result<SourceRun, IngestError> {
         let mut run = SourceRun::default();
-        if self.config.kind == SourceKind::Emiss {
+        let page_url = self.config.url.as_str();
+        if let SourceKind::Emiss(options) = &self.config.kind {
             let client =
                 crate::emiss::EmissClient::new(&self.http)?.with_backoff(fetcher.policy().backoff);
-            let key = format!("{}#sdmx", self.config.url);
+            let key = format!("{page_url}#sdmx");
             let mut detail = None;
-            let stored = match client.download(&self.config.url, &self.config.emiss).await {
+            let stored = match client.download(page_url, options).await {
                 Ok(fetched) => {
                     detail = fetched.detail.clone();
-                    store(archive, &key, emiss_name(&self.config.url), fetched)
+                    store(archive, &key, emiss_name(page_url), fetched)
                 }
                 Err(e) => Err(e),
             };
             run.attempts.push(FetchAttempt {
                 detail,
-                ..FetchAttempt::of(&key, emiss_name(&self.config.url), &stored)
+                ..FetchAttempt::of(&key, emiss_name(page_url), &stored)
             });
             run.documents.push(stored?);
             return Ok(run);
         }
-        let urls = match &self.selector {
-            None => vec![self.config.url.clone()],
-            Some(selector) => {
-                let url = &self.config.url;
+        let urls = match &self.config.kind {
+            SourceKind::Workbook | SourceKind::Emiss(_) => vec![page_url.to_string()],
+            SourceKind::DocumentList(list) => {
+                let url = page_url;
                 let fetched = fetch_document(fetcher, archive, url).await;
                 run.attempts
                     .push(FetchAttempt::of(url, document_name(url), &fetched));
                 let (page, _) = fetched?;
                 let html = archive.read(&page.sha256)?;
                 document_links(
-                    &self.config.url,
+                    page_url,
                     &String::from_utf8_lossy(&html),
-                    selector,
-                    &self.config.extensions,
+                    list.link_selector.selector(),
+                    &list.extensions,
                 )?
             }
         };

@@ -179,14 +179,11 @@ async fn serve(site: Shared) -> String {
 fn source(base: &str, emiss: EmissOptions) -> SourceConfig {
     SourceConfig {
         id: "emiss-33459".into(),
-        kind: SourceKind::Emiss,
-        url: format!("{base}/indicator/33459"),
-        schedule: Some("0 0 6 * * *".into()),
-        link_selector: String::new(),
-        extensions: vec![],
+        kind: SourceKind::Emiss(emiss),
+        url: format!("{base}/indicator/33459").parse().unwrap(),
+        schedule: None,
         description: None,
         parser: Default::default(),
-        emiss,
     }
 }
 
@@ -204,7 +201,7 @@ async fn run(
     let fetcher = Fetcher::new(&http)
         .unwrap()
         .with_backoff(Duration::from_millis(5));
-    let src = Source::build(&source(&base, emiss), &http).unwrap();
+    let src = Source::new(&source(&base, emiss), &http);
     (src.run(&fetcher, &archive).await, dir)
 }
 

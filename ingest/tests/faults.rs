@@ -190,17 +190,14 @@ async fn a_truncated_document_is_an_attempt_named_by_its_decoded_file_name() {
     let config = SourceConfig {
         id: "rosstat".into(),
         kind: SourceKind::Workbook,
-        url: url.clone(),
-        schedule: Some("0 6 * * *".into()),
-        link_selector: String::new(),
-        extensions: vec![],
+        url: url.parse().unwrap(),
+        schedule: None,
         description: None,
         parser: Default::default(),
-        emiss: Default::default(),
     };
     let dir = tempfile::tempdir().unwrap();
     let archive = Archive::open(dir.path()).unwrap();
-    let source = Source::build(&config, &HttpSettings::default()).unwrap();
+    let source = Source::new(&config, &HttpSettings::default());
     let run = source.run(&fetcher(1, 5), &archive).await.unwrap();
     assert!(run.documents.is_empty());
     assert_eq!(run.attempts.len(), 1, "{:?}", run.attempts);

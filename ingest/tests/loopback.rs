@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use regstat_config::{HttpSettings, SourceConfig, SourceKind};
+use regstat_config::{DocumentListOptions, HttpSettings, SourceConfig, SourceKind};
 use regstat_ingest::{Archive, Fetcher, Source};
 
 #[derive(Default)]
@@ -67,14 +67,14 @@ async fn serve(counters: Arc<Counters>) -> String {
 fn source(base: &str) -> SourceConfig {
     SourceConfig {
         id: "lipetsk".into(),
-        kind: SourceKind::DocumentList,
-        url: format!("{base}/folder"),
-        schedule: Some("0 6 * * *".into()),
-        link_selector: "div.document-list__item-link > a[href]".into(),
-        extensions: vec![".xlsx".into()],
+        kind: SourceKind::DocumentList(DocumentListOptions {
+            extensions: vec![".xlsx".into()],
+            ..Default::default()
+        }),
+        url: format!("{base}/folder").parse().unwrap(),
+        schedule: None,
         description: None,
         parser: Default::default(),
-        emiss: Default::default(),
     }
 }
 
@@ -90,7 +90,7 @@ async fn document_list_fetches_archives_retries_and_skips_unchanged() {
     })
     .unwrap()
     .with_backoff(Duration::from_millis(10));
-    let source = Source::build(&source(&base), &HttpSettings::default()).unwrap();
+    let source = Source::new(&source(&base), &HttpSettings::default());
 
     let first = source.run(&fetcher, &archive).await.unwrap();
     assert_eq!(first.documents.len(), 2);

@@ -126,10 +126,14 @@ pub async fn run_demo_daemon(dir: &Path) -> anyhow::Result<()> {
     let config_path = dir.join("regstat.toml");
     std::fs::write(&config_path, &text)?;
     let config = Config::load(&config_path)?;
+    let metrics = config
+        .daemon
+        .metrics_addr
+        .map(|a| format!("metrics on http://{a}/metrics"))
+        .unwrap_or_else(|| "no metrics endpoint".into());
     println!(
-        "demo daemon: sources every 20 s on {}; metrics on http://{}/metrics; Ctrl-C to stop",
+        "demo daemon: sources every 20 s on {}; {metrics}; Ctrl-C to stop",
         server.base_url(),
-        config.daemon.metrics_addr
     );
     println!(
         "watch it: regstat status --config {}",

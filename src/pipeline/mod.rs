@@ -298,15 +298,7 @@ async fn fetch_and_load(
     report: &mut RunReport,
     control: &RunControl,
 ) -> Result<(), PipelineError> {
-    let source = match Source::build(source_config, &config.http) {
-        Ok(s) => s,
-        Err(e) => {
-            report
-                .failures
-                .push(format!("source {}: {e}", source_config.id));
-            return Ok(());
-        }
-    };
+    let source = Source::new(source_config, &config.http);
     // The whole fetch (page, documents, retries and their waits) is dropped on cancellation: a
     // request in flight is aborted and nothing more is sent. Documents already archived stay there
     // and load on the next run.
@@ -335,22 +327,21 @@ async fn fetch_and_load(
     );
     // A list page with no matching links: a warning the first time, a failure when the source's
     // page listed documents before (the site's layout changed, or the page is an error page).
-    if source_config.kind == regstat_config::SourceKind::DocumentList
-        && fetched.documents.is_empty()
-        && fetched.failures.is_empty()
-    {
-        let before = warehouse.documents(Some(&source_config.id))?.len();
-        let message = format!(
-            "{}: no link matches `{}` with extensions {:?}",
-            source_config.url, source_config.link_selector, source_config.extensions
-        );
-        if before > 0 {
-            report.failures.push(format!(
-                "source {}: {message}; the page listed {before} documents before",
-                source_config.id
-            ));
-        } else {
-            tracing::warn!(source = %source_config.id, "{message}");
+    if let regstat_config::SourceKind::DocumentList(list) = &source_config.kind {
+        if fetched.documents.is_empty() && fetched.failures.is_empty() {
+            let before = warehouse.documents(Some(&source_config.id))?.len();
+            let message = format!(
+                "{}: no link matches `{}` with extensions {:?}",
+                source_config.url, list.link_selector, list.extensions
+            );
+            if before > 0 {
+                report.failures.push(format!(
+                    "source {}: {message}; the page listed {before} documents before",
+                    source_config.id
+                ));
+            } else {
+                tracing::warn!(source = %source_config.id, "{message}");
+            }
         }
     }
     let attempts: Vec<regstat_warehouse::AttemptRecord> = fetched
