@@ -64,7 +64,29 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
             3
         );
         assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE cluster_id = 'lipetsk-machinery-valley' AND method = 'twfe' AND term = 'treated:wild_bootstrap' AND p_value BETWEEN 0 AND 1"), 3);
-        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE cluster_id = 'lipetsk-machinery-valley' AND method = 'event-study' AND term = 'pretrend_wald'"), 3);
+        // Issue 13: a test is not an estimate: the pre-trend F test has its own table and columns.
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate_test WHERE cluster_id = 'lipetsk-machinery-valley' AND method = 'event-study' AND test = 'pretrend_wald' AND statistic >= 0 AND df1 >= 1 AND df2 > 0 AND p_value BETWEEN 0 AND 1 AND tested >= df1"), 3);
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM estimate WHERE term LIKE 'pretrend%'"
+            ),
+            0
+        );
+        // Issue 13: placebo effects are keyed by region code: each donor of SC, each control
+        // region of the 2x2, every one a region of the cluster's control pool.
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate_placebo p JOIN region r ON r.code = p.region_code WHERE p.method = 'sc' AND p.rmspe_ratio > 0"), count(&conn, "SELECT count(*) FROM estimate_placebo WHERE method = 'sc'"));
+        assert!(count(&conn, "SELECT count(*) FROM estimate_placebo WHERE method = 'sc' AND cluster_id = 'lipetsk-machinery-valley'") >= 3 * 3);
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate_placebo p JOIN cluster c ON c.id = p.cluster_id WHERE NOT list_contains(c.control, p.region_code)"), 0);
+        assert!(
+            count(
+                &conn,
+                "SELECT count(*) FROM estimate_placebo WHERE method = 'did2x2'"
+            ) > 0
+        );
+        // Issue 13: lists are LIST columns.
+        assert_eq!(count(&conn, "SELECT count(*) FROM cluster WHERE len(treated) >= 1 AND len(control) >= 2 AND len(indicators) >= 1"), 2);
+        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'did2x2' AND term = 'treated_x_post' AND cluster_id = 'lipetsk-machinery-valley' AND pre_years = [2005] AND post_years = [2016, 2017]"), 3);
         // Issue 11: one treated region, so SDID is the headline with SC beside it, and every row
         // says its part and why; method values are the CLI's method names.
         assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE method = 'sdid' AND role = 'headline' AND reason LIKE 'one treated region%' AND std_error > 0"), 3);
@@ -90,7 +112,6 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
         // Issue 13: numbers that do not apply are NULL, never NaN; estimate_latest holds each
         // cluster's latest rows.
         assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE isnan(estimate) OR isnan(std_error) OR isnan(p_value) OR isnan(ci_low) OR isnan(t_stat) OR isnan(df)"), 0);
-        assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE cluster_id = 'lipetsk-machinery-valley' AND term = 'pretrend_wald' AND estimate IS NULL AND p_value IS NOT NULL"), 3);
         assert_eq!(
             count(&conn, "SELECT count(*) FROM estimate_latest"),
             count(&conn, "SELECT count(*) FROM estimate")
@@ -296,8 +317,8 @@ control = ["14000000000", "15000000000", "17000000000", "20000000000", "24000000
     // One 2x2 cannot compare before and after when regions adopt in different years: the pooled
     // row says so; each region's own 2x2 starts at its own adoption year.
     assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'did2x2' AND term = 'treated_x_post' AND estimate IS NULL AND reason LIKE '%adopt in different years%'"), 1);
-    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'did2x2' AND term = 'treated_x_post[70000000000]' AND post_years LIKE '2012%' AND estimate IS NOT NULL"), 1);
-    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'did2x2' AND term = 'treated_x_post[29000000000]' AND post_years LIKE '2008%' AND estimate IS NOT NULL"), 1);
+    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'did2x2' AND term = 'treated_x_post[70000000000]' AND post_years[1] = 2012 AND estimate IS NOT NULL"), 1);
+    assert_eq!(q("SELECT count(*) FROM estimate WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'did2x2' AND term = 'treated_x_post[29000000000]' AND post_years[1] = 2008 AND estimate IS NOT NULL"), 1);
     // Its group-time effects and the CS dynamic effects with their uniform band.
     assert!(q("SELECT count(*) FROM estimate_group_time WHERE run_id = RUN AND cluster_id = 'central-staggered'") >= 10);
     assert!(q("SELECT count(*) FROM estimate_event_time WHERE run_id = RUN AND cluster_id = 'central-staggered' AND method = 'cs' AND band_low <= ci_low AND band_high >= ci_high") >= 5);
@@ -516,8 +537,8 @@ fn every_published_file_reads_back_as_the_manifest_says() {
         assert_eq!(names, published, "README's columns of {table}");
     }
     let formats = |fmt: &str| manifest.files.iter().filter(|f| f.format == fmt).count();
-    assert_eq!(formats("parquet"), 7);
-    assert_eq!(formats("csv"), 7);
+    assert_eq!(formats("parquet"), 9);
+    assert_eq!(formats("csv"), 9);
     assert_eq!(formats("html"), 1);
     assert_eq!(formats("svg"), formats("png"));
     // The staggered cluster: CS group-time effects and a CS event-time figure with its band.

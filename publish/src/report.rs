@@ -239,9 +239,9 @@ fn why(w: &Words, ind: &IndicatorResults, e: &Estimate) -> String {
 
 fn pretrend(w: &Words, ind: &IndicatorResults) -> Option<String> {
     let row = ind
-        .estimates
+        .tests
         .iter()
-        .find(|e| e.term.starts_with("pretrend") && e.p_value.is_finite())?;
+        .find(|t| t.test == "pretrend_wald" && t.p_value.is_finite())?;
     let p = eq_p(w.lang, row.p_value);
     Some(if row.p_value < 0.05 {
         match w.lang {

@@ -27,6 +27,16 @@ pub struct Estimate {
     pub reason: String,
 }
 
+/// A hypothesis test of a design (the event study's joint pre-trend test).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Test {
+    pub method: String,
+    pub test: String,
+    pub statistic: f64,
+    pub p_value: f64,
+    pub description: String,
+}
+
 /// An effect at a time relative to adoption, as the warehouse stores it.
 pub use regstat_warehouse::EventTimeRow as EventTime;
 
@@ -69,6 +79,7 @@ pub struct IndicatorResults {
     pub unit: Option<String>,
     pub log_outcome: bool,
     pub estimates: Vec<Estimate>,
+    pub tests: Vec<Test>,
     pub event_time: Vec<EventTime>,
     pub weights: Vec<Weight>,
     pub panel: Vec<PanelPoint>,
@@ -280,6 +291,29 @@ impl RunResults {
                 )
             },
         )?;
+        let tests = rows(
+            conn,
+            "reading tests",
+            &format!(
+                "SELECT cluster_id, indicator_id, method, test, statistic, p_value, coalesce(description, '')
+                 FROM estimate_test WHERE run_id = {run}
+                 ORDER BY cluster_id, indicator_id, method, test"
+            ),
+            7,
+            |next| {
+                let key = (text(next()).unwrap_or_default(), text(next()).unwrap_or_default());
+                (
+                    key,
+                    Test {
+                        method: text(next()).unwrap_or_default(),
+                        test: text(next()).unwrap_or_default(),
+                        statistic: f(next()),
+                        p_value: f(next()),
+                        description: text(next()).unwrap_or_default(),
+                    },
+                )
+            },
+        )?;
         let weights = rows(
             conn,
             "reading weights",
@@ -399,6 +433,10 @@ impl RunResults {
             let r = by_key.get_mut(&key).expect("slot made");
             r.log_outcome |= log;
             r.estimates.push(e);
+        }
+        for (key, t) in tests {
+            slot(&mut by_key, &key);
+            by_key.get_mut(&key).expect("slot made").tests.push(t);
         }
         for (key, e) in event_time {
             slot(&mut by_key, &key);

@@ -48,6 +48,19 @@ const TABLES: &[(&str, &str)] = &[
          ORDER BY cluster_id, indicator_id, cohort, year",
     ),
     (
+        "tests",
+        "SELECT t.*, c.name AS cluster_name FROM estimate_test t LEFT JOIN cluster c ON c.id = t.cluster_id
+         WHERE t.run_id = RUN
+         ORDER BY cluster_id, indicator_id, method, test",
+    ),
+    (
+        "placebos",
+        "SELECT p.*, c.name AS cluster_name, r.name AS region_name FROM estimate_placebo p
+         LEFT JOIN cluster c ON c.id = p.cluster_id LEFT JOIN region r ON r.code = p.region_code
+         WHERE p.run_id = RUN
+         ORDER BY cluster_id, indicator_id, method, term, region_code",
+    ),
+    (
         "weights",
         "SELECT w.*, c.name AS cluster_name, r.name AS region_name FROM estimate_weight w
          LEFT JOIN cluster c ON c.id = w.cluster_id LEFT JOIN region r ON r.code = w.unit

@@ -59,15 +59,15 @@ fn publishes_parquet_csv_and_manifest() {
         .unwrap();
     assert_eq!(back, ("RU-LIP".to_string(), 25339.0, "G18".to_string()));
     assert!(out.join("manifest.json").exists());
-    // No estimates yet: no plots; the fourteen tables, the report and the manifest.
+    // No estimates yet: no plots; the nine tables in two formats, the report and the manifest.
     let names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(
         names.iter().filter(|n| n.ends_with(".parquet") || n.ends_with(".csv")).count(),
-        14,
-        "observations, estimates, panels, event_study, att_gt, weights, documents as Parquet and CSV: {names:?}"
+        18,
+        "observations, estimates, tests, placebos, panels, event_study, att_gt, weights, documents as Parquet and CSV: {names:?}"
     );
     assert!(names.contains(&"manifest.json".to_string()));
     let runs: Vec<String> = std::fs::read_dir(dir.path().join("publish/runs"))

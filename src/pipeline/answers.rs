@@ -319,6 +319,17 @@ fn collect_details(method: &str, report: &regstat_estimate::Report, details: &mu
             band_high: g.band_high,
             post: g.post,
         }));
+    if let Some(p) = &report.synth_placebo {
+        details
+            .placebos
+            .extend(p.donors.iter().map(|d| regstat_warehouse::PlaceboRow {
+                method: method.to_string(),
+                term: report.estimates[0].term.clone(),
+                region_code: d.unit.clone(),
+                effect: d.effect,
+                rmspe_ratio: d.rmspe_ratio,
+            }));
+    }
     if let Some(w) = &report.weights {
         details.weights.extend(w.units.iter().map(|u| WeightRow {
             method: method.to_string(),

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use regstat_config::{ClusterConfig, Config};
 use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
-use regstat_warehouse::{EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow, Warehouse};
+use regstat_warehouse::{
+    EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow, PlaceboRow, TestRow, Warehouse,
+};
 
 use super::{EffectSummary, PipelineError, RunReport, TwfeSummary};
 
@@ -19,7 +21,13 @@ pub(super) type ClusterEstimates = (
 );
 
 /// One cluster and indicator's TWFE and event-study rows, the TWFE summary and event-time rows.
-pub(super) type PanelDesigns = (Vec<EstimateRow>, Option<TwfeSummary>, Vec<EventTimeRow>);
+/// What the panel designs (TWFE and the event study) of one cluster and indicator produced.
+pub(super) struct PanelDesigns {
+    pub rows: Vec<EstimateRow>,
+    pub twfe: Option<TwfeSummary>,
+    pub events: Vec<EventTimeRow>,
+    pub tests: Vec<TestRow>,
+}
 
 pub(super) fn estimate_clusters(
     config: &Config,
@@ -82,10 +90,11 @@ pub(super) fn estimate_clusters(
                 ..EstimateDetails::default()
             };
             match panel_designs(run_id, cluster, &config.estimation, indicator, &panel) {
-                Ok((extra, twfe, events)) => {
-                    rows.extend(extra);
-                    detail.event_times.extend(events);
-                    if let Some(t) = twfe {
+                Ok(designs) => {
+                    rows.extend(designs.rows);
+                    detail.event_times.extend(designs.events);
+                    detail.tests.extend(designs.tests);
+                    if let Some(t) = designs.twfe {
                         report.twfe.push(t);
                     }
                 }
@@ -95,7 +104,14 @@ pub(super) fn estimate_clusters(
                 )),
             }
             if cluster.treated.len() > 1 {
-                rows.extend(per_region(run_id, cluster, indicator, &panel, report));
+                rows.extend(per_region(
+                    run_id,
+                    cluster,
+                    indicator,
+                    &panel,
+                    report,
+                    &mut detail,
+                ));
             }
             let adoptions: BTreeSet<i32> = cluster
                 .treated
@@ -142,6 +158,9 @@ pub(super) fn estimate_clusters(
                             &pre_years,
                             &post_years,
                         ));
+                        detail
+                            .placebos
+                            .extend(placebo_rows(regstat_estimate::TREATED_X_POST, &result));
                         report.estimates.push(EffectSummary {
                             cluster_id: cluster.id.clone(),
                             indicator_id: indicator.clone(),
@@ -269,7 +288,9 @@ pub(super) fn estimate_rows(
         "treated_pre": r.treated_pre, "treated_post": r.treated_post,
         "control_pre": r.control_pre, "control_post": r.control_post,
         "effect_percent": r.effect_percent,
-        "placebo": r.placebo,
+        "placebo": r.placebo.as_ref().map(|p| serde_json::json!({
+            "p_value": p.p_value, "sd": p.sd, "regions": p.effects.len(),
+        })),
     })
     .to_string();
     let base = EstimateRow {
@@ -310,6 +331,21 @@ pub(super) fn estimate_rows(
     rows
 }
 
+/// Each control region's 2x2 effect when it pretends to be treated, keyed by its code.
+fn placebo_rows(term: &str, r: &Did2x2) -> Vec<PlaceboRow> {
+    r.placebo
+        .iter()
+        .flat_map(|p| &p.effects)
+        .map(|(region, effect)| PlaceboRow {
+            method: "did2x2".into(),
+            term: term.into(),
+            region_code: region.clone(),
+            effect: *effect,
+            rmspe_ratio: f64::NAN,
+        })
+        .collect()
+}
+
 /// TWFE over every year (region and year effects, CR1 by region, a wild cluster bootstrap because
 /// regions are few) and an event study around the treatment start (leads and lags binned at -5 and
 /// +5, reference -1, with the joint pre-trend test), on logs when the cluster says so.
@@ -332,6 +368,7 @@ pub(super) fn panel_designs(
     };
     let mut rows = Vec::new();
     let mut events: Vec<EventTimeRow> = Vec::new();
+    let mut tests = Vec::new();
     let twfe_spec = Spec {
         method: Method::Twfe,
         bootstrap: Some(BootstrapSpec {
@@ -376,11 +413,15 @@ pub(super) fn panel_designs(
                 rows.push(from_coef("event-study", c, &es.vcov));
             }
             if let Some(p) = &es.pretrend {
-                rows.push(EstimateRow {
-                    t_stat: p.stat,
+                tests.push(TestRow {
+                    method: "event-study".into(),
+                    test: "pretrend_wald".into(),
+                    statistic: p.stat,
+                    df1: p.df1,
+                    df2: p.df2,
                     p_value: p.p,
-                    df: p.df1 as f64,
-                    vcov: if p.df1 < p.tested {
+                    tested: p.tested,
+                    description: if p.df1 < p.tested {
                         format!(
                             "joint Wald F test of {} leads on the rank {} of their covariance, {}",
                             p.tested, p.df1, es.vcov
@@ -388,21 +429,21 @@ pub(super) fn panel_designs(
                     } else {
                         format!("joint Wald F test of {} leads, {}", p.tested, es.vcov)
                     },
-                    ..base("event-study", "pretrend_wald")
                 });
             }
         }
         Err(e) => tracing::warn!(cluster = %cluster.id, indicator, error = %e, "no event study"),
     }
-    Ok((
+    Ok(PanelDesigns {
         rows,
-        Some(TwfeSummary {
+        twfe: Some(TwfeSummary {
             cluster_id: cluster.id.clone(),
             indicator_id: indicator.to_string(),
             report: twfe,
         }),
         events,
-    ))
+        tests,
+    })
 }
 
 /// With several treated regions, the 2x2 of each against the control pool.
@@ -412,6 +453,7 @@ pub(super) fn per_region(
     indicator: &str,
     panel: &[PanelObs],
     report: &mut RunReport,
+    detail: &mut EstimateDetails,
 ) -> Vec<EstimateRow> {
     let mut rows = Vec::new();
     for region in &cluster.treated {
@@ -431,6 +473,10 @@ pub(super) fn per_region(
         };
         match did2x2(&input) {
             Ok(r) => {
+                detail.placebos.extend(placebo_rows(
+                    &format!("{}[{region}]", regstat_estimate::TREATED_X_POST),
+                    &r,
+                ));
                 for mut row in estimate_rows(run_id, cluster, indicator, &r, &pre, &post) {
                     // treated_x_post -> treated_x_post[region], and its :placebo row likewise.
                     row.term = row.term.replacen(

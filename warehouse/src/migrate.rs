@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/008_fetch_attempts.sql")),
     (9, include_str!("migrations/009_run_inputs.sql")),
     (10, include_str!("migrations/010_nulls_and_latest.sql")),
+    (11, include_str!("migrations/011_lists_tests_placebos.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {
@@ -40,4 +41,55 @@ pub(crate) fn current_version(conn: &duckdb::Connection) -> Result<i64, Warehous
         |r| r.get(0),
     )
     .context("reading the schema version")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13: a warehouse of version 10 keeps its clusters, years and pre-trend tests when lists
+    /// become LIST columns and tests move to their own table.
+    #[test]
+    fn version_11_converts_lists_and_moves_tests() {
+        let mut conn = duckdb::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE schema_migration (version BIGINT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)").unwrap();
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= 10) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migration VALUES (?, now())", [version])
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO cluster VALUES ('c', 'C', '42000000000', '14000000000,20000000000', 2012, 'grp');
+             INSERT INTO estimate (run_id, cluster_id, indicator_id, method, term, estimate, p_value, pre_years, post_years, estimated_at)
+                 VALUES (1, 'c', 'grp', 'did2x2', 'treated_x_post', 0.1, 0.5, '2010,2011', '2012', now());
+             INSERT INTO estimate (run_id, cluster_id, indicator_id, method, term, t_stat, p_value, df, vcov, pre_years, post_years, estimated_at)
+                 VALUES (1, 'c', 'grp', 'event-study', 'pretrend_wald', 1.5, 0.2, 3, 'joint Wald F test of 3 leads', '', '', now());",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let control: String = conn
+            .query_row("SELECT control::VARCHAR FROM cluster", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(control, "[14000000000, 20000000000]");
+        let years: (i64, i64) = conn
+            .query_row(
+                "SELECT len(pre_years), post_years[1] FROM estimate WHERE term = 'treated_x_post'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(years, (2, 2012));
+        let test: (String, f64, i64, f64) = conn
+            .query_row(
+                "SELECT test, statistic, df1, p_value FROM estimate_test",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(test, ("pretrend_wald".to_string(), 1.5, 3, 0.2));
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM estimate", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 1, "the test row left estimate");
+    }
 }

@@ -148,6 +148,33 @@ pub struct EstimateDetails {
     pub event_times: Vec<EventTimeRow>,
     pub group_times: Vec<GroupTimeRow>,
     pub weights: Vec<WeightRow>,
+    pub tests: Vec<TestRow>,
+    pub placebos: Vec<PlaceboRow>,
+}
+
+/// A hypothesis test of a design (the event study's joint pre-trend test).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestRow {
+    pub method: String,
+    pub test: String,
+    pub statistic: f64,
+    pub df1: usize,
+    /// NaN for a chi-square test.
+    pub df2: f64,
+    pub p_value: f64,
+    pub tested: usize,
+    pub description: String,
+}
+
+/// One region's placebo effect when it pretends to be treated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceboRow {
+    pub method: String,
+    pub term: String,
+    pub region_code: String,
+    pub effect: f64,
+    /// SC's post/pre RMSPE ratio; NaN for the 2x2.
+    pub rmspe_ratio: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +188,11 @@ pub struct RunSummary {
     pub failures: Option<i64>,
     pub summary: Option<String>,
 }
+
+/// A joined list parameter as a `VARCHAR[]` (empty text: the empty list).
+const SPLIT_TEXT: &str = "coalesce(string_split(nullif(?, ''), ','), []::VARCHAR[])";
+/// A joined list parameter as an `INTEGER[]`.
+const SPLIT_YEARS: &str = "coalesce(string_split(nullif(?, ''), ',')::INTEGER[], []::INTEGER[])";
 
 fn join<T: ToString>(items: &[T]) -> String {
     items.iter().map(T::to_string).collect::<Vec<_>>().join(",")
@@ -415,19 +447,26 @@ impl Warehouse {
             app.flush().context("flushing indicators")?;
         }
         {
-            let mut app = tx.appender("cluster").context("cluster appender")?;
+            // Lists cannot go through an appender (duckdb-rs: "appending List values is not yet
+            // supported"): the ids travel joined and DuckDB splits them; ids have no commas.
+            let mut insert = tx
+                .prepare(&format!(
+                    "INSERT INTO cluster VALUES (?, ?, {}, {}, ?, {})",
+                    SPLIT_TEXT, SPLIT_TEXT, SPLIT_TEXT
+                ))
+                .context("cluster insert")?;
             for c in clusters {
-                app.append_row(params![
-                    c.id,
-                    c.name,
-                    join(&c.treated),
-                    join(&c.control),
-                    c.treatment_start,
-                    join(&c.indicators)
-                ])
-                .context("appending a cluster")?;
+                insert
+                    .execute(params![
+                        c.id,
+                        c.name,
+                        join(&c.treated),
+                        join(&c.control),
+                        c.treatment_start,
+                        join(&c.indicators)
+                    ])
+                    .context("inserting a cluster")?;
             }
-            app.flush().context("flushing clusters")?;
         }
         tx.commit().context("committing reference sync")
     }
@@ -572,37 +611,89 @@ impl Warehouse {
             app.flush().context("flushing estimate panels")?;
         }
         {
-            let mut app = tx.appender("estimate").context("estimate appender")?;
+            let mut app = tx
+                .appender("estimate_test")
+                .context("estimate test appender")?;
+            for d in details {
+                for t in &d.tests {
+                    app.append_row(params![
+                        d.run_id,
+                        d.cluster_id,
+                        d.indicator_id,
+                        t.method,
+                        t.test,
+                        finite(t.statistic),
+                        t.df1 as i64,
+                        finite(t.df2),
+                        finite(t.p_value),
+                        t.tested as i64,
+                        t.description,
+                    ])
+                    .context("appending a test")?;
+                }
+            }
+            app.flush().context("flushing tests")?;
+        }
+        {
+            let mut app = tx
+                .appender("estimate_placebo")
+                .context("estimate placebo appender")?;
+            for d in details {
+                for p in &d.placebos {
+                    app.append_row(params![
+                        d.run_id,
+                        d.cluster_id,
+                        d.indicator_id,
+                        p.method,
+                        p.term,
+                        p.region_code,
+                        finite(p.effect),
+                        finite(p.rmspe_ratio),
+                    ])
+                    .context("appending a placebo")?;
+                }
+            }
+            app.flush().context("flushing placebos")?;
+        }
+        {
+            // Years are lists, which an appender cannot write: one prepared insert per row (a run
+            // stores hundreds, not millions).
+            let mut insert = tx
+                .prepare(&format!(
+                    "INSERT INTO estimate VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {}, {}, ?, ?, ?, ?, ?, ?)",
+                    SPLIT_YEARS, SPLIT_YEARS
+                ))
+                .context("estimate insert")?;
             let now = chrono::Utc::now().naive_utc();
             for e in rows {
-                app.append_row(params![
-                    e.run_id,
-                    e.cluster_id,
-                    e.indicator_id,
-                    e.method,
-                    e.term,
-                    finite(e.estimate),
-                    finite(e.std_error),
-                    finite(e.t_stat),
-                    finite(e.p_value),
-                    finite(e.ci_low),
-                    finite(e.ci_high),
-                    finite(e.df),
-                    e.n_obs as i64,
-                    e.n_treated as i64,
-                    e.n_control as i64,
-                    join(&e.pre_years),
-                    join(&e.post_years),
-                    e.log_outcome,
-                    e.vcov,
-                    e.means_json,
-                    now,
-                    e.role,
-                    e.reason,
-                ])
-                .context("appending an estimate")?;
+                insert
+                    .execute(params![
+                        e.run_id,
+                        e.cluster_id,
+                        e.indicator_id,
+                        e.method,
+                        e.term,
+                        finite(e.estimate),
+                        finite(e.std_error),
+                        finite(e.t_stat),
+                        finite(e.p_value),
+                        finite(e.ci_low),
+                        finite(e.ci_high),
+                        finite(e.df),
+                        e.n_obs as i64,
+                        e.n_treated as i64,
+                        e.n_control as i64,
+                        join(&e.pre_years),
+                        join(&e.post_years),
+                        e.log_outcome,
+                        e.vcov,
+                        e.means_json,
+                        now,
+                        e.role,
+                        e.reason,
+                    ])
+                    .context("inserting an estimate")?;
             }
-            app.flush().context("flushing estimates")?;
         }
         tx.commit().context("committing estimates")
     }
