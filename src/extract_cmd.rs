@@ -22,9 +22,9 @@ pub struct ExtractArgs {
 }
 
 #[rustfmt::skip]
-const COLUMNS: [&str; 16] = [
+const COLUMNS: [&str; 17] = [
     "source_file", "sheet", "table_code", "table_title", "indicator_id", "unit", "region_label", "region_code",
-    "region_iso", "period", "period_type", "value", "status", "footnotes", "cell", "dimensions",
+    "region_iso", "period", "period_type", "value", "status", "footnotes", "cell", "dimensions", "basis",
 ];
 
 fn record(file: &str, o: &Observation, regions: &RegionDictionary) -> Vec<Cell> {
@@ -53,6 +53,8 @@ fn record(file: &str, o: &Observation, regions: &RegionDictionary) -> Vec<Cell> 
                 .collect();
             serde_json::Value::Object(map).to_string()
         })),
+        // Last, so that readers of the columns by position keep working.
+        Cell::Text(o.basis.clone()),
     ]
 }
 

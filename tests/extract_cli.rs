@@ -30,7 +30,7 @@ fn extracts_csv_jsonl_and_parquet_with_the_documented_columns() {
     let header = csv.lines().next().unwrap();
     assert_eq!(
         header,
-        "source_file,sheet,table_code,table_title,indicator_id,unit,region_label,region_code,region_iso,period,period_type,value,status,footnotes,cell,dimensions"
+        "source_file,sheet,table_code,table_title,indicator_id,unit,region_label,region_code,region_iso,period,period_type,value,status,footnotes,cell,dimensions,basis"
     );
     assert!(
         stderr.contains("6 tables, 9643 cells, 9642 values, 1 missing, 0 unresolved labels"),
@@ -45,6 +45,11 @@ fn extracts_csv_jsonl_and_parquet_with_the_documented_columns() {
     assert_eq!(
         (&lipetsk[4], &lipetsk[8], &lipetsk[11], &lipetsk[14]),
         ("investment_per_capita", "RU-LIP", "25339", "G18")
+    );
+    // Issue 13: the unit is a unit; the price basis is its own column.
+    assert_eq!(
+        (&lipetsk[5], &lipetsk[16]),
+        ("рублей", "в фактически действовавших ценах")
     );
 
     let dir = tempfile::tempdir().unwrap();

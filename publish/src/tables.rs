@@ -12,7 +12,7 @@ const TABLES: &[(&str, &str)] = &[
         "SELECT o.indicator_id, i.name AS indicator_name, o.region_code, r.name AS region_name, r.iso AS region_iso,
                 o.period, o.period_type, o.year, o.value, o.unit, o.status, o.footnotes,
                 o.document_sha256, d.url AS document_url, d.file_name AS document_file, o.sheet, o.cell,
-                o.table_code, o.table_title, o.region_label, o.dimensions, o.vintage
+                o.table_code, o.table_title, o.region_label, o.dimensions, o.vintage, o.basis
          FROM observation_latest o
          LEFT JOIN indicator i ON i.id = o.indicator_id
          LEFT JOIN region r ON r.code = o.region_code

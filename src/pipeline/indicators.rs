@@ -170,6 +170,7 @@ rosstat_tables = ["12.5.1"]
             code: code.into(),
             title: title.into(),
             unit: String::new(),
+            basis: None,
             grid_cells: 0,
             values: 0,
             statuses: 0,

@@ -14,6 +14,7 @@ mod period;
 pub mod region;
 pub mod rosstat;
 pub mod sdmx;
+pub mod unit;
 
 pub use catalogue::{Catalogue, IndicatorEntry};
 pub use cell::{parse_cell_text, CellValue};

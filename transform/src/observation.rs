@@ -54,7 +54,12 @@ pub struct Observation {
     pub region_label: String,
     pub period: Period,
     pub value: Option<f64>,
+    /// The unit alone (`миллионов рублей`), without the qualifiers a unit line puts before it.
     pub unit: String,
+    /// Those qualifiers (`в фактически действовавших ценах`; the classification, the reference point,
+    /// the data source): see [`crate::unit`].
+    #[serde(default)]
+    pub basis: Option<String>,
     pub status: Status,
     /// Footnote texts that apply to this figure (from marks on the value, its row or the table title).
     pub footnotes: Vec<String>,

@@ -316,6 +316,7 @@ fn observation(
             .map(str::to_string)
             .or_else(|| summary.unit.clone())
             .unwrap_or_default(),
+        basis: None,
         status,
         footnotes: Vec::new(),
         dimensions,

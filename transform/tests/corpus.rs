@@ -29,7 +29,12 @@ fn investment_per_capita_lipetsk_2005_traces_to_its_cell() {
     assert_eq!(obs.value, Some(25339.0));
     assert_eq!(obs.provenance.sheet, "10.2.");
     assert_eq!(obs.provenance.cell, "G18");
-    assert_eq!(obs.unit, "в фактически действовавших ценах; рублей");
+    // Issue 13: the unit is a unit; the price basis is beside it.
+    assert_eq!(obs.unit, "рублей");
+    assert_eq!(
+        obs.basis.as_deref(),
+        Some("в фактически действовавших ценах")
+    );
     assert_eq!(
         obs.provenance.table_title,
         "ИНВЕСТИЦИИ В ОСНОВНОЙ КАПИТАЛ на душу населения"
@@ -318,4 +323,40 @@ fn catalogue_identifies_corpus_tables_by_title() {
             }
         }
     }
+}
+
+/// Issue 13: across the corpus no unit carries a price basis or another qualifier; every one is in
+/// `basis`, and each table's figures share its unit and basis.
+#[test]
+fn units_are_units_across_the_corpus() {
+    let mut with_basis = 0;
+    for entry in std::fs::read_dir(corpus_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".xlsx") && !name.ends_with(".xls") {
+            continue;
+        }
+        let doc = parse(&name);
+        for o in &doc.observations {
+            assert!(
+                !o.unit
+                    .split("; ")
+                    .any(regstat_transform::unit::is_qualifier),
+                "{name} {} {}: unit {:?}",
+                o.provenance.sheet,
+                o.provenance.cell,
+                o.unit
+            );
+            with_basis += usize::from(o.basis.is_some());
+        }
+        for t in &doc.tables {
+            assert!(
+                !t.unit.contains("ценах"),
+                "{name} {}: table unit {:?}",
+                t.sheet,
+                t.unit
+            );
+        }
+    }
+    assert!(with_basis > 1000, "{with_basis} figures with a basis");
 }

@@ -338,7 +338,8 @@ fn standalone_table_with_a_title_over_several_rows() {
         t.title,
         "Валовой региональный продукт по субъектам Российской Федерации в 1998-2000гг."
     );
-    assert_eq!(t.unit, "в текущих основных ценах; миллионов рублей");
+    assert_eq!(t.unit, "миллионов рублей");
+    assert_eq!(t.basis.as_deref(), Some("в текущих основных ценах"));
     // The whole title is what identifies the series as the GRP of the compendium's 8.1 and 9.1.
     assert_eq!(
         regstat_transform::Catalogue::builtin()

@@ -154,6 +154,7 @@ impl Warehouse {
                         vintage,
                         run_id,
                         dimensions_json(&o.dimensions),
+                        o.basis,
                     ])
                     .context(&format!(
                         "appending {} {}",

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/009_run_inputs.sql")),
     (10, include_str!("migrations/010_nulls_and_latest.sql")),
     (11, include_str!("migrations/011_lists_tests_placebos.sql")),
+    (12, include_str!("migrations/012_unit_basis.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {
@@ -91,5 +92,50 @@ mod tests {
             .query_row("SELECT count(*) FROM estimate", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 1, "the test row left estimate");
+    }
+
+    /// Issue 13: a warehouse of version 11 has its units split as the parser now splits them.
+    #[test]
+    fn version_12_splits_units_as_the_parser_does() {
+        let mut conn = duckdb::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE schema_migration (version BIGINT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)").unwrap();
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= 11) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migration VALUES (?, now())", [version])
+                .unwrap();
+        }
+        let units = [
+            "в фактически действовавших ценах; миллионов рублей",
+            "в соответствии с ОКОНХ; в фактически действовавших ценах; миллионов рублей",
+            "по данным выборочных обследований рабочей силы; в процентах",
+            "в сопоставимых ценах; в процентах к предыдущему году",
+            "в процентах к предыдущему году",
+            "рублей",
+            "В текущих ценах",
+            "",
+        ];
+        for (i, unit) in units.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO observation (indicator_id, region_code, region_label, period, period_type, year, unit, status, document_sha256, sheet, cell, table_code, table_title, vintage, run_id)
+                 VALUES ('x', 'r', 'R', ?, 'year', 2000, ?, 'ok', 's', 'S', ?, 't', 'T', now(), 1)",
+                duckdb::params![i.to_string(), unit, format!("A{i}")],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        for (i, unit) in units.iter().enumerate() {
+            let got: (String, Option<String>) = conn
+                .query_row(
+                    "SELECT unit, basis FROM observation WHERE period = ?",
+                    [i.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(
+                got,
+                regstat_transform::unit::split_unit_line(unit),
+                "{unit}"
+            );
+        }
     }
 }

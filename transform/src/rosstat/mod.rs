@@ -43,6 +43,8 @@ pub struct TableSummary {
     pub code: String,
     pub title: String,
     pub unit: String,
+    /// The unit line's qualifiers (price basis and the like).
+    pub basis: Option<String>,
     pub grid_cells: usize,
     pub values: usize,
     pub statuses: usize,
@@ -185,7 +187,8 @@ struct SheetParser<'a> {
 struct Block {
     /// Title lines seen since the last block, with the table code each carried.
     titles: Vec<(Option<String>, String)>,
-    unit: Option<String>,
+    /// The unit line: the unit and its basis (see [`crate::unit`]).
+    unit: Option<(String, Option<String>)>,
     table_marks: Vec<u32>,
     /// Column -> period, once the header row is read.
     header: BTreeMap<u32, Period>,
@@ -523,6 +526,7 @@ impl SheetParser<'_> {
                         period,
                         value,
                         unit: row_unit.map_or_else(|| table.unit.clone(), str::to_string),
+                        basis: table.basis.clone(),
                         status,
                         footnotes: Vec::new(),
                         dimensions: block
@@ -610,12 +614,7 @@ impl SheetParser<'_> {
     fn read_title_line(&self, block: &mut Block, label: &str) {
         let line = label.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some(unit) = line.strip_prefix('(').and_then(|l| l.strip_suffix(')')) {
-            block.unit = Some(
-                unit.split(';')
-                    .map(str::trim)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            );
+            block.unit = Some(crate::unit::split_unit_line(unit));
             return;
         }
         let code = title_code(&line);
@@ -705,7 +704,12 @@ impl SheetParser<'_> {
             sheet: self.sheet.to_string(),
             code,
             title,
-            unit: block.unit.clone().unwrap_or_default(),
+            unit: block
+                .unit
+                .as_ref()
+                .map(|(u, _)| u.clone())
+                .unwrap_or_default(),
+            basis: block.unit.as_ref().and_then(|(_, b)| b.clone()),
             grid_cells: 0,
             values: 0,
             statuses: 0,

@@ -28,6 +28,7 @@ pub fn obs(sha: &str, cell: &str, year: i32, value: f64) -> Observation {
         period: Period::Year(year),
         value: Some(value),
         unit: "рублей".into(),
+        basis: Some("в фактически действовавших ценах".into()),
         status: Status::Ok,
         footnotes: vec!["1) Данные ...".into()],
         dimensions: vec![],
