@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use regstat_transform::{parse_document, read_sdmx, Observation, RegionDictionary};
-use regstat_warehouse::files::{write_parquet, Cell};
+use regstat_warehouse::files::{csv_to_parquet, ColumnType};
 
 #[derive(clap::Args, Debug)]
 pub struct ExtractArgs {
@@ -27,9 +27,93 @@ const COLUMNS: [&str; 17] = [
     "region_iso", "period", "period_type", "value", "status", "footnotes", "cell", "dimensions", "basis",
 ];
 
-fn record(file: &str, o: &Observation, regions: &RegionDictionary) -> Vec<Cell> {
-    let text = |s: &str| Cell::Text(Some(s.to_string()));
-    vec![
+/// The `dimensions` column: a JSON object, empty when the figure has none.
+fn dimensions_json(o: &Observation) -> Option<String> {
+    (!o.dimensions.is_empty()).then(|| {
+        let map: serde_json::Map<String, serde_json::Value> = o
+            .dimensions
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    })
+}
+
+/// Rows as CSV, their fields written straight from the observation: a big section has tens of
+/// thousands of figures sharing one title, and copying it per row was most of the work.
+struct CsvRows<W: Write> {
+    writer: csv::Writer<W>,
+    /// Reused for the period, the value and the footnotes.
+    scratch: String,
+    /// The last region's code and ISO code: a row's figures come one after another.
+    last_region: (String, String),
+}
+
+impl<W: Write> CsvRows<W> {
+    fn new(w: W) -> anyhow::Result<Self> {
+        let mut writer = csv::WriterBuilder::new()
+            .buffer_capacity(1 << 16)
+            .from_writer(w);
+        writer.write_record(COLUMNS)?;
+        Ok(Self {
+            writer,
+            scratch: String::new(),
+            last_region: (String::new(), String::new()),
+        })
+    }
+
+    fn push(
+        &mut self,
+        file: &str,
+        o: &Observation,
+        regions: &RegionDictionary,
+    ) -> anyhow::Result<()> {
+        use std::fmt::Write as _;
+        let w = &mut self.writer;
+        w.write_field(file)?;
+        w.write_field(&*o.provenance.sheet)?;
+        w.write_field(&*o.provenance.table_code)?;
+        w.write_field(&*o.provenance.table_title)?;
+        w.write_field(&*o.indicator)?;
+        w.write_field(&*o.unit)?;
+        w.write_field(&*o.region_label)?;
+        w.write_field(&o.region_code)?;
+        if self.last_region.0 != o.region_code {
+            let iso = regions.get(&o.region_code).and_then(|r| r.iso.as_deref());
+            self.last_region = (o.region_code.clone(), iso.unwrap_or("").to_string());
+        }
+        w.write_field(&self.last_region.1)?;
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{}", o.period);
+        w.write_field(&self.scratch)?;
+        w.write_field(o.period.period_type().as_str())?;
+        self.scratch.clear();
+        if let Some(v) = o.value {
+            let _ = write!(self.scratch, "{v}");
+        }
+        w.write_field(&self.scratch)?;
+        w.write_field(o.status.as_str())?;
+        self.scratch.clear();
+        for (i, f) in o.footnotes.iter().enumerate() {
+            if i > 0 {
+                self.scratch.push('\n');
+            }
+            self.scratch.push_str(f);
+        }
+        w.write_field(&self.scratch)?;
+        w.write_field(&o.provenance.cell)?;
+        w.write_field(dimensions_json(o).unwrap_or_default())?;
+        // Last, so that readers of the columns by position keep working.
+        w.write_field(o.basis.as_deref().unwrap_or(""))?;
+        w.write_record(None::<&[u8]>)?;
+        Ok(())
+    }
+}
+
+fn json_row(file: &str, o: &Observation, regions: &RegionDictionary) -> serde_json::Value {
+    let text = |s: &str| serde_json::Value::String(s.to_string());
+    let opt = |s: Option<String>| s.map_or(serde_json::Value::Null, serde_json::Value::String);
+    let values = [
         text(file),
         text(&o.provenance.sheet),
         text(&o.provenance.table_code),
@@ -38,48 +122,68 @@ fn record(file: &str, o: &Observation, regions: &RegionDictionary) -> Vec<Cell> 
         text(&o.unit),
         text(&o.region_label),
         text(&o.region_code),
-        Cell::Text(regions.get(&o.region_code).and_then(|r| r.iso.clone())),
+        opt(regions.get(&o.region_code).and_then(|r| r.iso.clone())),
         text(&o.period.to_string()),
         text(o.period.period_type().as_str()),
-        Cell::Float(o.value),
+        o.value
+            .map_or(serde_json::Value::Null, |v| serde_json::json!(v)),
         text(o.status.as_str()),
-        Cell::Text((!o.footnotes.is_empty()).then(|| o.footnotes.join("\n"))),
+        opt((!o.footnotes.is_empty()).then(|| o.footnotes.join("\n"))),
         text(&o.provenance.cell),
-        Cell::Text((!o.dimensions.is_empty()).then(|| {
-            let map: serde_json::Map<String, serde_json::Value> = o
-                .dimensions
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect();
-            serde_json::Value::Object(map).to_string()
-        })),
-        // Last, so that readers of the columns by position keep working.
-        Cell::Text(o.basis.clone()),
-    ]
+        opt(dimensions_json(o)),
+        opt(o.basis.as_deref().map(str::to_string)),
+    ];
+    serde_json::Value::Object(
+        COLUMNS
+            .iter()
+            .zip(values)
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
-/// Where rows go: CSV and JSON lines stream (bounded memory for SDMX of any size); Parquet collects.
+/// Where rows go, as they come: CSV and JSON lines to their file; Parquet through a CSV staging
+/// file that DuckDB converts at the end (its CSV reader and Parquet writer, which dictionary-encodes
+/// the repeated titles, are far faster than appending value by value).
 enum Sink {
-    Csv(Box<csv::Writer<Box<dyn Write>>>),
+    Csv(Box<CsvRows<Box<dyn Write>>>),
     Jsonl(Box<dyn Write>),
-    Parquet(PathBuf, Vec<Vec<Cell>>),
+    Parquet {
+        out: PathBuf,
+        staging: PathBuf,
+        rows: Box<CsvRows<std::io::BufWriter<std::fs::File>>>,
+    },
 }
 
 impl Sink {
     fn open(out: Option<&PathBuf>) -> anyhow::Result<Sink> {
-        let file = |p: &PathBuf| -> anyhow::Result<Box<dyn Write>> {
+        let create = |p: &PathBuf| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
             let f =
                 std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            Ok(Box::new(std::io::BufWriter::new(f)))
+            Ok(std::io::BufWriter::with_capacity(1 << 16, f))
         };
         let ext = out
             .and_then(|p| p.extension())
             .map(|e| e.to_string_lossy().to_lowercase());
         Ok(match (out, ext.as_deref()) {
-            (None, _) => Sink::csv(Box::new(std::io::BufWriter::new(std::io::stdout().lock())))?,
-            (Some(p), Some("csv")) => Sink::csv(file(p)?)?,
-            (Some(p), Some("jsonl")) => Sink::Jsonl(file(p)?),
-            (Some(p), Some("parquet")) => Sink::Parquet(p.clone(), Vec::new()),
+            (None, _) => {
+                let stdout: Box<dyn Write> =
+                    Box::new(std::io::BufWriter::new(std::io::stdout().lock()));
+                Sink::Csv(Box::new(CsvRows::new(stdout)?))
+            }
+            (Some(p), Some("csv")) => {
+                let file: Box<dyn Write> = Box::new(create(p)?);
+                Sink::Csv(Box::new(CsvRows::new(file)?))
+            }
+            (Some(p), Some("jsonl")) => Sink::Jsonl(Box::new(create(p)?)),
+            (Some(p), Some("parquet")) => {
+                let staging = p.with_extension("parquet.csv.partial");
+                Sink::Parquet {
+                    out: p.clone(),
+                    rows: Box::new(CsvRows::new(create(&staging)?)?),
+                    staging,
+                }
+            }
             (Some(_), other) => {
                 bail!(
                     "--out: expected a .csv, .parquet or .jsonl file, found {:?}",
@@ -89,45 +193,49 @@ impl Sink {
         })
     }
 
-    fn csv(w: Box<dyn Write>) -> anyhow::Result<Sink> {
-        let mut w = csv::Writer::from_writer(w);
-        w.write_record(COLUMNS)?;
-        Ok(Sink::Csv(Box::new(w)))
-    }
-
-    fn push(&mut self, row: Vec<Cell>) -> anyhow::Result<()> {
+    fn push(
+        &mut self,
+        file: &str,
+        o: &Observation,
+        regions: &RegionDictionary,
+    ) -> anyhow::Result<()> {
         match self {
-            Sink::Csv(w) => w.write_record(row.iter().map(|c| match c {
-                Cell::Text(Some(s)) => s.clone(),
-                Cell::Float(Some(v)) => v.to_string(),
-                _ => String::new(),
-            }))?,
+            Sink::Csv(rows) => rows.push(file, o, regions)?,
+            Sink::Parquet { rows, .. } => rows.push(file, o, regions)?,
             Sink::Jsonl(w) => {
-                let obj: serde_json::Map<String, serde_json::Value> = COLUMNS
-                    .iter()
-                    .zip(&row)
-                    .map(|(k, c)| {
-                        let v = match c {
-                            Cell::Text(Some(s)) => serde_json::Value::String(s.clone()),
-                            Cell::Float(Some(v)) => serde_json::json!(v),
-                            _ => serde_json::Value::Null,
-                        };
-                        (k.to_string(), v)
-                    })
-                    .collect();
-                serde_json::to_writer(&mut *w, &obj)?;
+                serde_json::to_writer(&mut *w, &json_row(file, o, regions))?;
                 w.write_all(b"\n")?;
             }
-            Sink::Parquet(_, rows) => rows.push(row),
         }
         Ok(())
     }
 
     fn finish(self) -> anyhow::Result<()> {
         match self {
-            Sink::Csv(mut w) => w.flush()?,
+            Sink::Csv(mut rows) => rows.writer.flush()?,
             Sink::Jsonl(mut w) => w.flush()?,
-            Sink::Parquet(path, rows) => write_parquet(&path, &COLUMNS, &rows)?,
+            Sink::Parquet {
+                out,
+                staging,
+                mut rows,
+            } => {
+                rows.writer.flush()?;
+                drop(rows);
+                let columns: Vec<(&str, ColumnType)> = COLUMNS
+                    .iter()
+                    .map(|c| {
+                        let kind = if *c == "value" {
+                            ColumnType::Double
+                        } else {
+                            ColumnType::Text
+                        };
+                        (*c, kind)
+                    })
+                    .collect();
+                let converted = csv_to_parquet(&staging, &out, &columns);
+                let _ = std::fs::remove_file(&staging);
+                converted?;
+            }
         }
         Ok(())
     }
@@ -167,7 +275,7 @@ impl ExtractArgs {
         let mut doc = parse_document(&name, &bytes, regions, &[])?;
         crate::pipeline::name_indicators(config.as_ref(), &mut doc.observations);
         for o in &doc.observations {
-            sink.push(record(&name, o, regions))?;
+            sink.push(&name, o, regions)?;
         }
         sink.finish()?;
         let values = doc.tables.iter().map(|t| t.values).sum::<usize>();
@@ -203,7 +311,7 @@ impl ExtractArgs {
         let summary = read_sdmx(name, std::io::BufReader::new(file), regions, |mut o| {
             crate::pipeline::name_sdmx_indicator(config, &mut o);
             if write_error.is_none() {
-                write_error = sink.push(record(name, &o, regions)).err();
+                write_error = sink.push(name, &o, regions).err();
             }
             Ok(())
         })?;

@@ -40,8 +40,9 @@ pub(super) fn parse_archived(
     let conflicts = pin_conflicts(config, file_name, &parsed.tables);
     parsed.problems.extend(conflicts);
     name_indicators(Some(config), &mut parsed.observations);
+    let sha256: std::sync::Arc<str> = sha256.into();
     for o in &mut parsed.observations {
-        o.provenance.document_sha256 = sha256.to_string();
+        o.provenance.document_sha256 = sha256.clone();
     }
     Ok(parsed)
 }
@@ -133,12 +134,13 @@ pub(super) fn load_sdmx_streamed(
     })?;
     let mut problems_seen = Vec::new();
     let result = warehouse.load_streamed(record, run_id, |push| {
+        let sha256: std::sync::Arc<str> = record.sha256.as_str().into();
         read_sdmx(
             &record.file_name,
             std::io::BufReader::new(file),
             config.regions(),
             |mut o| {
-                o.provenance.document_sha256 = record.sha256.clone();
+                o.provenance.document_sha256 = sha256.clone();
                 super::indicators::name_sdmx_indicator(Some(config), &mut o);
                 if push(&o) {
                     Ok(())

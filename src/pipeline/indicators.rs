@@ -1,6 +1,8 @@
 //! Which indicator a table's figures belong to, and the reference rows (indicators, clusters) each run
 //! writes.
 
+use std::sync::Arc;
+
 use regstat_config::Config;
 use regstat_transform::Catalogue;
 use regstat_warehouse::{ClusterRow, IndicatorRow};
@@ -75,7 +77,7 @@ pub(super) fn pin_conflicts(
 /// the document's own (`emiss:<id>`). Runs and `regstat extract --config` both name figures so.
 pub fn name_sdmx_indicator(config: Option<&Config>, o: &mut regstat_transform::Observation) {
     if let Some(i) = config.and_then(|c| c.indicator_for_emiss(&o.provenance.table_code)) {
-        o.indicator = i.id.clone();
+        o.indicator = i.id.as_str().into();
     }
 }
 
@@ -85,14 +87,18 @@ pub fn name_indicators(
     config: Option<&Config>,
     observations: &mut [regstat_transform::Observation],
 ) {
-    let mut last: Option<(String, String, Option<String>)> = None;
+    // The table's code and title are shared by its figures: comparing the pointers first is the
+    // cheap test, and the text the sure one.
+    /// A table's code and title, and the indicator decided for it.
+    type Decided = (Arc<str>, Arc<str>, Option<Arc<str>>);
+    let mut last: Option<Decided> = None;
     for o in observations {
         let (code, title) = (&o.provenance.table_code, &o.provenance.table_title);
-        let same_table = last
-            .as_ref()
-            .is_some_and(|(c, t, _)| c == code && t == title);
+        let same_table = last.as_ref().is_some_and(|(c, t, _)| {
+            (Arc::ptr_eq(c, code) || c == code) && (Arc::ptr_eq(t, title) || t == title)
+        });
         if !same_table {
-            let id = indicator_for(config, code, title);
+            let id = indicator_for(config, code, title).map(Arc::from);
             last = Some((code.clone(), title.clone(), id));
         }
         if let Some((_, _, Some(id))) = &last {

@@ -120,7 +120,7 @@ fn add_member(
     match parse_workbook_sheets(&path, content, regions, sheets) {
         Ok(mut part) => {
             for o in &mut part.observations {
-                o.provenance.sheet = format!("[{short}]{}", o.provenance.sheet);
+                o.provenance.sheet = format!("[{short}]{}", o.provenance.sheet).into();
             }
             for t in &mut part.tables {
                 t.sheet = format!("[{short}]{}", t.sheet);

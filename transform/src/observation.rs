@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::period::Period;
@@ -31,16 +33,17 @@ impl Status {
     }
 }
 
-/// Where a figure came from, down to the cell.
+/// Where a figure came from, down to the cell. Text shared by a table's figures (sheet, code, title)
+/// is shared, not copied: a big section has tens of thousands of figures with one title.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     /// sha256 of the archived document (hex), filled by the caller that knows the archive.
-    pub document_sha256: String,
-    pub sheet: String,
+    pub document_sha256: Arc<str>,
+    pub sheet: Arc<str>,
     /// A1 reference of the value cell.
     pub cell: String,
-    pub table_code: String,
-    pub table_title: String,
+    pub table_code: Arc<str>,
+    pub table_title: Arc<str>,
 }
 
 /// One figure: a tidy row of the warehouse.
@@ -48,21 +51,21 @@ pub struct Provenance {
 pub struct Observation {
     /// Stable indicator id. The parser sets a table-derived id (`rosstat:10.2`); the pipeline maps it
     /// to the configured indicator.
-    pub indicator: String,
+    pub indicator: Arc<str>,
     pub region_code: String,
     /// The label as printed, for audits of the resolver.
-    pub region_label: String,
+    pub region_label: Arc<str>,
     pub period: Period,
     pub value: Option<f64>,
     /// The unit alone (`миллионов рублей`), without the qualifiers a unit line puts before it.
-    pub unit: String,
+    pub unit: Arc<str>,
     /// Those qualifiers (`в фактически действовавших ценах`; the classification, the reference point,
     /// the data source): see [`crate::unit`].
     #[serde(default)]
-    pub basis: Option<String>,
+    pub basis: Option<Arc<str>>,
     pub status: Status,
     /// Footnote texts that apply to this figure (from marks on the value, its row or the table title).
-    pub footnotes: Vec<String>,
+    pub footnotes: Vec<Arc<str>>,
     /// Further dimensions of the series beside region and period (EMISS: age, sex, settlement type),
     /// as (concept, value) pairs; empty for workbook tables.
     #[serde(default)]

@@ -307,25 +307,29 @@ fn observation(
         .clone()
         .unwrap_or_else(|| summary.dataset_id.clone().unwrap_or_default());
     Ok(Observation {
-        indicator: format!("emiss:{indicator_id}"),
+        indicator: format!("emiss:{indicator_id}").into(),
         region_code: region.code.clone(),
-        region_label: description.cloned().unwrap_or_else(|| region.name.clone()),
+        region_label: description
+            .cloned()
+            .unwrap_or_else(|| region.name.clone())
+            .into(),
         period,
         value,
         unit: attribute("EI")
             .map(str::to_string)
             .or_else(|| summary.unit.clone())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into(),
         basis: None,
         status,
         footnotes: Vec::new(),
         dimensions,
         provenance: Provenance {
-            document_sha256: String::new(),
+            document_sha256: "".into(),
             sheet: "DataSet".into(),
             cell: String::new(),
-            table_code: indicator_id,
-            table_title: summary.indicator_name.clone().unwrap_or_default(),
+            table_code: indicator_id.into(),
+            table_title: summary.indicator_name.clone().unwrap_or_default().into(),
         },
     })
 }

@@ -21,22 +21,22 @@ fn investment_per_capita_lipetsk_2005_traces_to_its_cell() {
         .observations
         .iter()
         .find(|o| {
-            o.provenance.table_code == "10.2"
+            &*o.provenance.table_code == "10.2"
                 && o.region_code == "42000000000"
                 && o.period == Period::Year(2005)
         })
         .expect("Lipetsk 2005 in 10.2");
     assert_eq!(obs.value, Some(25339.0));
-    assert_eq!(obs.provenance.sheet, "10.2.");
+    assert_eq!(&*obs.provenance.sheet, "10.2.");
     assert_eq!(obs.provenance.cell, "G18");
     // Issue 13: the unit is a unit; the price basis is beside it.
-    assert_eq!(obs.unit, "рублей");
+    assert_eq!(&*obs.unit, "рублей");
     assert_eq!(
         obs.basis.as_deref(),
         Some("в фактически действовавших ценах")
     );
     assert_eq!(
-        obs.provenance.table_title,
+        &*obs.provenance.table_title,
         "ИНВЕСТИЦИИ В ОСНОВНОЙ КАПИТАЛ на душу населения"
     );
     // The title's footnote mark 1) applies to every figure of the table.
@@ -85,7 +85,7 @@ fn grp_total_row_labelled_with_the_indicator_is_russia() {
         .observations
         .iter()
         .find(|o| {
-            o.provenance.table_code == "8.1"
+            &*o.provenance.table_code == "8.1"
                 && o.region_code == "643"
                 && o.period == Period::Year(2000)
         })
@@ -170,7 +170,7 @@ fn sub_tables_carry_their_parents_title_and_footnotes() {
     let figures: Vec<_> = doc
         .observations
         .iter()
-        .filter(|o| o.provenance.table_code == "10.4.1")
+        .filter(|o| &*o.provenance.table_code == "10.4.1")
         .collect();
     assert!(!figures.is_empty());
     assert!(figures.iter().all(|o| o
@@ -187,7 +187,7 @@ fn sub_tables_carry_their_parents_title_and_footnotes() {
     assert!(doc
         .observations
         .iter()
-        .filter(|o| o.provenance.table_code == "2.18.1")
+        .filter(|o| &*o.provenance.table_code == "2.18.1")
         .all(|o| o
             .footnotes
             .iter()
@@ -205,7 +205,7 @@ fn the_2023_edition_prints_todays_districts() {
         let codes: std::collections::BTreeSet<&str> = doc
             .observations
             .iter()
-            .filter(|o| o.region_label == label)
+            .filter(|o| &*o.region_label == label)
             .map(|o| o.region_code.as_str())
             .collect();
         assert_eq!(codes.into_iter().collect::<Vec<_>>(), [code], "{label}");

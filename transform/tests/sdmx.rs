@@ -21,15 +21,15 @@ fn the_real_emiss_response_yields_all_22_observations_with_codes() {
     assert_eq!(summary.indicator_id.as_deref(), Some("33459"));
     assert_eq!(summary.dataset_id.as_deref(), Some("2409025"));
     let first = &obs[0];
-    assert_eq!(first.indicator, "emiss:33459");
+    assert_eq!(&*first.indicator, "emiss:33459");
     assert_eq!(first.region_code, "643");
-    assert_eq!(first.region_label, "Российская Федерация");
+    assert_eq!(&*first.region_label, "Российская Федерация");
     assert_eq!(
         first.period,
         Period::Date(chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap())
     );
     assert_eq!(first.value, Some(78549601.0));
-    assert_eq!(first.unit, "человек");
+    assert_eq!(&*first.unit, "человек");
     assert_eq!(first.status, Status::Ok);
     assert_eq!(
         first.dimensions,

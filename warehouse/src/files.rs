@@ -647,65 +647,45 @@ fn append(
     Ok(())
 }
 
-/// A cell of a row written by [`write_parquet`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Text(Option<String>),
-    Float(Option<f64>),
+/// A column's type in [`csv_to_parquet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Double,
 }
 
-/// Writes rows as a Parquet file (zstd) through an in-memory DuckDB: text columns as VARCHAR, float
-/// columns as DOUBLE, in the order of `header`. Written to a temporary name and renamed.
-pub fn write_parquet(
-    path: &Path,
-    header: &[&str],
-    rows: &[Vec<Cell>],
+/// Converts a CSV file (header row, RFC 4180 quoting, quoted newlines allowed) with the given
+/// columns into Parquet (zstd; DuckDB dictionary-encodes repeated text) through an in-memory
+/// DuckDB. Empty fields are NULL. Written to a temporary name and renamed.
+pub fn csv_to_parquet(
+    csv: &Path,
+    parquet: &Path,
+    columns: &[(&str, ColumnType)],
 ) -> Result<(), WarehouseError> {
     let conn = duckdb::Connection::open_in_memory().context("opening an in-memory database")?;
-    let types: Vec<&str> = match rows.first() {
-        Some(first) => first
-            .iter()
-            .map(|c| {
-                if matches!(c, Cell::Float(_)) {
-                    "DOUBLE"
-                } else {
-                    "VARCHAR"
-                }
-            })
-            .collect(),
-        None => vec!["VARCHAR"; header.len()],
-    };
-    let columns: Vec<String> = header
+    let quote = |p: &Path| p.display().to_string().replace('\'', "''");
+    let types: Vec<String> = columns
         .iter()
-        .zip(&types)
-        .map(|(h, t)| format!("\"{}\" {t}", h.replace('"', "\"\"")))
+        .map(|(name, kind)| {
+            let t = match kind {
+                ColumnType::Text => "VARCHAR",
+                ColumnType::Double => "DOUBLE",
+            };
+            format!("'{}': '{t}'", name.replace('\'', "''"))
+        })
         .collect();
-    conn.execute_batch(&format!("CREATE TABLE t ({})", columns.join(", ")))
-        .context("creating the export table")?;
-    {
-        let mut app = conn.appender("t").context("export appender")?;
-        for row in rows {
-            let values: Vec<duckdb::types::Value> = row
-                .iter()
-                .map(|c| match c {
-                    Cell::Text(Some(s)) => duckdb::types::Value::Text(s.clone()),
-                    Cell::Float(Some(v)) => duckdb::types::Value::Double(*v),
-                    Cell::Text(None) | Cell::Float(None) => duckdb::types::Value::Null,
-                })
-                .collect();
-            app.append_row(duckdb::appender_params_from_iter(values))
-                .context("appending an export row")?;
-        }
-        app.flush().context("flushing the export")?;
-    }
-    let tmp = path.with_extension("parquet.partial");
-    let quoted = tmp.display().to_string().replace('\'', "''");
+    let tmp = parquet.with_extension("parquet.partial");
     conn.execute_batch(&format!(
-        "COPY t TO '{quoted}' (FORMAT parquet, COMPRESSION zstd)"
+        "COPY (FROM read_csv('{}', header = true, delim = ',', quote = '\"', escape = '\"',
+                             strict_mode = true, columns = {{{}}}))
+         TO '{}' (FORMAT parquet, COMPRESSION zstd)",
+        quote(csv),
+        types.join(", "),
+        quote(&tmp)
     ))
-    .context(&format!("writing {}", path.display()))?;
-    std::fs::rename(&tmp, path).map_err(|source| WarehouseError::Io {
-        path: path.to_path_buf(),
+    .context(&format!("writing {}", parquet.display()))?;
+    std::fs::rename(&tmp, parquet).map_err(|source| WarehouseError::Io {
+        path: parquet.to_path_buf(),
         source,
     })
 }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
+use std::sync::Arc;
 
 use calamine::{Data, Reader};
 
@@ -62,6 +63,10 @@ pub fn parse_workbook(
 }
 
 /// [`parse_workbook`] restricted to the named sheets (all sheets when `sheets` is empty).
+///
+/// An .xlsx workbook's sheets are parsed in parallel, one reader per core each taking the next
+/// sheet (a section's sheets differ tenfold in size); the result is in sheet order whatever the
+/// threads did, and the first failing sheet's error is the one returned, as if read in order.
 pub fn parse_workbook_sheets(
     file: &str,
     bytes: &[u8],
@@ -69,30 +74,89 @@ pub fn parse_workbook_sheets(
     sheets: &[String],
 ) -> Result<ParsedDocument, TransformError> {
     let mut workbook = open_workbook(file, bytes)?;
+    let names: Vec<String> = workbook
+        .sheet_names()
+        .into_iter()
+        .filter(|sheet| sheets.is_empty() || sheets.iter().any(|s| s.trim() == sheet.trim()))
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(names.len());
+    let parts = if workers > 1 && matches!(workbook, calamine::Sheets::Xlsx(_)) {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let run = |workbook: &mut calamine::Sheets<Cursor<&[u8]>>| {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(name) = names.get(i) else { break };
+                done.push((i, parse_sheet(workbook, file, name, regions)));
+            }
+            done
+        };
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..workers)
+                .map(|_| {
+                    scope.spawn(|| match open_workbook(file, bytes) {
+                        Ok(mut own) => run(&mut own),
+                        // The first reader opened this workbook; a second cannot fail to.
+                        Err(_) => Vec::new(),
+                    })
+                })
+                .collect();
+            let mut parts = run(&mut workbook);
+            for helper in helpers {
+                match helper.join() {
+                    Ok(done) => parts.extend(done),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            parts
+        })
+    } else {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (i, parse_sheet(&mut workbook, file, name, regions)))
+            .collect()
+    };
+    let mut parts = parts;
+    parts.sort_by_key(|(i, _)| *i);
     let mut doc = ParsedDocument::default();
-    for sheet in workbook.sheet_names() {
-        if !sheets.is_empty() && !sheets.iter().any(|s| s.trim() == sheet.trim()) {
-            continue;
-        }
-        let mut range = workbook
-            .worksheet_range(&sheet)
-            .map_err(|e| TransformError::Workbook {
-                file: file.to_string(),
-                reason: format!("sheet '{sheet}': {e}"),
-            })?;
-        fill_merged_headers(&mut range, &merged_areas(&mut workbook, &sheet));
-        SheetParser {
-            file,
-            sheet: &sheet,
-            regions,
-            doc: &mut doc,
-        }
-        .parse(&range)?;
+    for (_, part) in parts {
+        let part = part?;
+        doc.observations.extend(part.observations);
+        doc.tables.extend(part.tables);
+        doc.problems.extend(part.problems);
     }
     Ok(doc)
 }
 
-/// The merged areas of a sheet (none for formats calamine reads no merges from).
+/// One sheet's tables, figures and problems.
+fn parse_sheet(
+    workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
+    file: &str,
+    sheet: &str,
+    regions: &RegionDictionary,
+) -> Result<ParsedDocument, TransformError> {
+    let mut range = workbook
+        .worksheet_range(sheet)
+        .map_err(|e| TransformError::Workbook {
+            file: file.to_string(),
+            reason: format!("sheet '{sheet}': {e}"),
+        })?;
+    fill_merged_headers(&mut range, &merged_areas(workbook, sheet));
+    let mut doc = ParsedDocument::default();
+    SheetParser {
+        file,
+        sheet,
+        sheet_name: Arc::from(sheet),
+        regions,
+        doc: &mut doc,
+    }
+    .parse(&range)?;
+    Ok(doc)
+}
+
 fn merged_areas(
     workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
     sheet: &str,
@@ -178,6 +242,8 @@ fn open_workbook<'b>(
 struct SheetParser<'a> {
     file: &'a str,
     sheet: &'a str,
+    /// The sheet's name as every figure's provenance shares it.
+    sheet_name: Arc<str>,
     regions: &'a RegionDictionary,
     doc: &'a mut ParsedDocument,
 }
@@ -201,6 +267,18 @@ struct Block {
     skip_until_header: bool,
     /// Column -> the category printed under its year (a dimension of its figures).
     categories: BTreeMap<u32, String>,
+    /// The table's text every figure shares, made with its summary.
+    text: Option<TableText>,
+}
+
+/// A table's text as its figures share it.
+#[derive(Clone)]
+struct TableText {
+    indicator: Arc<str>,
+    code: Arc<str>,
+    title: Arc<str>,
+    unit: Arc<str>,
+    basis: Option<Arc<str>>,
 }
 
 /// An observation waiting for the sheet's footnotes, which come last.
@@ -438,7 +516,10 @@ impl SheetParser<'_> {
                 }
                 Some(_) => None,
             };
-            let row_unit = with_unit.map(|(_, unit)| unit);
+            let row_unit: Option<Arc<str>> = with_unit.map(|(_, unit)| Arc::from(unit));
+            let region_label: Arc<str> =
+                Arc::from(clean_label.split_whitespace().collect::<Vec<_>>().join(" "));
+            let text = block.text.clone().expect("made with the summary");
             let region = match resolved {
                 Some(Resolution::Region(entry)) => Some(entry),
                 Some(Resolution::Marker) => None,
@@ -520,13 +601,13 @@ impl SheetParser<'_> {
                 .concat();
                 pending.push(Pending {
                     observation: Observation {
-                        indicator: format!("rosstat:{}", table.code),
+                        indicator: text.indicator.clone(),
                         region_code: region.code.clone(),
-                        region_label: clean_label.split_whitespace().collect::<Vec<_>>().join(" "),
+                        region_label: region_label.clone(),
                         period,
                         value,
-                        unit: row_unit.map_or_else(|| table.unit.clone(), str::to_string),
-                        basis: table.basis.clone(),
+                        unit: row_unit.clone().unwrap_or_else(|| text.unit.clone()),
+                        basis: text.basis.clone(),
                         status,
                         footnotes: Vec::new(),
                         dimensions: block
@@ -535,11 +616,11 @@ impl SheetParser<'_> {
                             .map(|c| vec![("category".to_string(), c.clone())])
                             .unwrap_or_default(),
                         provenance: Provenance {
-                            document_sha256: String::new(),
-                            sheet: self.sheet.to_string(),
+                            document_sha256: Arc::from(""),
+                            sheet: self.sheet_name.clone(),
                             cell: a1(row, col),
-                            table_code: table.code.clone(),
-                            table_title: table.title.clone(),
+                            table_code: text.code.clone(),
+                            table_title: text.title.clone(),
                         },
                     },
                     marks,
@@ -589,6 +670,9 @@ impl SheetParser<'_> {
                 return Ok(());
             }
         }
+        // Each footnote's text once per sheet, shared by the figures it applies to.
+        let mut footnote_texts: std::collections::HashMap<u32, Arc<str>> =
+            std::collections::HashMap::new();
         for Pending {
             mut observation,
             marks,
@@ -599,11 +683,15 @@ impl SheetParser<'_> {
             for m in marks {
                 if !seen.contains(&m) {
                     seen.push(m);
-                    let text = footnotes
-                        .get(&m)
-                        .map(|t| format!("{m}) {t}"))
-                        .unwrap_or_else(|| format!("{m})"));
-                    observation.footnotes.push(text);
+                    let text = footnote_texts.entry(m).or_insert_with(|| {
+                        Arc::from(
+                            footnotes
+                                .get(&m)
+                                .map(|t| format!("{m}) {t}"))
+                                .unwrap_or_else(|| format!("{m})")),
+                        )
+                    });
+                    observation.footnotes.push(text.clone());
                 }
             }
             self.doc.observations.push(observation);
@@ -716,6 +804,14 @@ impl SheetParser<'_> {
             rejected: 0,
         });
         let i = self.doc.tables.len() - 1;
+        let table = &self.doc.tables[i];
+        block.text = Some(TableText {
+            indicator: Arc::from(format!("rosstat:{}", table.code)),
+            code: Arc::from(table.code.as_str()),
+            title: Arc::from(table.title.as_str()),
+            unit: Arc::from(table.unit.as_str()),
+            basis: table.basis.as_deref().map(Arc::from),
+        });
         block.summary = Some(i);
         i
     }
