@@ -109,6 +109,17 @@ fn demo_fills_the_warehouse_and_publishes_traceable_files() {
         // documents.
         assert_eq!(count(&conn, "SELECT count(*) FROM fetch_attempt WHERE outcome = 'fetched' AND sha256 IS NOT NULL AND error IS NULL"), 4);
         assert_eq!(count(&conn, "SELECT count(*) FROM fetch_attempt WHERE file_name = 'Раздел 8 - Валовой региональный продукт.xlsx'"), 1);
+        // Issue 15: what the office's page lists is catalogued, fetched and parsed or not: the two
+        // workbooks parsed, the report (a PDF) listed with its date and size and left unparsed.
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM document_catalog WHERE source_id = 'lipetskstat-documents'"
+            ),
+            3
+        );
+        assert_eq!(count(&conn, "SELECT count(*) FROM document_catalog WHERE doc_type = 'xlsx' AND status = 'parsed' AND sha256 IS NOT NULL AND published_on = DATE '2023-06-15' AND size LIKE '% Кб'"), 2);
+        assert_eq!(count(&conn, "SELECT count(*) FROM document_catalog WHERE doc_type = 'pdf' AND status = 'unsupported_type' AND sha256 IS NULL AND title LIKE 'Социально-экономическое положение%' AND size = '1,2 Мб'"), 1);
         // Issue 13: numbers that do not apply are NULL, never NaN; estimate_latest holds each
         // cluster's latest rows.
         assert_eq!(count(&conn, "SELECT count(*) FROM estimate WHERE isnan(estimate) OR isnan(std_error) OR isnan(p_value) OR isnan(ci_low) OR isnan(t_stat) OR isnan(df)"), 0);

@@ -52,8 +52,17 @@ impl SourceKind {
 pub struct DocumentListOptions {
     /// The document links on the page.
     pub link_selector: LinkSelector,
-    /// Only links whose path ends with one of these (case-insensitive).
+    /// Only links whose path ends with one of these (case-insensitive) are fetched; every listed
+    /// document is catalogued.
     pub extensions: Vec<String>,
+    /// Only documents whose listed title contains one of these (case-insensitive) are fetched; all
+    /// when empty.
+    pub title_contains: Vec<String>,
+    /// How many folder levels below the page to follow (nested sections linking `/folder/NNN`); the
+    /// page's further list pages are always followed.
+    pub max_depth: u32,
+    /// At most this many list pages per run, to stay polite whatever the site links.
+    pub max_pages: usize,
 }
 
 impl Default for DocumentListOptions {
@@ -62,6 +71,9 @@ impl Default for DocumentListOptions {
             link_selector: LinkSelector::parse(DEFAULT_LINK_SELECTOR)
                 .expect("the default selector compiles"),
             extensions: default_extensions(),
+            title_contains: Vec::new(),
+            max_depth: 0,
+            max_pages: 50,
         }
     }
 }
@@ -140,6 +152,12 @@ pub(crate) struct RawSource {
     #[serde(default)]
     extensions: Option<Vec<String>>,
     #[serde(default)]
+    title_contains: Option<Vec<String>>,
+    #[serde(default)]
+    max_depth: Option<u32>,
+    #[serde(default)]
+    max_pages: Option<usize>,
+    #[serde(default)]
     description: Option<String>,
     #[serde(default)]
     parser: ParserOptions,
@@ -176,6 +194,21 @@ impl RawSource {
                 self.extensions.is_some(),
                 KindName::DocumentList,
             ),
+            (
+                "title_contains",
+                self.title_contains.is_some(),
+                KindName::DocumentList,
+            ),
+            (
+                "max_depth",
+                self.max_depth.is_some(),
+                KindName::DocumentList,
+            ),
+            (
+                "max_pages",
+                self.max_pages.is_some(),
+                KindName::DocumentList,
+            ),
             ("emiss", self.emiss.is_some(), KindName::Emiss),
         ] {
             if written && self.kind != only_for {
@@ -199,10 +232,16 @@ impl RawSource {
                         .map_err(|e| issues.push(("link_selector", e)))
                         .ok(),
                 };
+                if self.max_pages == Some(0) {
+                    issues.push(("max_pages", "expected at least 1 page".into()));
+                }
                 link_selector.map(|link_selector| {
                     SourceKind::DocumentList(DocumentListOptions {
                         link_selector,
                         extensions: self.extensions.unwrap_or(defaults.extensions),
+                        title_contains: self.title_contains.unwrap_or_default(),
+                        max_depth: self.max_depth.unwrap_or(defaults.max_depth),
+                        max_pages: self.max_pages.unwrap_or(defaults.max_pages),
                     })
                 })
             }

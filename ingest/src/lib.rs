@@ -6,6 +6,7 @@
 //! [`regstat_config::SourceConfig`] into the documents it yields.
 
 mod archive;
+pub mod catalog;
 pub mod emiss;
 mod error;
 mod fetch;

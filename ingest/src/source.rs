@@ -22,6 +22,8 @@ pub struct SourceRun {
     pub failures: Vec<IngestError>,
     /// Every request's outcome (the list page and each document), failed ones included.
     pub attempts: Vec<FetchAttempt>,
+    /// Every document the list pages offered, fetched or not (`document_list` sources).
+    pub catalog: Vec<crate::catalog::ListedDocument>,
 }
 
 /// What became of one fetch.
@@ -129,20 +131,7 @@ impl Source {
         }
         let urls = match &self.config.kind {
             SourceKind::Workbook | SourceKind::Emiss(_) => vec![page_url.to_string()],
-            SourceKind::DocumentList(list) => {
-                let url = page_url;
-                let fetched = fetch_document(fetcher, archive, url).await;
-                run.attempts
-                    .push(FetchAttempt::of(url, document_name(url), &fetched));
-                let (page, _) = fetched?;
-                let html = archive.read(&page.sha256)?;
-                document_links(
-                    page_url,
-                    &String::from_utf8_lossy(&html),
-                    list.link_selector.selector(),
-                    &list.extensions,
-                )?
-            }
+            SourceKind::DocumentList(list) => self.crawl(list, fetcher, archive, &mut run).await?,
         };
         tracing::info!(source = %self.config.id, documents = urls.len(), "fetching");
         for url in urls {
@@ -163,6 +152,105 @@ impl Source {
         }
         Ok(run)
     }
+}
+
+impl Source {
+    /// Reads the list page, its further pages and (to `max_depth`) the folders its sections link,
+    /// cataloguing every document listed; returns the URLs to fetch: those with a wanted extension
+    /// and title, in the order listed. The first page failing fails the source; a later page
+    /// failing is a failure of that page alone.
+    async fn crawl(
+        &self,
+        list: &regstat_config::DocumentListOptions,
+        fetcher: &Fetcher,
+        archive: &Archive,
+        run: &mut SourceRun,
+    ) -> Result<Vec<String>, IngestError> {
+        let start = self.config.url.as_str().to_string();
+        let mut queue = std::collections::VecDeque::from([(start.clone(), 0u32)]);
+        let mut visited = std::collections::HashSet::from([start.clone()]);
+        let mut wanted = Vec::new();
+        let mut listed = std::collections::HashSet::new();
+        let mut pages = 0;
+        while let Some((page_url, depth)) = queue.pop_front() {
+            if pages == list.max_pages {
+                tracing::warn!(source = %self.config.id, max_pages = list.max_pages, left = queue.len() + 1, "list pages left unread: max_pages reached");
+                break;
+            }
+            pages += 1;
+            let read = async {
+                let fetched = fetch_document(fetcher, archive, &page_url).await;
+                run.attempts.push(FetchAttempt::of(
+                    &page_url,
+                    document_name(&page_url),
+                    &fetched,
+                ));
+                let (page, _) = fetched?;
+                let html = archive.read(&page.sha256)?;
+                crate::catalog::read_list_page(
+                    &page_url,
+                    &String::from_utf8_lossy(&html),
+                    list.link_selector.selector(),
+                )
+            };
+            let page = match read.await {
+                Ok(page) => page,
+                Err(e) if page_url == start => return Err(e),
+                Err(e) => {
+                    tracing::error!(source = %self.config.id, page = %page_url, error = %e, "list page not read");
+                    run.failures.push(IngestError::Document {
+                        file_name: document_name(&page_url),
+                        error: Box::new(e),
+                    });
+                    continue;
+                }
+            };
+            for doc in page.documents {
+                if !listed.insert(doc.url.clone()) {
+                    continue;
+                }
+                if is_wanted(&doc, list) {
+                    wanted.push(doc.url.clone());
+                }
+                run.catalog.push(doc);
+            }
+            for next in page.pages {
+                if visited.insert(next.clone()) {
+                    queue.push_back((next, depth));
+                }
+            }
+            if depth < list.max_depth {
+                for folder in page.folders {
+                    if visited.insert(folder.clone()) {
+                        queue.push_back((folder, depth + 1));
+                    }
+                }
+            }
+        }
+        Ok(wanted)
+    }
+}
+
+/// Whether a listed document is to be fetched: a wanted extension, and a wanted title when the
+/// source names phrases.
+fn is_wanted(
+    doc: &crate::catalog::ListedDocument,
+    list: &regstat_config::DocumentListOptions,
+) -> bool {
+    let path = url::Url::parse(&doc.url)
+        .map(|u| u.path().to_lowercase())
+        .unwrap_or_default();
+    let extension = list
+        .extensions
+        .iter()
+        .any(|ext| path.ends_with(&ext.to_lowercase()));
+    let title = doc.title.to_lowercase();
+    let phrase = list.title_contains.is_empty()
+        || list
+            .title_contains
+            .iter()
+            .any(|p| title.contains(&p.to_lowercase()));
+    extension && phrase
 }
 
 /// Fetches one URL into the archive, with conditional GET against its previous fetch.
@@ -226,38 +314,6 @@ fn emiss_name(page_url: &str) -> String {
     )
 }
 
-/// Links on a document-list page, absolute, filtered by extension, in page order without repeats.
-fn document_links(
-    page_url: &str,
-    html: &str,
-    selector: &scraper::Selector,
-    extensions: &[String],
-) -> Result<Vec<String>, IngestError> {
-    let base = url::Url::parse(page_url).map_err(|e| IngestError::Page {
-        url: page_url.into(),
-        reason: e.to_string(),
-    })?;
-    let doc = scraper::Html::parse_document(html);
-    let mut links = Vec::new();
-    for a in doc.select(selector) {
-        let Some(href) = a.value().attr("href") else {
-            continue;
-        };
-        let Ok(abs) = base.join(href.trim()) else {
-            tracing::warn!(page = page_url, href, "unreadable link skipped");
-            continue;
-        };
-        let path = abs.path().to_lowercase();
-        let wanted = extensions
-            .iter()
-            .any(|ext| path.ends_with(&ext.to_lowercase()));
-        if wanted && !links.contains(&abs.to_string()) {
-            links.push(abs.to_string());
-        }
-    }
-    Ok(links)
-}
-
 /// The file name of a URL, percent-decoded: `.../%D0%A0%D0%B0%D0%B7%D0%B4%D0%B5%D0%BB%2010.xlsx` ->
 /// `Раздел 10.xlsx`.
 pub fn document_name(url: &str) -> String {
@@ -285,14 +341,24 @@ mod tests {
             <div class="document-list__item-link"><a href="https://other.example/c.XLS">C</a></div>
             <div class="document-list__item-link"><a href="/storage/mediabank/a.xlsx">again</a></div>
             <p><a href="d.xlsx">not in the list</a></p>"#;
-        let selector = scraper::Selector::parse("div.document-list__item-link > a[href]").unwrap();
-        let links = document_links(
+        let list = regstat_config::DocumentListOptions {
+            extensions: vec![".xlsx".into(), ".xls".into()],
+            ..Default::default()
+        };
+        let page = crate::catalog::read_list_page(
             "https://48.rosstat.gov.ru/folder/1",
             html,
-            &selector,
-            &[".xlsx".into(), ".xls".into()],
+            list.link_selector.selector(),
         )
         .unwrap();
+        // Every listed document is catalogued; the wanted ones are fetched.
+        assert_eq!(page.documents.len(), 3);
+        let links: Vec<&str> = page
+            .documents
+            .iter()
+            .filter(|d| is_wanted(d, &list))
+            .map(|d| d.url.as_str())
+            .collect();
         assert_eq!(
             links,
             [

@@ -14,7 +14,8 @@ use super::workbooks::{percent_encode, DemoDocument};
 
 struct Served {
     documents: HashMap<String, (Vec<u8>, String)>,
-    listing: Vec<String>,
+    /// Listed documents: file name and size in bytes.
+    listing: Vec<(String, usize)>,
 }
 
 pub struct DemoServer {
@@ -29,7 +30,7 @@ impl DemoServer {
         let listing = documents
             .iter()
             .filter(|d| d.listed)
-            .map(|d| d.name.clone())
+            .map(|d| (d.name.clone(), d.bytes.len()))
             .collect();
         let documents = documents
             .into_iter()
@@ -102,13 +103,23 @@ async fn folder(State(state): State<Arc<Served>>) -> Html<String> {
     let items: String = state
         .listing
         .iter()
-        .map(|name| {
+        .map(|(name, bytes)| {
+            let title = name.rsplit_once('.').map_or(name.as_str(), |(stem, _)| stem);
             format!(
-                "<div class=\"document-list__item\"><div class=\"document-list__item-link\"><a href=\"/storage/mediabank/{}\">{}</a></div></div>\n",
+                "<div class=\"document-list__item\"><div class=\"document-list__item-title\">{title}</div>\
+                 <div class=\"document-list__item-info\">{:.1} Кб, 15.06.2023</div>\
+                 <div class=\"document-list__item-link\"><a href=\"/storage/mediabank/{}\">Скачать</a></div></div>\n",
+                *bytes as f64 / 1024.0,
                 percent_encode(name),
-                name
             )
         })
+        .chain(std::iter::once(
+            // Listed and catalogued, not fetched: the office also publishes reports as PDF.
+            "<div class=\"document-list__item\"><div class=\"document-list__item-title\">Социально-экономическое положение Липецкой области (доклад)</div>\
+             <div class=\"document-list__item-info\">1,2 Мб, 15.06.2023</div>\
+             <div class=\"document-list__item-link\"><a href=\"/storage/mediabank/doklad-2023.pdf\">Скачать</a></div></div>\n"
+                .to_string(),
+        ))
         .collect();
     Html(format!(
         "<!DOCTYPE html><html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Регионы России. 2023</title></head>\

@@ -360,6 +360,19 @@ async fn fetch_and_load(
         })
         .collect();
     warehouse.record_attempts(report.run_id, &source_config.id, &attempts)?;
+    let listed: Vec<regstat_warehouse::ListingRecord> = fetched
+        .catalog
+        .iter()
+        .map(|d| regstat_warehouse::ListingRecord {
+            url: d.url.clone(),
+            title: d.title.clone(),
+            found_on: d.found_on.clone(),
+            published: d.published,
+            size: d.size.clone(),
+            doc_type: d.doc_type.clone(),
+        })
+        .collect();
+    warehouse.record_listing(report.run_id, &source_config.id, &listed)?;
     for (doc, changed) in fetched.documents {
         if control.is_cancelled() {
             tracing::warn!(document = %doc.file_name, "run cancelled; the document stays archived for the next run");

@@ -166,6 +166,17 @@ pub struct TestRow {
     pub description: String,
 }
 
+/// A document as a publisher's list page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListingRecord {
+    pub url: String,
+    pub title: String,
+    pub found_on: String,
+    pub published: Option<chrono::NaiveDate>,
+    pub size: Option<String>,
+    pub doc_type: String,
+}
+
 /// One region's placebo effect when it pretends to be treated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaceboRow {
@@ -275,6 +286,41 @@ impl Warehouse {
                 a.detail,
             ])
             .context("recording a fetch attempt")?;
+        }
+        Ok(())
+    }
+
+    /// Records what a source's list pages offered this run: new documents are added, known ones
+    /// updated (title, page, date and size as now listed) and marked seen.
+    pub fn record_listing(
+        &self,
+        run_id: i64,
+        source_id: &str,
+        listed: &[ListingRecord],
+    ) -> Result<(), WarehouseError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "INSERT INTO document_listing (source_id, url, title, found_on, published_on, size, doc_type,
+                     first_seen, last_seen, last_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, now(), now(), ?)
+                 ON CONFLICT (source_id, url) DO UPDATE SET title = excluded.title,
+                     found_on = excluded.found_on, published_on = excluded.published_on,
+                     size = excluded.size, doc_type = excluded.doc_type, last_seen = now(),
+                     last_run_id = excluded.last_run_id",
+            )
+            .context("recording the document listing")?;
+        for l in listed {
+            stmt.execute(duckdb::params![
+                source_id,
+                l.url,
+                l.title,
+                l.found_on,
+                l.published,
+                l.size,
+                l.doc_type,
+                run_id,
+            ])
+            .context("recording a listed document")?;
         }
         Ok(())
     }

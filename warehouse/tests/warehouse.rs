@@ -14,7 +14,7 @@ fn count(w: &Warehouse, sql: &str) -> i64 {
 fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    assert_eq!(w.schema_version().unwrap(), 12);
+    assert_eq!(w.schema_version().unwrap(), 13);
     let run = w.begin_run().unwrap();
     let first = [
         obs("aaa", "G18", 2005, 25339.0),
@@ -47,7 +47,7 @@ fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     drop(w);
     // Reopening runs no migration twice and keeps the data.
     let w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 12);
+    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 13);
     assert_eq!(count(&w, "SELECT count(*) FROM observation"), 3);
 }
 
@@ -86,6 +86,37 @@ fn a_failing_load_leaves_nothing_half_written() {
         count(
             &w,
             "SELECT count(*) FROM document_problem WHERE found = 'Атлантида'"
+        ),
+        1
+    );
+}
+
+/// Issue 15: a list page's documents are catalogued once per URL; a later listing updates what the
+/// page says (title, date, size) and when it was last seen.
+#[test]
+fn a_listing_is_kept_once_per_document_and_updated() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
+    let listed = |title: &str| regstat_warehouse::ListingRecord {
+        url: "https://48.rosstat.gov.ru/storage/mediabank/a.pdf".into(),
+        title: title.into(),
+        found_on: "https://48.rosstat.gov.ru/folder/1".into(),
+        published: chrono::NaiveDate::from_ymd_opt(2025, 3, 28),
+        size: Some("45.1 Кб".into()),
+        doc_type: "pdf".into(),
+    };
+    w.record_listing(1, "office", &[listed("Доклад")]).unwrap();
+    w.record_listing(2, "office", &[listed("Доклад (исправлен)")])
+        .unwrap();
+    assert_eq!(count(&w, "SELECT count(*) FROM document_listing"), 1);
+    assert_eq!(
+        count(&w, "SELECT count(*) FROM document_catalog WHERE title = 'Доклад (исправлен)' AND status = 'unsupported_type' AND published_on = DATE '2025-03-28'"),
+        1
+    );
+    assert_eq!(
+        count(
+            &w,
+            "SELECT count(*) FROM document_listing WHERE last_run_id = 2"
         ),
         1
     );
