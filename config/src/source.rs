@@ -82,8 +82,15 @@ impl Default for DocumentListOptions {
 pub const DEFAULT_LINK_SELECTOR: &str = "div.document-list__item-link > a[href]";
 
 fn default_extensions() -> Vec<String> {
-    // The compendium's appendix ships as a RAR (older years: ZIP) archive of workbooks.
-    vec![".xlsx".into(), ".xls".into(), ".zip".into(), ".rar".into()]
+    // The compendium's appendix ships as a RAR (older years: ZIP) archive of workbooks; regional
+    // offices publish many tables as Word documents.
+    vec![
+        ".xlsx".into(),
+        ".xls".into(),
+        ".zip".into(),
+        ".rar".into(),
+        ".docx".into(),
+    ]
 }
 
 /// The selection of an EMISS indicator. By default: every region, every year, and for the other

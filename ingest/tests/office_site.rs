@@ -179,7 +179,7 @@ async fn an_office_site_is_catalogued_and_fetched_once() {
     let hits = site.hits.lock().unwrap().clone();
     assert!(!hits.contains_key("/folder/300"), "{hits:?}");
     assert!(!hits.contains_key("/folder/999"), "{hits:?}");
-    // Fetched: the default extensions (.xlsx, .xls, .zip, .rar), not the .pdf or .docx.
+    // Fetched: the default extensions (.xlsx, .xls, .zip, .rar, .docx), not the .pdf.
     let mut fetched: Vec<String> = first
         .documents
         .iter()

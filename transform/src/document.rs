@@ -46,6 +46,9 @@ pub fn parse_document(
     if bytes.starts_with(b"Rar!\x1a\x07") {
         return parse_rar(file, bytes, regions, sheets);
     }
+    if crate::html::looks_like_html(bytes) {
+        return parse_html(file, bytes, regions);
+    }
     if !bytes.starts_with(b"PK\x03\x04") {
         return parse_workbook_sheets(file, bytes, regions, sheets);
     }
@@ -54,6 +57,10 @@ pub fn parse_document(
             file: file.into(),
             reason: format!("not a readable ZIP archive: {e}"),
         })?;
+    if crate::docx::is_docx(&archive) {
+        let grids = crate::docx::read_docx_tables(file, bytes)?;
+        return crate::grid::parse_grids(file, &only_named(grids, sheets), regions);
+    }
     if archive.index_for_name("[Content_Types].xml").is_some() {
         // An .xlsx is itself a ZIP archive.
         return parse_workbook_sheets(file, bytes, regions, sheets);
@@ -103,7 +110,41 @@ pub fn parse_document(
 
 fn is_workbook_name(name: &str) -> bool {
     let lower = name.to_lowercase();
-    lower.ends_with(".xlsx") || lower.ends_with(".xls")
+    [".xlsx", ".xls", ".docx", ".htm", ".html"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
+/// The grids a source's `parser.sheets` names (all when it names none).
+fn only_named(grids: Vec<crate::grid::Grid>, sheets: &[String]) -> Vec<crate::grid::Grid> {
+    if sheets.is_empty() {
+        return grids;
+    }
+    grids
+        .into_iter()
+        .filter(|g| sheets.iter().any(|s| s.trim() == g.name))
+        .collect()
+}
+
+/// An HTML document's tables (a page of a statistics site, or an old gks.ru table saved as HTML
+/// under an `.xls` name). Its text is UTF-8 or, as old gks.ru pages were, Windows-1251.
+fn parse_html(
+    file: &str,
+    bytes: &[u8],
+    regions: &RegionDictionary,
+) -> Result<ParsedDocument, TransformError> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => encoding_rs::WINDOWS_1251.decode(bytes).0,
+    };
+    let grids = crate::html::read_html_tables(&text);
+    if grids.is_empty() {
+        return Err(TransformError::Workbook {
+            file: file.to_string(),
+            reason: "an HTML document without tables".into(),
+        });
+    }
+    crate::grid::parse_grids(file, &grids, regions)
 }
 
 /// Parses one archive member and adds its figures, its sheets marked with the member's name.
@@ -117,7 +158,7 @@ fn add_member(
 ) {
     let path = format!("{archive}/{name}");
     let short = name.rsplit(['/', '\\']).next().unwrap_or(name).to_string();
-    match parse_workbook_sheets(&path, content, regions, sheets) {
+    match parse_document(&path, content, regions, sheets) {
         Ok(mut part) => {
             for o in &mut part.observations {
                 o.provenance.sheet = format!("[{short}]{}", o.provenance.sheet).into();

@@ -131,6 +131,27 @@ pub fn parse_workbook_sheets(
     Ok(doc)
 }
 
+/// A grid from another format (see [`crate::grid`]) read as a sheet.
+pub(crate) fn parse_range(
+    file: &str,
+    sheet: &str,
+    mut range: calamine::Range<Data>,
+    merges: &[calamine::Dimensions],
+    regions: &RegionDictionary,
+) -> Result<ParsedDocument, TransformError> {
+    fill_merged_headers(&mut range, merges);
+    let mut doc = ParsedDocument::default();
+    SheetParser {
+        file,
+        sheet,
+        sheet_name: Arc::from(sheet),
+        regions,
+        doc: &mut doc,
+    }
+    .parse(&range)?;
+    Ok(doc)
+}
+
 /// One sheet's tables, figures and problems.
 fn parse_sheet(
     workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
@@ -765,7 +786,7 @@ impl SheetParser<'_> {
                     .titles
                     .iter()
                     .map(|(_, t)| t.trim())
-                    .filter(|t| !t.is_empty() && !t.starts_with("Обновлено"))
+                    .filter(|t| !t.is_empty() && !t.starts_with("Обновлено") && !is_table_label(t))
                     .collect::<Vec<_>>()
                     .join(" ");
                 // A generic sheet name (`Лист1`, `Sheet1`) says nothing; the file's name does (`t4`).
@@ -815,6 +836,18 @@ impl SheetParser<'_> {
         block.summary = Some(i);
         i
     }
+}
+
+/// «Таблица 3», «Таблица 2.1»: a document's label of the table under it, not part of its title.
+fn is_table_label(line: &str) -> bool {
+    let Some(rest) = line
+        .strip_prefix("Таблица")
+        .or_else(|| line.strip_prefix("ТАБЛИЦА"))
+    else {
+        return false;
+    };
+    let rest = rest.trim().trim_end_matches('.');
+    !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
 /// Gives each district row whose printed name has had several compositions the code of the one the

@@ -31,7 +31,7 @@ SELECT l.source_id, l.url, l.title, l.found_on, l.published_on, l.size, l.doc_ty
            WHEN d.load_status = 'loaded_with_problems' THEN 'parsed_with_problems'
            WHEN d.load_status IS NOT NULL THEN 'failed'
            WHEN a.outcome = 'failed' THEN 'fetch_failed'
-           WHEN l.doc_type IN ('xlsx', 'xls', 'zip', 'rar', 'xml') THEN 'not_fetched'
+           WHEN l.doc_type IN ('xlsx', 'xls', 'zip', 'rar', 'xml', 'docx', 'htm', 'html') THEN 'not_fetched'
            ELSE 'unsupported_type'
        END AS status,
        coalesce(d.error, a.error) AS error
