@@ -191,11 +191,12 @@ async fn an_office_site_is_catalogued_and_fetched_once() {
         [
             "arhiv.rar",
             "invest_mo.xlsx",
+            "itogi.docx",
             "otgruzka.xlsx",
             "Численность.xlsx"
         ]
     );
-    assert_eq!(site.files.load(Ordering::SeqCst), 4);
+    assert_eq!(site.files.load(Ordering::SeqCst), 5);
 
     // A second run lists the same and fetches nothing new.
     let second = src.run(&fetcher, &archive).await.unwrap();
