@@ -131,7 +131,7 @@ pub fn parse_workbook_sheets(
     Ok(doc)
 }
 
-/// A grid from another format (see [`crate::grid`]) read as a sheet.
+/// A sheet's cells read: a workbook's, or a grid from another format (see [`crate::grid`]).
 pub(crate) fn parse_range(
     file: &str,
     sheet: &str,
@@ -159,23 +159,14 @@ fn parse_sheet(
     sheet: &str,
     regions: &RegionDictionary,
 ) -> Result<ParsedDocument, TransformError> {
-    let mut range = workbook
+    let range = workbook
         .worksheet_range(sheet)
         .map_err(|e| TransformError::Workbook {
             file: file.to_string(),
             reason: format!("sheet '{sheet}': {e}"),
         })?;
-    fill_merged_headers(&mut range, &merged_areas(workbook, sheet));
-    let mut doc = ParsedDocument::default();
-    SheetParser {
-        file,
-        sheet,
-        sheet_name: Arc::from(sheet),
-        regions,
-        doc: &mut doc,
-    }
-    .parse(&range)?;
-    Ok(doc)
+    let merges = merged_areas(workbook, sheet);
+    parse_range(file, sheet, range, &merges, regions)
 }
 
 fn merged_areas(
