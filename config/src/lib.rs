@@ -59,7 +59,9 @@ impl Config {
             path: path.to_path_buf(),
             error,
         })?;
-        let mut config = Config::parse(&text).map_err(|issues| ConfigError::Invalid {
+        let base = path.parent().unwrap_or(Path::new("."));
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+        let mut config = Config::parse_in(&text, &base).map_err(|issues| ConfigError::Invalid {
             path: path.to_path_buf(),
             issues,
         })?;
@@ -69,8 +71,15 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses and validates config text; every problem found is returned, each located.
+    /// Parses and validates config text; every problem found is returned, each located. Relative
+    /// paths of `file` sources are read against the current directory.
     pub fn parse(text: &str) -> Result<Config, Vec<ConfigIssue>> {
+        let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        Config::parse_in(text, &here)
+    }
+
+    /// [`Config::parse`] with relative `file` source paths read against `base`.
+    pub fn parse_in(text: &str, base: &Path) -> Result<Config, Vec<ConfigIssue>> {
         let raw: model::RawConfig = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| locate::line_of(text, s.start));
             let message = e.message().to_string();
@@ -78,7 +87,7 @@ impl Config {
                 locate::key_at(text, e.span().map(|s| s.start)).unwrap_or_else(|| "(file)".into());
             vec![ConfigIssue { key, line, message }]
         })?;
-        let issues = match raw.check() {
+        let issues = match raw.check(base) {
             Ok(config) => return Ok(config),
             Err(issues) => issues,
         };

@@ -44,7 +44,7 @@ pub(crate) struct RawConfig {
 
 impl RawConfig {
     /// The typed config, or every problem as (dotted key, message) pairs.
-    pub(crate) fn check(self) -> Result<Config, Vec<(String, String)>> {
+    pub(crate) fn check(self, base: &Path) -> Result<Config, Vec<(String, String)>> {
         let mut issues = Vec::new();
         let mut ids = HashSet::new();
         let mut sources = Vec::new();
@@ -59,7 +59,7 @@ impl RawConfig {
             if !ids.insert(raw.id().to_string()) {
                 issues.push((key("id"), format!("source id {:?} is used twice", raw.id())));
             }
-            match raw.check() {
+            match raw.check(base) {
                 Ok(source) => sources.push(source),
                 Err(found) => issues.extend(found.into_iter().map(|(f, m)| (key(f), m))),
             }

@@ -34,6 +34,9 @@ pub enum SourceKind {
     /// An EMISS (fedstat.ru) indicator: `url` is its page, `https://www.fedstat.ru/indicator/<id>`;
     /// the data come as SDMX through the site's token protocol.
     Emiss(EmissOptions),
+    /// An analyst's own table (CSV or a workbook's first sheet), local (`path`) or at a URL, read
+    /// through its declared mapping.
+    File(regstat_transform::table_file::TableMapping),
 }
 
 impl SourceKind {
@@ -43,6 +46,7 @@ impl SourceKind {
             SourceKind::Workbook => KindName::Workbook.as_str(),
             SourceKind::DocumentList(_) => KindName::DocumentList.as_str(),
             SourceKind::Emiss(_) => KindName::Emiss.as_str(),
+            SourceKind::File(_) => KindName::File.as_str(),
         }
     }
 }
@@ -132,6 +136,7 @@ pub(crate) enum KindName {
     Workbook,
     DocumentList,
     Emiss,
+    File,
 }
 
 impl KindName {
@@ -140,7 +145,90 @@ impl KindName {
             KindName::Workbook => "workbook",
             KindName::DocumentList => "document_list",
             KindName::Emiss => "emiss",
+            KindName::File => "file",
         }
+    }
+}
+
+/// `[sources.file]`: how an analyst's table is laid out. The region is `region` (one code for every
+/// row) or `region_column`; periods are `period_columns` (by default every column whose header is a
+/// period: `2005`, `y2005`, `2020-Q1`), or `period_column` with `value_column` for one figure a row.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFileOptions {
+    indicator_column: String,
+    #[serde(default)]
+    title_column: Option<String>,
+    #[serde(default)]
+    unit_column: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    region_column: Option<String>,
+    #[serde(default)]
+    period_columns: Vec<String>,
+    #[serde(default)]
+    period_column: Option<String>,
+    #[serde(default)]
+    value_column: Option<String>,
+    #[serde(default)]
+    dimensions: std::collections::BTreeMap<String, String>,
+}
+
+impl RawFileOptions {
+    fn check(
+        self,
+        source_id: &str,
+        issues: &mut Vec<(&'static str, String)>,
+    ) -> Option<regstat_transform::table_file::TableMapping> {
+        use regstat_transform::table_file::{Layout, RegionSource, TableMapping};
+        let region = match (self.region, self.region_column) {
+            (Some(code), None) => {
+                if regstat_transform::RegionDictionary::builtin()
+                    .get(&code)
+                    .is_none()
+                {
+                    issues.push(("file.region", format!("unknown region code {code:?} (expected an s_OKATO code such as \"42000000000\")")));
+                    return None;
+                }
+                RegionSource::Fixed(code)
+            }
+            (None, Some(column)) => RegionSource::Column(column),
+            _ => {
+                issues.push((
+                    "file",
+                    "expected one of region (a code for every row) or region_column".into(),
+                ));
+                return None;
+            }
+        };
+        let layout = match (self.period_column, self.value_column) {
+            (Some(period_column), Some(value_column)) if self.period_columns.is_empty() => {
+                Layout::Long {
+                    period_column,
+                    value_column,
+                }
+            }
+            (None, None) => Layout::Wide {
+                period_columns: self.period_columns,
+            },
+            _ => {
+                issues.push((
+                    "file",
+                    "expected period_column with value_column (one figure a row), or period_columns (a column per period), not both".into(),
+                ));
+                return None;
+            }
+        };
+        Some(TableMapping {
+            indicator_prefix: format!("{source_id}:"),
+            indicator_column: self.indicator_column,
+            title_column: self.title_column,
+            unit_column: self.unit_column,
+            region,
+            layout,
+            dimensions: self.dimensions.into_iter().collect(),
+        })
     }
 }
 
@@ -151,7 +239,14 @@ impl KindName {
 pub(crate) struct RawSource {
     id: String,
     kind: KindName,
-    url: String,
+    /// Required except for a `file` source given by `path`.
+    #[serde(default)]
+    url: Option<String>,
+    /// A `file` source's local path, relative to the config file's directory.
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    file: Option<RawFileOptions>,
     #[serde(default)]
     schedule: Option<String>,
     #[serde(default)]
@@ -177,12 +272,48 @@ impl RawSource {
         &self.id
     }
 
-    /// The typed source, or every problem as (field, message) pairs.
-    pub(crate) fn check(self) -> Result<SourceConfig, Vec<(&'static str, String)>> {
+    /// The typed source, or every problem as (field, message) pairs; a relative `path` is read
+    /// against `base`, the config file's directory.
+    pub(crate) fn check(
+        self,
+        base: &std::path::Path,
+    ) -> Result<SourceConfig, Vec<(&'static str, String)>> {
         let mut issues = Vec::new();
-        let url = http_url(&self.url)
-            .map_err(|e| issues.push(("url", e)))
-            .ok();
+        let url = match (&self.url, &self.path) {
+            (Some(_), Some(_)) => {
+                issues.push(("path", "expected url or path, not both".into()));
+                None
+            }
+            (Some(text), None) if self.kind == KindName::File && text.starts_with("file:") => {
+                url::Url::parse(text)
+                    .map_err(|e| issues.push(("url", format!("not a URL ({e}): {text:?}"))))
+                    .ok()
+            }
+            (Some(text), None) => http_url(text).map_err(|e| issues.push(("url", e))).ok(),
+            (None, Some(path)) if self.kind == KindName::File => {
+                let full = base.join(path);
+                url::Url::from_file_path(&full)
+                    .map_err(|()| issues.push(("path", format!("not a usable path: {path:?}"))))
+                    .ok()
+            }
+            (None, Some(_)) => {
+                issues.push((
+                    "path",
+                    format!(
+                        "only for kind = \"file\"; this source is {:?}",
+                        self.kind.as_str()
+                    ),
+                ));
+                None
+            }
+            (None, None) => {
+                issues.push((
+                    "url",
+                    "expected a URL (or, for kind = \"file\", a path)".into(),
+                ));
+                None
+            }
+        };
         let schedule = match self.schedule.as_deref().map(Schedule::parse).transpose() {
             Ok(s) => s,
             Err(e) => {
@@ -217,6 +348,7 @@ impl RawSource {
                 KindName::DocumentList,
             ),
             ("emiss", self.emiss.is_some(), KindName::Emiss),
+            ("file", self.file.is_some(), KindName::File),
         ] {
             if written && self.kind != only_for {
                 issues.push((
@@ -260,7 +392,7 @@ impl RawSource {
                         .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
                 });
                 if url.is_some() && !names_indicator {
-                    issues.push(("url", format!("expected an EMISS indicator page such as https://www.fedstat.ru/indicator/33459, found {:?}", self.url)));
+                    issues.push(("url", format!("expected an EMISS indicator page such as https://www.fedstat.ru/indicator/33459, found {:?}", self.url.as_deref().unwrap_or(""))));
                 }
                 if let (Some(a), Some(b)) = (options.from_year, options.to_year) {
                     if a > b {
@@ -272,6 +404,16 @@ impl RawSource {
                 }
                 Some(SourceKind::Emiss(options))
             }
+            KindName::File => match self.file {
+                Some(options) => options.check(&self.id, &mut issues).map(SourceKind::File),
+                None => {
+                    issues.push((
+                        "file",
+                        "expected a [sources.file] mapping: indicator_column, and region or region_column".into(),
+                    ));
+                    None
+                }
+            },
         };
         match (url, kind) {
             (Some(url), Some(kind)) if issues.is_empty() => Ok(SourceConfig {

@@ -129,8 +129,20 @@ impl Source {
             run.documents.push(stored?);
             return Ok(run);
         }
+        if matches!(self.config.kind, SourceKind::File(_)) && self.config.url.scheme() == "file" {
+            // An analyst's local file: archived like a download, so that a changed file is a new
+            // vintage and an unchanged one is not loaded again.
+            let name = document_name(page_url);
+            let stored = read_local(&self.config.url)
+                .and_then(|fetched| store(archive, page_url, name.clone(), fetched));
+            run.attempts.push(FetchAttempt::of(page_url, name, &stored));
+            run.documents.push(stored?);
+            return Ok(run);
+        }
         let urls = match &self.config.kind {
-            SourceKind::Workbook | SourceKind::Emiss(_) => vec![page_url.to_string()],
+            SourceKind::Workbook | SourceKind::Emiss(_) | SourceKind::File(_) => {
+                vec![page_url.to_string()]
+            }
             SourceKind::DocumentList(list) => self.crawl(list, fetcher, archive, &mut run).await?,
         };
         tracing::info!(source = %self.config.id, documents = urls.len(), "fetching");
@@ -251,6 +263,27 @@ fn is_wanted(
             .iter()
             .any(|p| title.contains(&p.to_lowercase()));
     extension && phrase
+}
+
+/// A `file://` URL's bytes, as a fetch would give them.
+fn read_local(url: &url::Url) -> Result<crate::fetch::Fetched, IngestError> {
+    let path = url.to_file_path().map_err(|()| IngestError::Page {
+        url: url.to_string(),
+        reason: "not a local file path".into(),
+    })?;
+    let bytes = std::fs::read(&path).map_err(|e| IngestError::Page {
+        url: url.to_string(),
+        reason: format!("cannot read {}: {e}", path.display()),
+    })?;
+    Ok(crate::fetch::Fetched {
+        url: url.to_string(),
+        status: 200,
+        bytes,
+        etag: None,
+        last_modified: None,
+        content_type: None,
+        detail: None,
+    })
 }
 
 /// Fetches one URL into the archive, with conditional GET against its previous fetch.

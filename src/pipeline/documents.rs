@@ -36,10 +36,25 @@ pub(super) fn parse_archived(
     let sheets = source
         .map(|s| s.parser.sheets.as_slice())
         .unwrap_or_default();
-    let mut parsed = parse_document(file_name, bytes, config.regions(), sheets)?;
-    let conflicts = pin_conflicts(config, file_name, &parsed.tables);
-    parsed.problems.extend(conflicts);
-    name_indicators(Some(config), &mut parsed.observations);
+    let mut parsed = match source.map(|s| &s.kind) {
+        // An analyst's table names its own indicators (`<source id>:<key>`): never renamed by the
+        // catalogue, whose titles could match and mix its figures into a region's series.
+        Some(regstat_config::SourceKind::File(mapping)) => {
+            regstat_transform::table_file::read_table_file(
+                file_name,
+                bytes,
+                mapping,
+                config.regions(),
+            )?
+        }
+        _ => {
+            let mut parsed = parse_document(file_name, bytes, config.regions(), sheets)?;
+            let conflicts = pin_conflicts(config, file_name, &parsed.tables);
+            parsed.problems.extend(conflicts);
+            name_indicators(Some(config), &mut parsed.observations);
+            parsed
+        }
+    };
     let sha256: std::sync::Arc<str> = sha256.into();
     for o in &mut parsed.observations {
         o.provenance.document_sha256 = sha256.clone();

@@ -17,6 +17,7 @@ mod period;
 pub mod region;
 pub mod rosstat;
 pub mod sdmx;
+pub mod table_file;
 pub mod unit;
 
 pub use catalogue::{Catalogue, IndicatorEntry};
