@@ -34,6 +34,8 @@ pub struct ListPage {
     pub folders: Vec<String>,
     /// Further pages of the same list (pagination), absolute, in page order.
     pub pages: Vec<String>,
+    /// The page itself publishes figures: a table with a year in one cell and numbers in others.
+    pub has_data_table: bool,
 }
 
 struct Selectors {
@@ -153,7 +155,40 @@ pub fn read_list_page(
             }
         }
     }
+    page.has_data_table = has_data_table(&doc);
     Ok(page)
+}
+
+/// Whether a page has a table of figures: a cell holding a year (1990-2100, possibly with «г.»)
+/// and at least two cells holding numbers. Layout tables of menus and lists have neither.
+fn has_data_table(doc: &Html) -> bool {
+    let tables = Selector::parse("table").expect("a valid selector");
+    let cells = Selector::parse("td, th").expect("a valid selector");
+    doc.select(&tables).any(|table| {
+        let mut year = false;
+        let mut numbers = 0;
+        for cell in table.select(&cells) {
+            let text: String = cell.text().collect::<String>();
+            let t = text
+                .trim()
+                .trim_end_matches("г.")
+                .trim_end_matches("год")
+                .trim();
+            if t.len() == 4 && t.parse::<u16>().is_ok_and(|y| (1990..=2100).contains(&y)) {
+                year = true;
+            } else {
+                let n: String = t
+                    .chars()
+                    .filter(|c| !matches!(c, ' ' | '\u{a0}'))
+                    .map(|c| if c == ',' { '.' } else { c })
+                    .collect();
+                if !n.is_empty() && n.parse::<f64>().is_ok() {
+                    numbers += 1;
+                }
+            }
+        }
+        year && numbers >= 2
+    })
 }
 
 /// «45.1 Кб, 28.03.2025», «1,2 Мб 01.02.2024»: the size as written and the date.
@@ -262,5 +297,19 @@ mod tests {
             "https://rosstat.gov.ru/folder/1/a.xlsx"
         );
         assert_eq!(page.documents[0].published, None);
+        assert!(!page.has_data_table);
+    }
+
+    #[test]
+    fn a_page_with_a_table_of_figures_is_a_document_too() {
+        let link = Selector::parse("div.document-list__item-link > a[href]").unwrap();
+        let html = r#"<table><tr><td></td><td>2023 г.</td><td>2024</td></tr>
+            <tr><td>Липецкая область</td><td>52 100,5</td><td>60 300</td></tr></table>"#;
+        let page = read_list_page("https://48.rosstat.gov.ru/folder/5", html, &link).unwrap();
+        assert!(page.has_data_table);
+        let menu =
+            r#"<table><tr><td><a href="/folder/1">Раздел</a></td><td>О нас</td></tr></table>"#;
+        let page = read_list_page("https://48.rosstat.gov.ru/folder/5", menu, &link).unwrap();
+        assert!(!page.has_data_table);
     }
 }

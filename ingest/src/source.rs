@@ -197,16 +197,24 @@ impl Source {
                     document_name(&page_url),
                     &fetched,
                 ));
-                let (page, _) = fetched?;
-                let html = archive.read(&page.sha256)?;
-                crate::catalog::read_list_page(
+                let (page_doc, changed) = fetched?;
+                let html = archive.read(&page_doc.sha256)?;
+                let page = crate::catalog::read_list_page(
                     &page_url,
                     &String::from_utf8_lossy(&html),
                     list.link_selector.selector(),
-                )
+                )?;
+                Ok::<_, IngestError>((page, page_doc, changed))
             };
             let page = match read.await {
-                Ok(page) => page,
+                Ok((page, page_doc, changed)) => {
+                    // Figures published on the page itself (an HTML table of regions by year) are
+                    // a document of their own: loaded like any other.
+                    if page.has_data_table {
+                        run.documents.push((page_doc, changed));
+                    }
+                    page
+                }
                 Err(e) if page_url == start => return Err(e),
                 Err(e) => {
                     tracing::error!(source = %self.config.id, page = %page_url, error = %e, "list page not read");

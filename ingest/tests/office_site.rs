@@ -67,7 +67,10 @@ async fn folder(State(site): State<Arc<Site>>, uri: Uri) -> impl IntoResponse {
             ),
         ),
         ("/folder/200", _) => format!(
-            r#"<div class="document-list">{}</div>
+            r#"<h3>Инвестиции в основной капитал по районам</h3><p>(миллионов рублей)</p>
+               <table><tr><td></td><td>2023</td><td>2024</td></tr>
+                 <tr><td>Липецкая область</td><td>168 567,3</td><td>170 001</td></tr></table>
+               <div class="document-list">{}</div>
                <div class="toggle-section"><a href="/folder/300">Глубже</a>
                  <a href="/folder/404">Раздел, которого нет</a></div>"#,
             item("Инвестиции по районам", "12 Кб, 20.03.2025", "/storage/mediabank/invest_mo.xlsx"),
@@ -189,6 +192,8 @@ async fn an_office_site_is_catalogued_and_fetched_once() {
     assert_eq!(
         fetched,
         [
+            // Folder 200 publishes a table of figures on the page itself: a document too.
+            "200",
             "arhiv.rar",
             "invest_mo.xlsx",
             "itogi.docx",
@@ -231,7 +236,7 @@ async fn title_phrases_and_depth_choose_what_is_fetched() {
         .map(|(d, _)| d.file_name.clone())
         .collect();
     fetched.sort();
-    assert_eq!(fetched, ["deep.xlsx", "invest_mo.xlsx"]);
+    assert_eq!(fetched, ["200", "deep.xlsx", "invest_mo.xlsx"]);
     assert_eq!(site.files.load(Ordering::SeqCst), 2);
 }
 
@@ -266,5 +271,9 @@ async fn a_broken_second_page_fails_alone() {
         "{}",
         run.failures[0]
     );
-    assert_eq!(run.documents.len(), 2);
+    assert_eq!(
+        run.documents.len(),
+        3,
+        "the page's own table, and folder 200's and 300's workbooks"
+    );
 }
