@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use regstat_transform::{parse_document, read_sdmx, Observation, RegionDictionary};
+use regstat_transform::{parse_document_each, read_sdmx, Observation, RegionDictionary};
 use regstat_warehouse::files::{csv_to_parquet, ColumnType};
 
 #[derive(clap::Args, Debug)]
@@ -272,10 +272,25 @@ impl ExtractArgs {
         }
         let bytes = std::fs::read(&self.file)
             .with_context(|| format!("reading {}", self.file.display()))?;
-        let mut doc = parse_document(&name, &bytes, regions, &[])?;
-        crate::pipeline::name_indicators(config.as_ref(), &mut doc.observations);
-        for o in &doc.observations {
-            sink.push(&name, o, regions)?;
+        // Each sheet is written as soon as it and those before it are parsed; only the tables'
+        // summaries and the problems are kept for the report below.
+        let mut doc = regstat_transform::ParsedDocument::default();
+        let mut write_error: Option<anyhow::Error> = None;
+        parse_document_each(&name, &bytes, regions, &[], &mut |mut part| {
+            crate::pipeline::name_indicators(config.as_ref(), &mut part.observations);
+            if write_error.is_none() {
+                for o in &part.observations {
+                    if let Err(e) = sink.push(&name, o, regions) {
+                        write_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            doc.tables.append(&mut part.tables);
+            doc.problems.append(&mut part.problems);
+        })?;
+        if let Some(e) = write_error {
+            return Err(e);
         }
         sink.finish()?;
         let values = doc.tables.iter().map(|t| t.values).sum::<usize>();

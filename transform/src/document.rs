@@ -37,6 +37,29 @@ pub fn document_kind(file_name: &str, head: &[u8]) -> DocumentKind {
     }
 }
 
+/// [`parse_document`] handing its figures to `emit` as they are read: a workbook sheet by sheet (in
+/// sheet order, parsed in parallel), anything else in one part. A caller writes while the rest is
+/// parsed and never holds a big workbook's figures whole.
+pub fn parse_document_each(
+    file: &str,
+    bytes: &[u8],
+    regions: &RegionDictionary,
+    sheets: &[String],
+    emit: &mut dyn FnMut(ParsedDocument),
+) -> Result<(), TransformError> {
+    let is_workbook = bytes.starts_with(crate::rosstat::OLE2_MAGIC)
+        || (bytes.starts_with(b"PK\x03\x04")
+            && zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|a| {
+                a.index_for_name("[Content_Types].xml").is_some() && !crate::docx::is_docx(&a)
+            }));
+    if is_workbook {
+        return crate::rosstat::parse_workbook_each(file, bytes, regions, sheets, emit);
+    }
+    emit(parse_document(file, bytes, regions, sheets)?);
+    Ok(())
+}
+
+/// Any supported document, whole: see the module's documentation.
 pub fn parse_document(
     file: &str,
     bytes: &[u8],

@@ -22,12 +22,14 @@ pub mod unit;
 
 pub use catalogue::{Catalogue, IndicatorEntry};
 pub use cell::{parse_cell_text, CellValue};
-pub use document::{document_kind, parse_document, DocumentKind};
+pub use document::{document_kind, parse_document, parse_document_each, DocumentKind};
 pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
 pub use period::{Period, PeriodType, SubPeriod};
 pub use region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
-pub use rosstat::{parse_workbook, parse_workbook_sheets, ParsedDocument, TableSummary};
+pub use rosstat::{
+    parse_workbook, parse_workbook_each, parse_workbook_sheets, ParsedDocument, TableSummary,
+};
 pub use sdmx::{read_sdmx, SdmxSummary};
 
 /// A1-style reference for a zero-based (row, column) pair, e.g. `(7, 1)` -> `B8`.

@@ -810,3 +810,53 @@ fn a_sheet_whose_figures_are_not_read_says_so() {
     let p = doc.problems[0].to_string();
     assert!(p.contains("sheet '3.1.'") && p.contains("2 numbers"), "{p}");
 }
+
+/// Issue 14: a workbook is handed over sheet by sheet, in the workbook's order, whatever the threads
+/// parsing it did; the parts together are the whole document.
+#[test]
+fn sheets_are_emitted_in_order_and_together_are_the_document() {
+    let mut wb = Workbook::new();
+    for (i, size) in [30u16, 2, 50, 3, 20, 5].iter().enumerate() {
+        let ws = wb.add_worksheet();
+        ws.set_name(format!("2.{}.", i + 1)).unwrap();
+        ws.write_string(0, 0, format!("2.{}. ТАБЛИЦА {}", i + 1, i + 1))
+            .unwrap();
+        ws.write_string(1, 0, "(человек)").unwrap();
+        for y in 0..*size {
+            ws.write_number(2, 1 + y, 1990.0 + f64::from(y)).unwrap();
+            ws.write_number(3, 1 + y, f64::from(y)).unwrap();
+        }
+        ws.write_string(3, 0, "Липецкая область").unwrap();
+    }
+    let bytes = wb.save_to_buffer().unwrap();
+    let mut order = Vec::new();
+    let mut figures = 0;
+    regstat_transform::parse_workbook_each(
+        "order.xlsx",
+        &bytes,
+        RegionDictionary::builtin(),
+        &[],
+        &mut |part| {
+            order.extend(part.tables.iter().map(|t| t.sheet.clone()));
+            figures += part.observations.len();
+        },
+    )
+    .unwrap();
+    assert_eq!(order, ["2.1.", "2.2.", "2.3.", "2.4.", "2.5.", "2.6."]);
+    let whole = parse_workbook("order.xlsx", &bytes, RegionDictionary::builtin()).unwrap();
+    assert_eq!(figures, whole.observations.len());
+    assert_eq!(figures, 30 + 2 + 50 + 3 + 20 + 5);
+}
+
+/// Issue 15: a table of a single year (regional offices publish many) is read, not dropped.
+#[test]
+fn a_table_of_one_year_is_read() {
+    let doc = parse(|ws| {
+        ws.write_string(0, 0, "2.4. ТАБЛИЦА").unwrap();
+        ws.write_string(1, 0, "(человек)").unwrap();
+        ws.write_number(2, 1, 1990.0).unwrap();
+        ws.write_string(3, 0, "Липецкая область").unwrap();
+        ws.write_number(3, 1, 7.0).unwrap();
+    });
+    assert_eq!(doc.observations.len(), 1, "{:?}", doc.problems);
+}

@@ -63,16 +63,40 @@ pub fn parse_workbook(
 }
 
 /// [`parse_workbook`] restricted to the named sheets (all sheets when `sheets` is empty).
-///
-/// An .xlsx workbook's sheets are parsed in parallel, one reader per core each taking the next
-/// sheet (a section's sheets differ tenfold in size); the result is in sheet order whatever the
-/// threads did, and the first failing sheet's error is the one returned, as if read in order.
 pub fn parse_workbook_sheets(
     file: &str,
     bytes: &[u8],
     regions: &RegionDictionary,
     sheets: &[String],
 ) -> Result<ParsedDocument, TransformError> {
+    let mut doc = ParsedDocument::default();
+    parse_workbook_each(file, bytes, regions, sheets, &mut |part| doc.append(part))?;
+    Ok(doc)
+}
+
+impl ParsedDocument {
+    /// Adds another part's figures, tables and problems after this one's.
+    pub fn append(&mut self, mut part: ParsedDocument) {
+        self.observations.append(&mut part.observations);
+        self.tables.append(&mut part.tables);
+        self.problems.append(&mut part.problems);
+    }
+}
+
+/// Parses a workbook sheet by sheet, handing each sheet's result to `emit` in sheet order as soon
+/// as it and the sheets before it are read, so a caller can write while the rest is parsed and
+/// never holds the whole workbook's figures.
+///
+/// An .xlsx workbook's sheets are parsed in parallel, one reader per core each taking the next
+/// sheet (a section's sheets differ tenfold in size). The first failing sheet's error, in sheet
+/// order, is the one returned, as if read in order; the sheets before it have been emitted.
+pub fn parse_workbook_each(
+    file: &str,
+    bytes: &[u8],
+    regions: &RegionDictionary,
+    sheets: &[String],
+    emit: &mut dyn FnMut(ParsedDocument),
+) -> Result<(), TransformError> {
     let mut workbook = open_workbook(file, bytes)?;
     let names: Vec<String> = workbook
         .sheet_names()
@@ -82,53 +106,61 @@ pub fn parse_workbook_sheets(
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(names.len());
-    let parts = if workers > 1 && matches!(workbook, calamine::Sheets::Xlsx(_)) {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let run = |workbook: &mut calamine::Sheets<Cursor<&[u8]>>| {
-            let mut done = Vec::new();
+    if workers <= 1 || !matches!(workbook, calamine::Sheets::Xlsx(_)) {
+        for name in &names {
+            emit(parse_sheet(&mut workbook, file, name, regions)?);
+        }
+        return Ok(());
+    }
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let (sent, received) = std::sync::mpsc::channel();
+    let run =
+        |workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
+         sent: std::sync::mpsc::Sender<(usize, Result<ParsedDocument, TransformError>)>| {
             loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(name) = names.get(i) else { break };
-                done.push((i, parse_sheet(workbook, file, name, regions)));
-            }
-            done
-        };
-        std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..workers)
-                .map(|_| {
-                    scope.spawn(|| match open_workbook(file, bytes) {
-                        Ok(mut own) => run(&mut own),
-                        // The first reader opened this workbook; a second cannot fail to.
-                        Err(_) => Vec::new(),
-                    })
-                })
-                .collect();
-            let mut parts = run(&mut workbook);
-            for helper in helpers {
-                match helper.join() {
-                    Ok(done) => parts.extend(done),
-                    Err(panic) => std::panic::resume_unwind(panic),
+                if sent
+                    .send((i, parse_sheet(workbook, file, name, regions)))
+                    .is_err()
+                {
+                    break;
                 }
             }
-            parts
-        })
-    } else {
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| (i, parse_sheet(&mut workbook, file, name, regions)))
-            .collect()
-    };
-    let mut parts = parts;
-    parts.sort_by_key(|(i, _)| *i);
-    let mut doc = ParsedDocument::default();
-    for (_, part) in parts {
-        let part = part?;
-        doc.observations.extend(part.observations);
-        doc.tables.extend(part.tables);
-        doc.problems.extend(part.problems);
-    }
-    Ok(doc)
+        };
+    std::thread::scope(|scope| {
+        let first = sent.clone();
+        let run = &run;
+        scope.spawn(move || run(&mut workbook, first));
+        for _ in 1..workers {
+            let sent = sent.clone();
+            scope.spawn(move || {
+                // The first reader opened this workbook; a second cannot fail to.
+                if let Ok(mut own) = open_workbook(file, bytes) {
+                    run(&mut own, sent);
+                }
+            });
+        }
+        drop(sent);
+        let mut waiting = BTreeMap::new();
+        let mut wanted = 0;
+        for (i, part) in received {
+            waiting.insert(i, part);
+            while let Some(part) = waiting.remove(&wanted) {
+                wanted += 1;
+                match part {
+                    Ok(part) => emit(part),
+                    Err(e) => {
+                        // No more sheets are taken; those being read finish and are dropped.
+                        next.store(names.len(), Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
 }
 
 /// A sheet's cells read: a workbook's, or a grid from another format (see [`crate::grid`]).
@@ -209,7 +241,7 @@ fn fill_merged_headers(range: &mut calamine::Range<Data>, merges: &[calamine::Di
 }
 
 /// The first bytes of an OLE2 compound file: a legacy .xls (BIFF) workbook.
-const OLE2_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+pub(crate) const OLE2_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 /// Opens a workbook by what its bytes are, not by trial: calamine's own detection tries every
 /// reader and, when all fail, reports only "Cannot detect file format", hiding why a damaged
@@ -382,7 +414,10 @@ impl SheetParser<'_> {
             let regions = self.regions;
             let resolved = first.as_deref().and_then(|l| regions.resolve(l));
             let label_is_region = resolved.is_some();
-            if periods.len() >= 2 && !label_is_region {
+            // One period is a header too when column A is empty and no header is open yet: regional
+            // offices publish tables of a single year («2024», «январь-декабрь 2024 г.»).
+            let single = periods.len() == 1 && first.is_none() && block.header.is_empty();
+            if (periods.len() >= 2 || single) && !label_is_region {
                 if block.data_rows > 0 || block.header.is_empty() && block.summary.is_some() {
                     block = Block {
                         titles: std::mem::take(&mut block.titles),
