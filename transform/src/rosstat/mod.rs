@@ -21,6 +21,7 @@ use crate::region::{RegionDictionary, RegionKind, Resolution};
 
 mod header;
 mod lines;
+mod merges;
 
 use header::{header_marks, header_period, header_periods, sub_periods, year_in_text};
 use lines::{
@@ -107,8 +108,15 @@ pub fn parse_workbook_each(
         .map_or(1, |n| n.get())
         .min(names.len());
     if workers <= 1 || !matches!(workbook, calamine::Sheets::Xlsx(_)) {
+        let mut raw = merges::RawMerges::new(bytes);
         for name in &names {
-            emit(parse_sheet(&mut workbook, file, name, regions)?);
+            emit(parse_sheet(
+                &mut workbook,
+                raw.as_mut(),
+                file,
+                name,
+                regions,
+            )?);
         }
         return Ok(());
     }
@@ -118,13 +126,12 @@ pub fn parse_workbook_each(
     let run =
         |workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
          sent: std::sync::mpsc::Sender<(usize, Result<ParsedDocument, TransformError>)>| {
+            let mut raw = merges::RawMerges::new(bytes);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(name) = names.get(i) else { break };
-                if sent
-                    .send((i, parse_sheet(workbook, file, name, regions)))
-                    .is_err()
-                {
+                let part = parse_sheet(workbook, raw.as_mut(), file, name, regions);
+                if sent.send((i, part)).is_err() {
                     break;
                 }
             }
@@ -187,6 +194,7 @@ pub(crate) fn parse_range(
 /// One sheet's tables, figures and problems.
 fn parse_sheet(
     workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
+    raw: Option<&mut merges::RawMerges<'_>>,
     file: &str,
     sheet: &str,
     regions: &RegionDictionary,
@@ -197,7 +205,9 @@ fn parse_sheet(
             file: file.to_string(),
             reason: format!("sheet '{sheet}': {e}"),
         })?;
-    let merges = merged_areas(workbook, sheet);
+    let merges = raw
+        .and_then(|raw| raw.of(sheet))
+        .unwrap_or_else(|| merged_areas(workbook, sheet));
     parse_range(file, sheet, range, &merges, regions)
 }
 
