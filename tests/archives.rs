@@ -2,6 +2,8 @@
 //! legacy .xls, fetched over HTTP by a `workbook` source and loaded member by member, each figure citing
 //! its member, sheet and cell.
 
+mod common;
+
 #[path = "../transform/tests/common/biff8.rs"]
 #[allow(dead_code)]
 mod biff8;
@@ -28,27 +30,6 @@ schedule = "0 0 6 * * Mon"
 "#,
         dir = dir.display()
     )
-}
-
-/// `regstat run` through the binary; asserts it succeeds.
-async fn run(config_path: &std::path::Path) {
-    let path = config_path.to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_regstat"))
-            .args(["run", "--config"])
-            .arg(path)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,7 +61,7 @@ async fn a_rar_appendix_with_xlsx_and_xls_members_loads_with_member_provenance()
     let config_path = dir.path().join("regstat.toml");
     std::fs::write(&config_path, config(&server.base_url(), dir.path())).unwrap();
 
-    run(&config_path).await;
+    common::run_config(&config_path).await;
 
     let conn = duckdb::Connection::open(dir.path().join("warehouse.duckdb")).unwrap();
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
@@ -130,7 +111,7 @@ async fn a_rar_appendix_with_xlsx_and_xls_members_loads_with_member_provenance()
 
     // The same archive again: fetched, recognised by its sha256, nothing loaded twice.
     drop(conn);
-    run(&config_path).await;
+    common::run_config(&config_path).await;
     let conn = duckdb::Connection::open(dir.path().join("warehouse.duckdb")).unwrap();
     let n: i64 = conn
         .query_row("SELECT count(*) FROM observation", [], |r| r.get(0))

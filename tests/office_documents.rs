@@ -2,6 +2,8 @@
 //! and a PDF report. A run catalogues both, parses the Word table into figures citing table and cell,
 //! leaves the PDF catalogued and unparsed; a second run fetches nothing new.
 
+mod common;
+
 #[path = "../transform/tests/common/docx.rs"]
 mod docx_writer;
 
@@ -23,26 +25,6 @@ url = "{base_url}/folder/regions-of-russia-2023"
 "#,
         dir = dir.display()
     )
-}
-
-async fn run(config_path: &std::path::Path) -> String {
-    let path = config_path.to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_regstat"))
-            .args(["run", "--config"])
-            .arg(path)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,7 +59,7 @@ async fn a_word_table_and_a_pdf_from_an_office_folder() {
     let config_path = dir.path().join("regstat.toml");
     std::fs::write(&config_path, config(&server.base_url(), dir.path())).unwrap();
 
-    run(&config_path).await;
+    common::run_config(&config_path).await;
     {
         let conn = duckdb::Connection::open(dir.path().join("warehouse.duckdb")).unwrap();
         let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
@@ -109,7 +91,7 @@ async fn a_word_table_and_a_pdf_from_an_office_folder() {
     }
 
     // Nothing new the second time: the documents answer 304 and nothing loads again.
-    run(&config_path).await;
+    common::run_config(&config_path).await;
     let conn = duckdb::Connection::open(dir.path().join("warehouse.duckdb")).unwrap();
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(count("SELECT count(*) FROM source_document"), 1);

@@ -36,6 +36,17 @@ pub fn regstat(args: &[&str]) -> Outcome {
     }
 }
 
+/// `regstat run --config PATH` from async code (a test serving a loopback site on its runtime);
+/// asserts the run succeeded and returns what it said.
+pub async fn run_config(config: &Path) -> Outcome {
+    let config = config.to_string_lossy().into_owned();
+    let out = tokio::task::spawn_blocking(move || regstat(&["run", "--config", &config]))
+        .await
+        .expect("the run's thread");
+    assert!(out.success(), "{}{}", out.stdout, out.stderr);
+    out
+}
+
 /// Starts `regstat` with `args`, its output piped.
 pub fn spawn(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_regstat"))
