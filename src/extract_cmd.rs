@@ -27,18 +27,6 @@ const COLUMNS: [&str; 17] = [
     "region_iso", "period", "period_type", "value", "status", "footnotes", "cell", "dimensions", "basis",
 ];
 
-/// The `dimensions` column: a JSON object, empty when the figure has none.
-fn dimensions_json(o: &Observation) -> Option<String> {
-    (!o.dimensions.is_empty()).then(|| {
-        let map: serde_json::Map<String, serde_json::Value> = o
-            .dimensions
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        serde_json::Value::Object(map).to_string()
-    })
-}
-
 /// Rows as CSV, their fields written straight from the observation: a big section has tens of
 /// thousands of figures sharing one title, and copying it per row was most of the work.
 struct CsvRows<W: Write> {
@@ -102,7 +90,7 @@ impl<W: Write> CsvRows<W> {
         }
         w.write_field(&self.scratch)?;
         w.write_field(&o.provenance.cell)?;
-        w.write_field(dimensions_json(o).unwrap_or_default())?;
+        w.write_field(o.dimensions_json().unwrap_or_default())?;
         // Last, so that readers of the columns by position keep working.
         w.write_field(o.basis.as_deref().unwrap_or(""))?;
         w.write_record(None::<&[u8]>)?;
@@ -130,7 +118,7 @@ fn json_row(file: &str, o: &Observation, regions: &RegionDictionary) -> serde_js
         text(o.status.as_str()),
         opt((!o.footnotes.is_empty()).then(|| o.footnotes.join("\n"))),
         text(&o.provenance.cell),
-        opt(dimensions_json(o)),
+        opt(o.dimensions_json()),
         opt(o.basis.as_deref().map(str::to_string)),
     ];
     serde_json::Value::Object(

@@ -45,6 +45,8 @@ struct Selectors {
     /// Links to further folders count only inside the content's sections, not in the site's menus.
     section_anchor: Selector,
     pager: Selector,
+    table: Selector,
+    table_cell: Selector,
 }
 
 fn selectors() -> &'static Selectors {
@@ -57,6 +59,8 @@ fn selectors() -> &'static Selectors {
             info: s(".document-list__item-info"),
             section_anchor: s(".toggle-section a[href], .toggle-card a[href], .document-list a[href]"),
             pager: s(".pagination a[href], .pager a[href], .paginator a[href], a.pagination__link[href], a[rel=next][href]"),
+            table: s("table"),
+            table_cell: s("td, th"),
         }
     })
 }
@@ -130,8 +134,6 @@ pub fn read_list_page(
             push(&mut page, &link, None);
         }
     }
-    let documents: std::collections::HashSet<String> =
-        page.documents.iter().map(|d| d.url.clone()).collect();
     let mut listed = std::collections::HashSet::new();
     for a in doc.select(&sel.pager) {
         if let Some(url) = a.value().attr("href").and_then(absolute) {
@@ -148,7 +150,7 @@ pub fn read_list_page(
             let key = url.to_string();
             if is_folder
                 && url.path() != base.path()
-                && !documents.contains(&key)
+                && !seen.contains(&key) // a document's link is never a folder
                 && listed.insert(key.clone())
             {
                 page.folders.push(key);
@@ -162,12 +164,11 @@ pub fn read_list_page(
 /// Whether a page has a table of figures: a cell holding a year (1990-2100, possibly with «г.»)
 /// and at least two cells holding numbers. Layout tables of menus and lists have neither.
 fn has_data_table(doc: &Html) -> bool {
-    let tables = Selector::parse("table").expect("a valid selector");
-    let cells = Selector::parse("td, th").expect("a valid selector");
-    doc.select(&tables).any(|table| {
+    let sel = selectors();
+    doc.select(&sel.table).any(|table| {
         let mut year = false;
         let mut numbers = 0;
-        for cell in table.select(&cells) {
+        for cell in table.select(&sel.table_cell) {
             let text: String = cell.text().collect::<String>();
             let t = text
                 .trim()

@@ -5,7 +5,7 @@
 
 use std::io::{Cursor, Read};
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 
 use crate::error::TransformError;
 use crate::grid::Grid;
@@ -125,17 +125,6 @@ impl TableBuilder {
     }
 }
 
-fn val(e: &BytesStart<'_>) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.local_name().as_ref() == "val")
-        .and_then(|a| {
-            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .ok()
-                .map(|v| v.into_owned())
-        })
-}
-
 fn read_document_xml(xml: &[u8]) -> Result<Vec<Grid>, String> {
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut buf = Vec::new();
@@ -175,12 +164,16 @@ fn read_document_xml(xml: &[u8]) -> Result<Vec<Grid>, String> {
                     }
                     "gridSpan" if depth == 1 => {
                         if let Some(t) = &mut table {
-                            t.span = val(e).and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+                            t.span = crate::sdmx::attr(e, "val")
+                                .and_then(|v| v.parse().ok())
+                                .unwrap_or(1)
+                                .max(1);
                         }
                     }
                     "vMerge" if depth == 1 => {
                         if let Some(t) = &mut table {
-                            t.vmerge = Some(val(e).as_deref() == Some("restart"));
+                            t.vmerge =
+                                Some(crate::sdmx::attr(e, "val").as_deref() == Some("restart"));
                         }
                     }
                     "t" if !empty => in_text = true,
@@ -215,7 +208,7 @@ fn read_document_xml(xml: &[u8]) -> Result<Vec<Grid>, String> {
                         }
                         // Footnotes right under a table («1) Оценка.») are its last rows, where
                         // the workbook parser reads a sheet's footnotes.
-                        _ if footnotes_open && is_footnote(&text) => {
+                        _ if footnotes_open && crate::rosstat::is_footnote_line(&text) => {
                             if let Some(g) = grids.last_mut() {
                                 g.rows.push(vec![text]);
                             }
@@ -254,15 +247,6 @@ fn read_document_xml(xml: &[u8]) -> Result<Vec<Grid>, String> {
         buf.clear();
     }
     Ok(grids)
-}
-
-/// «1) Оценка.», «*) Без учёта…», «¹ …»: a footnote's opening mark.
-fn is_footnote(text: &str) -> bool {
-    let digits = text.chars().take_while(char::is_ascii_digit).count();
-    let rest = &text[digits..];
-    (digits > 0 && rest.starts_with(')'))
-        || text.starts_with("*)")
-        || text.starts_with(['¹', '²', '³'])
 }
 
 #[cfg(test)]

@@ -72,3 +72,19 @@ pub struct Observation {
     pub dimensions: Vec<(String, String)>,
     pub provenance: Provenance,
 }
+
+impl Observation {
+    /// The further dimensions as a JSON object (`{"category":"пенсии"}`); `None` when there are none.
+    /// The one form the warehouse stores and `extract` writes.
+    pub fn dimensions_json(&self) -> Option<String> {
+        if self.dimensions.is_empty() {
+            return None;
+        }
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .dimensions
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        Some(serde_json::Value::Object(map).to_string())
+    }
+}

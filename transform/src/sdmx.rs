@@ -188,7 +188,9 @@ pub fn read_sdmx<R: BufRead>(
     Ok(summary)
 }
 
-fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+/// An element's attribute by its local name (any namespace prefix), its value unescaped: the one
+/// reading of attributes for every XML this crate reads (SDMX, Word, the .xlsx package).
+pub(crate) fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)

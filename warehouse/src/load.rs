@@ -31,17 +31,6 @@ pub enum LoadOutcome {
 }
 
 /// Dimensions as a JSON object (`{"s_vozr": "Всего"}`), NULL when there are none.
-fn dimensions_json(dimensions: &[(String, String)]) -> Option<String> {
-    if dimensions.is_empty() {
-        return None;
-    }
-    let map: serde_json::Map<String, serde_json::Value> = dimensions
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
-    Some(serde_json::Value::Object(map).to_string())
-}
-
 fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc()
 }
@@ -153,7 +142,7 @@ impl Warehouse {
                         o.provenance.table_title,
                         vintage,
                         run_id,
-                        dimensions_json(&o.dimensions),
+                        o.dimensions_json(),
                         o.basis,
                     ])
                     .context(&format!(

@@ -17,17 +17,6 @@ pub(crate) struct RawMerges<'b> {
     paths: HashMap<String, String>,
 }
 
-fn attr(e: &quick_xml::events::BytesStart<'_>, local: &str) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.local_name().as_ref() == local)
-        .and_then(|a| {
-            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .ok()
-                .map(|v| v.into_owned())
-        })
-}
-
 fn read_entry(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     zip.by_name(name)
@@ -46,7 +35,9 @@ fn pairs(xml: &[u8], tag: &str, key: &str, value: &str) -> Vec<(String, String)>
     loop {
         match reader.read_event_into(&mut buf) {
             Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == tag => {
-                if let (Some(k), Some(v)) = (attr(&e, key), attr(&e, value)) {
+                if let (Some(k), Some(v)) =
+                    (crate::sdmx::attr(&e, key), crate::sdmx::attr(&e, value))
+                {
                     out.push((k, v));
                 }
             }

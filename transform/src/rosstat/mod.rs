@@ -874,6 +874,12 @@ impl SheetParser<'_> {
     }
 }
 
+/// Whether a line is a footnote as the sheet parser reads one under a table («1) Оценка.»,
+/// «*) Без учета …»): the rule a Word document's paragraphs under a table are kept by.
+pub(crate) fn is_footnote_line(line: &str) -> bool {
+    footnote_line(line).is_some()
+}
+
 /// «Таблица 3», «Таблица 2.1»: a document's label of the table under it, not part of its title.
 fn is_table_label(line: &str) -> bool {
     let Some(rest) = line
