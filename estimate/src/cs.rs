@@ -138,7 +138,7 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
             "cs: weights are not supported yet".into(),
         ));
     }
-    let adoption = panel.adoption();
+    let adoption = |i: usize| panel.adoption(i);
     let mut periods = crate::panel::distinct_periods(&d.time, rows);
     // Per unit (in order of first appearance): its cohort and, per period, the row (for the
     // outcome and the covariates); usize::MAX where the unit has no row in that period. One flat
@@ -154,14 +154,16 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
         }
     };
     let codes = &panel.unit_codes().codes;
-    let mut slot: Vec<u32> = vec![u32::MAX; panel.unit_codes().levels];
-    let mut unit_first: Vec<(usize, i64)> = Vec::new();
-    let mut table: Vec<usize> = Vec::new();
+    let levels = panel.unit_codes().levels;
+    let mut slot: Vec<u32> = vec![u32::MAX; levels];
+    // Sized for every unit at once: grown row by row, the table was copied over and over.
+    let mut unit_first: Vec<(usize, i64)> = Vec::with_capacity(levels);
+    let mut table: Vec<usize> = Vec::with_capacity(levels * t_count);
     for &i in rows {
         let c = codes[i] as usize;
         if slot[c] == u32::MAX {
             slot[c] = unit_first.len() as u32;
-            unit_first.push((i, adoption[i].unwrap_or(0)));
+            unit_first.push((i, adoption(i).unwrap_or(0)));
             table.resize(table.len() + t_count, usize::MAX);
         }
         table[slot[c] as usize * t_count + period_index(d.time[i])] = i;
@@ -244,10 +246,12 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
         ));
     }
     let outcome = &d.outcomes[j].1;
+    let mut y = Vec::with_capacity(periods.len() * units.len());
+    for k in 0..periods.len() {
+        y.extend(units.iter().map(|(_, at)| outcome[at[k]]));
+    }
     Ok(Data {
-        y: (0..periods.len())
-            .flat_map(|k| units.iter().map(move |(_, at)| outcome[at[k]]))
-            .collect(),
+        y,
         x: if d.covariates.is_empty() {
             Vec::new()
         } else {
@@ -687,15 +691,25 @@ impl Cohorts {
     }
 }
 
-/// The weighted aggregate of cells `keep` with cohort-share weights, and its influence function
-/// including the estimation of the shares (`did`'s `wif`).
+/// How an aggregate's influence function is made of the cells': a weight per cell and a term
+/// per cohort (did's `wif`, which depends on a unit only through its cohort). The aggregate's
+/// bootstrap draws are the same combination of the cells' draws and of each cohort's sum of
+/// signs, so a band over aggregates makes no pass over the units of its own.
+#[derive(Debug, Clone, Default)]
+struct Combination {
+    cells: Vec<(usize, f64)>,
+    cohort_terms: Vec<f64>,
+}
+
+/// The weighted aggregate of cells `keep` with cohort-share weights, its influence function
+/// including the estimation of the shares (`did`'s `wif`), and how that is made of the cells'.
 fn aggregate(
     cells: &[Cell],
     keep: &[usize],
     share: &dyn Fn(i64) -> f64,
     cohorts: &Cohorts,
     with_wif: bool,
-) -> (f64, Vec<f64>) {
+) -> (f64, Vec<f64>, Combination) {
     let n = cohorts.of_unit.len();
     let weight: Vec<f64> = keep.iter().map(|&k| share(cells[k].group)).collect();
     let spg: f64 = weight.iter().sum();
@@ -706,8 +720,10 @@ fn aggregate(
         .sum::<f64>()
         / spg;
     let mut inf = vec![0.0; n];
+    let mut combination = Combination::default();
     for (&k, w) in keep.iter().zip(&weight) {
         let w = w / spg;
+        combination.cells.push((k, w));
         for (total, v) in inf.iter_mut().zip(&cells[k].inf) {
             *total += w * v;
         }
@@ -732,8 +748,9 @@ fn aggregate(
         for (total, c) in inf.iter_mut().zip(&cohorts.of_unit) {
             *total += term[*c as usize];
         }
+        combination.cohort_terms = term;
     }
-    (att, inf)
+    (att, inf, combination)
 }
 
 /// Draws of the multiplier bootstrap: one random word gives 64 draws' signs for a unit.
@@ -820,28 +837,69 @@ impl Multipliers {
     }
 }
 
-/// The multiplier bootstrap's critical value for a uniform band over the columns `infs` (`did`'s
-/// `mboot`): Rademacher signs per unit, b* = sqrt(n) mean(v IF) per column, sigma from the
-/// interquartile range, the 1 - alpha quantile (type 1) of max |b*/sigma|. Without draws
-/// (`band_reps` 0) the pointwise z is returned: no uniform band.
-fn uniform_critical_value(infs: &[&[f64]], multipliers: Option<&Multipliers>, alpha: f64) -> f64 {
+/// The multiplier bootstrap's draws of the cells and of each cohort's sum of signs, from which
+/// every aggregate's draws are combined ([`Combination`]).
+struct BandDraws {
+    /// `[cell][draw]`: sum_i v_i IF_k(i) / sqrt(n).
+    cells: Vec<Vec<f64>>,
+    /// `[cohort][draw]`: sum over the cohort's units of v_i / sqrt(n).
+    cohorts: Vec<Vec<f64>>,
+}
+
+impl BandDraws {
+    /// One pass over the units for all cells and cohorts; `None` without draws.
+    fn new(cells: &[Cell], cohorts: &Cohorts, multipliers: Option<&Multipliers>) -> Option<Self> {
+        let multipliers = multipliers.filter(|m| m.reps >= 2)?;
+        let indicators: Vec<Vec<f64>> = (0..cohorts.values.len())
+            .map(|c| {
+                cohorts
+                    .of_unit
+                    .iter()
+                    .map(|&u| (u as usize == c) as u8 as f64)
+                    .collect()
+            })
+            .collect();
+        let mut columns: Vec<&[f64]> = cells.iter().map(|c| c.inf.as_slice()).collect();
+        columns.extend(indicators.iter().map(|c| c.as_slice()));
+        let mut draws = multipliers.draws(&columns);
+        let cohorts = draws.split_off(cells.len());
+        Some(Self {
+            cells: draws,
+            cohorts,
+        })
+    }
+
+    /// The draws of the aggregate made as `combination` says.
+    fn combined(&self, combination: &Combination) -> Vec<f64> {
+        let reps = self.cells.first().map_or(0, |c| c.len());
+        let mut out = vec![0.0; reps];
+        for &(k, w) in &combination.cells {
+            for (o, d) in out.iter_mut().zip(&self.cells[k]) {
+                *o += w * d;
+            }
+        }
+        for (term, sums) in combination.cohort_terms.iter().zip(&self.cohorts) {
+            for (o, d) in out.iter_mut().zip(sums) {
+                *o += term * d;
+            }
+        }
+        out
+    }
+}
+
+/// The multiplier bootstrap's critical value for a uniform band over columns whose draws are
+/// `bres` (`did`'s `mboot`): Rademacher signs per unit, b* = sqrt(n) mean(v IF) per column, sigma
+/// from the interquartile range, the 1 - alpha quantile (type 1) of max |b*/sigma|. Without
+/// draws (`band_reps` 0, or no column with a standard error) the pointwise z is returned: no
+/// uniform band.
+fn uniform_critical_value(bres: &[Vec<f64>], alpha: f64) -> f64 {
     let z = Normal::new(0.0, 1.0)
         .expect("standard normal")
         .inverse_cdf(1.0 - alpha / 2.0);
-    let cols: Vec<&[f64]> = infs
-        .iter()
-        .copied()
-        .filter(|c| !se_of(c).is_nan())
-        .collect();
-    let Some(multipliers) = multipliers.filter(|m| m.reps >= 2) else {
+    let Some(reps) = bres.first().map(|b| b.len()).filter(|&r| r >= 2) else {
         return z;
     };
-    if cols.is_empty() {
-        return z;
-    }
-    let k = cols.len();
-    let reps = multipliers.reps;
-    let bres = multipliers.draws(&cols);
+    let k = bres.len();
     let iqr_norm = 2.0
         * Normal::new(0.0, 1.0)
             .expect("standard normal")
@@ -900,24 +958,35 @@ fn row(
 }
 
 /// An aggregation row's key (group, event time, calendar time), estimate and influence function.
-type AggregatedRow = ((Option<i64>, Option<i64>, Option<i64>), f64, Vec<f64>);
+type AggregatedRow = (
+    (Option<i64>, Option<i64>, Option<i64>),
+    f64,
+    Vec<f64>,
+    Combination,
+);
 
 /// The propensity step's treated and control weights and its information matrix.
 type PropensityWeights = (Vec<f64>, Vec<f64>, nalgebra::DMatrix<f64>);
 
-/// An aggregation from its rows' (key, estimate, influence function) and its overall effect.
+/// An aggregation from its rows' (key, estimate, influence function, combination of the cells)
+/// and its overall effect; the rows' uniform band from the cells' draws.
 fn aggregation(
     rows: Vec<AggregatedRow>,
     overall: (f64, Vec<f64>),
-    multipliers: Option<&Multipliers>,
+    band: Option<&BandDraws>,
     alpha: f64,
     z: f64,
 ) -> Aggregation {
-    let infs: Vec<&[f64]> = rows.iter().map(|(_, _, f)| f.as_slice()).collect();
-    let crit = if rows.is_empty() {
-        z
-    } else {
-        uniform_critical_value(&infs, multipliers, alpha)
+    let crit = match band {
+        Some(band) if !rows.is_empty() => {
+            let draws: Vec<Vec<f64>> = rows
+                .iter()
+                .filter(|(_, _, inf, _)| !se_of(inf).is_nan())
+                .map(|(_, _, _, combination)| band.combined(combination))
+                .collect();
+            uniform_critical_value(&draws, alpha)
+        }
+        _ => z,
     };
     let se = se_of(&overall.1);
     Aggregation {
@@ -928,7 +997,7 @@ fn aggregation(
         critical_value: crit,
         rows: rows
             .iter()
-            .map(|(key, est, inf)| row(*key, *est, inf, z, crit))
+            .map(|(key, est, inf, _)| row(*key, *est, inf, z, crit))
             .collect(),
     }
 }
@@ -959,11 +1028,24 @@ pub(crate) fn cs_report(
     let share = |g: i64| counts.get(&g).copied().unwrap_or(0) as f64 / n as f64;
     let cohort = &Cohorts::new(&d.cohort);
 
-    // ATT(g,t) with the uniform band over all of them.
-    let all_infs: Vec<&[f64]> = cells.iter().map(|c| c.inf.as_slice()).collect();
+    // ATT(g,t) with the uniform band over all of them. The cells' draws are made once; every
+    // aggregation's band combines them.
     let multipliers = (spec.band_reps >= 2).then(|| Multipliers::new(n, spec.band_reps, spec.seed));
-    let multipliers = multipliers.as_ref();
-    let crit_gt = uniform_critical_value(&all_infs, multipliers, spec.alpha);
+    let band = BandDraws::new(&cells, cohort, multipliers.as_ref());
+    let band = band.as_ref();
+    drop(multipliers);
+    let crit_gt = match band {
+        Some(band) => {
+            let draws: Vec<Vec<f64>> = cells
+                .iter()
+                .zip(&band.cells)
+                .filter(|(c, _)| !se_of(&c.inf).is_nan())
+                .map(|(_, d)| d.clone())
+                .collect();
+            uniform_critical_value(&draws, spec.alpha)
+        }
+        None => z,
+    };
     let att_gt: Vec<GroupTime> = cells
         .iter()
         .map(|c| {
@@ -989,10 +1071,10 @@ pub(crate) fn cs_report(
         ));
     }
     let mut aggregations = BTreeMap::new();
-    let simple = aggregate(&cells, &post, &share, cohort, true);
+    let (att, inf, _) = aggregate(&cells, &post, &share, cohort, true);
     aggregations.insert(
         "simple".to_string(),
-        aggregation(vec![], simple.clone(), multipliers, spec.alpha, z),
+        aggregation(vec![], (att, inf), band, spec.alpha, z),
     );
 
     // By cohort: the mean of its post cells; overall weighted by cohort shares, with their wif.
@@ -1013,7 +1095,7 @@ pub(crate) fn cs_report(
         if keep.is_empty() {
             continue;
         }
-        let (att, inf) = aggregate(&cells, &keep, &|_| 1.0, cohort, false);
+        let (att, inf, combination) = aggregate(&cells, &keep, &|_| 1.0, cohort, false);
         group_cells.push(Cell {
             group: g,
             time: 0,
@@ -1021,13 +1103,14 @@ pub(crate) fn cs_report(
             inf: inf.clone(),
             post: true,
         });
-        group_rows.push(((Some(g), None, None), att, inf));
+        group_rows.push(((Some(g), None, None), att, inf, combination));
     }
     let all_groups: Vec<usize> = (0..group_cells.len()).collect();
-    let overall_group = aggregate(&group_cells, &all_groups, &share, cohort, true);
+    let (att, inf, _) = aggregate(&group_cells, &all_groups, &share, cohort, true);
+    drop(group_cells);
     aggregations.insert(
         "group".to_string(),
-        aggregation(group_rows, overall_group, multipliers, spec.alpha, z),
+        aggregation(group_rows, (att, inf), band, spec.alpha, z),
     );
 
     // By event time e = t - g; overall: the mean over e >= 0.
@@ -1042,17 +1125,17 @@ pub(crate) fn cs_report(
         let keep: Vec<usize> = (0..cells.len())
             .filter(|&k| cells[k].time - cells[k].group == e)
             .collect();
-        let (att, inf) = aggregate(&cells, &keep, &share, cohort, true);
-        event_rows.push(((None, Some(e), None), att, inf));
+        let (att, inf, combination) = aggregate(&cells, &keep, &share, cohort, true);
+        event_rows.push(((None, Some(e), None), att, inf, combination));
     }
     let nonneg: Vec<&AggregatedRow> = event_rows
         .iter()
-        .filter(|((_, e, _), _, _)| e.unwrap_or(-1) >= 0)
+        .filter(|((_, e, _), _, _, _)| e.unwrap_or(-1) >= 0)
         .collect();
     let dyn_overall = mean_of(&nonneg, n);
     aggregations.insert(
         "dynamic".to_string(),
-        aggregation(event_rows, dyn_overall, multipliers, spec.alpha, z),
+        aggregation(event_rows, dyn_overall, band, spec.alpha, z),
     );
 
     // By calendar period t (from the first cohort on, periods with post cells); overall: the mean.
@@ -1067,14 +1150,14 @@ pub(crate) fn cs_report(
         if keep.is_empty() {
             continue;
         }
-        let (att, inf) = aggregate(&cells, &keep, &share, cohort, true);
-        calendar_rows.push(((None, None, Some(t)), att, inf));
+        let (att, inf, combination) = aggregate(&cells, &keep, &share, cohort, true);
+        calendar_rows.push(((None, None, Some(t)), att, inf, combination));
     }
     let all_cal: Vec<&AggregatedRow> = calendar_rows.iter().collect();
     let cal_overall = mean_of(&all_cal, n);
     aggregations.insert(
         "calendar".to_string(),
-        aggregation(calendar_rows, cal_overall, multipliers, spec.alpha, z),
+        aggregation(calendar_rows, cal_overall, band, spec.alpha, z),
     );
 
     let headline = &aggregations["simple"];
@@ -1111,4 +1194,54 @@ fn mean_of(rows: &[&AggregatedRow], n: usize) -> (f64, Vec<f64>) {
         }
     }
     (att, inf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An aggregate's draws combined from the cells' draws equal the draws of its influence
+    /// function computed over the units, for cohort-share weights with did's wif term.
+    #[test]
+    fn combined_draws_equal_the_draws_of_the_aggregate() {
+        let n = 300;
+        let cohort: Vec<i64> = (0..n).map(|i| [0, 3, 5][i % 3]).collect();
+        let cohorts = Cohorts::new(&cohort);
+        let mut rng = SplitMix64::new(7);
+        let mut uniform = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+        let cells: Vec<Cell> = [(3, 3), (3, 4), (5, 5), (5, 6)]
+            .into_iter()
+            .map(|(group, time)| Cell {
+                group,
+                time,
+                att: uniform(),
+                inf: (0..n)
+                    .map(|i| {
+                        if cohort[i] == group || cohort[i] == 0 {
+                            uniform()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+                post: true,
+            })
+            .collect();
+        let share = |g: i64| cohort.iter().filter(|c| **c == g).count() as f64 / n as f64;
+        let multipliers = Multipliers::new(n, 130, 11);
+        let band = BandDraws::new(&cells, &cohorts, Some(&multipliers)).expect("draws");
+        for (keep, with_wif) in [
+            (vec![0, 1, 2, 3], true),
+            (vec![1, 3], true),
+            (vec![0, 1], false),
+        ] {
+            let (_, inf, combination) = aggregate(&cells, &keep, &share, &cohorts, with_wif);
+            let direct = multipliers.draws(&[inf.as_slice()]).remove(0);
+            let combined = band.combined(&combination);
+            assert_eq!(direct.len(), 130);
+            for (a, b) in direct.iter().zip(&combined) {
+                assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+            }
+        }
+    }
 }

@@ -33,8 +33,9 @@ impl Labels {
                 ),
             });
         }
-        let mut seen: HashMap<&str, ()> = HashMap::with_capacity(names.len());
-        if let Some(twice) = names.iter().find(|n| seen.insert(n.as_str(), ()).is_some()) {
+        let mut seen: rustc_hash::FxHashSet<&str> = Default::default();
+        seen.reserve(names.len());
+        if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
             return Err(EstimateError::BadParameter {
                 parameter: "labels",
                 message: format!("column `{column}`: label {twice:?} is listed twice"),

@@ -66,8 +66,10 @@ pub struct Panel {
     units: Factor,
     /// The treatment of each row as given (1, 0, NaN where missing); for a cohort, time >= cohort.
     treated: Vec<f64>,
-    /// Each row's unit's adoption period (first treated period), `None` for never treated.
-    adoption: Vec<Option<i64>>,
+    /// Each unit's adoption period (first treated period) by unit code, `None` for never
+    /// treated (per unit, not per row: a row's is one lookup away, and a copy per row was 8 MB of
+    /// a 500,000-row panel).
+    unit_adoption: Vec<Option<i64>>,
     /// The first unit whose treatment switches off after adoption: (unit, on, off).
     switches_off: Option<(String, i64, i64)>,
 }
@@ -174,11 +176,10 @@ impl Panel {
                     .collect()
             }
         };
-        let adoption: Vec<Option<i64>> = (0..n).map(|i| unit_adoption[code(i)]).collect();
         let switches_off = (0..n)
             .filter(|&i| treated[i] == 0.0)
             .filter_map(|i| {
-                adoption[i]
+                unit_adoption[code(i)]
                     .filter(|a| data.time[i] > *a)
                     .map(|a| (data.unit[i].to_string(), a, data.time[i]))
             })
@@ -187,7 +188,7 @@ impl Panel {
             data,
             units,
             treated,
-            adoption,
+            unit_adoption,
             switches_off,
         })
     }
@@ -209,9 +210,9 @@ impl Panel {
         &self.units
     }
 
-    /// Each row's unit's adoption period, `None` for never treated.
-    pub fn adoption(&self) -> &[Option<i64>] {
-        &self.adoption
+    /// The adoption period of row `row`'s unit, `None` for never treated.
+    pub fn adoption(&self, row: usize) -> Option<i64> {
+        self.unit_adoption[self.units.codes[row] as usize]
     }
 
     fn require_absorbing(&self, method: Method) -> Result<(), EstimateError> {
@@ -600,7 +601,7 @@ fn regressors(
             let rel: Vec<Option<i64>> = rows
                 .iter()
                 .map(|&i| {
-                    panel.adoption[i].map(|a| {
+                    panel.adoption(i).map(|a| {
                         let r = data.time[i] - a;
                         match spec.window {
                             Some((lo, hi)) => r.clamp(lo, hi),
@@ -693,7 +694,8 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
     let data = &panel.data;
     let mut reports: Vec<Option<Report>> = vec![None; data.outcomes.len()];
     for (mask, outcomes) in samples(panel) {
-        let rows: Vec<usize> = (0..panel.len()).filter(|&i| mask[i]).collect();
+        let mut rows: Vec<usize> = Vec::with_capacity(mask.iter().filter(|m| **m).count());
+        rows.extend((0..panel.len()).filter(|&i| mask[i]));
         let left_out = panel.len() - rows.len();
         let estimated = match spec.method {
             Method::Did2x2 => outcomes
@@ -918,7 +920,7 @@ fn did2x2_report(
     j: usize,
 ) -> Result<Report, EstimateError> {
     let data = &panel.data;
-    let adoptions: BTreeSet<i64> = rows.iter().filter_map(|&i| panel.adoption[i]).collect();
+    let adoptions: BTreeSet<i64> = rows.iter().filter_map(|&i| panel.adoption(i)).collect();
     let [start] = adoptions.iter().copied().collect::<Vec<_>>()[..] else {
         return Err(EstimateError::Design(format!(
             "did2x2 needs one common adoption period, found {} ({}); use twfe or event-study",
@@ -932,7 +934,7 @@ fn did2x2_report(
     };
     let units: Vec<String> = rows.iter().map(|&i| data.unit[i].to_string()).collect();
     let y: Vec<f64> = rows.iter().map(|&i| data.outcomes[j].1[i]).collect();
-    let treated: Vec<bool> = rows.iter().map(|&i| panel.adoption[i].is_some()).collect();
+    let treated: Vec<bool> = rows.iter().map(|&i| panel.adoption(i).is_some()).collect();
     let post: Vec<bool> = rows.iter().map(|&i| data.time[i] >= start).collect();
     let covariates: Vec<(String, Vec<f64>)> = data
         .covariates

@@ -28,16 +28,16 @@ pub(crate) fn sunab_reports(
     outcomes: &[usize],
 ) -> Result<Vec<Report>, EstimateError> {
     let data = panel.data();
-    let adoption = panel.adoption();
+    let adoption = |i: usize| panel.adoption(i);
     let mut notes = Vec::new();
     let mut rows: Vec<usize> = rows.to_vec();
-    let has_never = rows.iter().any(|&i| adoption[i].is_none());
+    let has_never = rows.iter().any(|&i| adoption(i).is_none());
     let reference_cohort = if has_never {
         None
     } else {
         let last = rows
             .iter()
-            .filter_map(|&i| adoption[i])
+            .filter_map(|&i| adoption(i))
             .max()
             .ok_or_else(|| EstimateError::Design("sunab needs a treated cohort".into()))?;
         rows.retain(|&i| data.time[i] < last);
@@ -48,7 +48,7 @@ pub(crate) fn sunab_reports(
     };
     let cohorts: BTreeSet<i64> = rows
         .iter()
-        .filter_map(|&i| adoption[i])
+        .filter_map(|&i| adoption(i))
         .filter(|g| Some(*g) != reference_cohort)
         .collect();
     if cohorts.is_empty() {
@@ -57,7 +57,7 @@ pub(crate) fn sunab_reports(
         ));
     }
     let rel = |i: usize| -> Option<(i64, i64)> {
-        let g = adoption[i]?;
+        let g = adoption(i)?;
         if Some(g) == reference_cohort {
             return None;
         }

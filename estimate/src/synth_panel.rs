@@ -49,8 +49,8 @@ fn matrix(
     method: Method,
 ) -> Result<Matrix, EstimateError> {
     let data = panel.data();
-    let adoption = panel.adoption();
-    let adoptions: BTreeSet<i64> = rows.iter().filter_map(|&i| adoption[i]).collect();
+    let adoption = |i: usize| panel.adoption(i);
+    let adoptions: BTreeSet<i64> = rows.iter().filter_map(|&i| adoption(i)).collect();
     let start = match adoptions.iter().copied().collect::<Vec<_>>()[..] {
         [a] => a,
         [] => {
@@ -76,7 +76,7 @@ fn matrix(
     let mut by_unit: BTreeMap<(bool, &str), BTreeMap<i64, f64>> = BTreeMap::new();
     for &i in rows {
         by_unit
-            .entry((adoption[i].is_some(), &data.unit[i]))
+            .entry((adoption(i).is_some(), &data.unit[i]))
             .or_default()
             .insert(data.time[i], data.outcomes[j].1[i]);
     }

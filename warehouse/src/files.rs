@@ -59,38 +59,78 @@ impl TextColumn {
     }
 }
 
-/// The codes of a text column's labels: each cell hashed once, a label copied once, when first
-/// seen (keys are owned: the csv crate and Arrow batches reuse their buffers). One for every way a
-/// text column is filled: CSV chunks, Parquet batches and the merge of chunks.
+/// A text column's distinct labels while it is read: their bytes in one arena, a hash table of
+/// codes into it, and the code of the cell before. Panels list a unit's periods together, so most
+/// cells repeat the one above and are matched by one comparison; a new label costs one copy into
+/// the arena and no allocation of its own (a `HashMap<Vec<u8>, u32>` allocated every key, and
+/// those small allocations were a fifth of reading a 50,000-unit panel). One for every way a text
+/// column is filled: CSV chunks, Parquet batches and the merge of chunks.
 #[derive(Default, Clone)]
-struct LabelIndex(rustc_hash::FxHashMap<Vec<u8>, u32>);
+struct LabelIndex {
+    table: hashbrown::HashTable<u32>,
+    arena: Vec<u8>,
+    /// Label k is `arena[ends[k - 1]..ends[k]]` (from 0 for the first).
+    ends: Vec<usize>,
+    /// The code of the last non-empty cell looked up.
+    last: Option<u32>,
+}
 
 impl LabelIndex {
-    /// The code of `cell` among `labels`, adding it when new; [`TextColumn::MISSING`] when empty.
-    fn code(&mut self, labels: &mut Vec<String>, cell: &[u8]) -> u32 {
+    fn label<'b>(arena: &'b [u8], ends: &[usize], code: u32) -> &'b [u8] {
+        let k = code as usize;
+        let start = if k == 0 { 0 } else { ends[k - 1] };
+        &arena[start..ends[k]]
+    }
+
+    fn hash(cell: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(cell)
+    }
+
+    /// The code of `cell`, adding it when new (codes in order of first appearance);
+    /// [`TextColumn::MISSING`] when empty.
+    fn code(&mut self, cell: &[u8]) -> u32 {
         if cell.is_empty() {
             return TextColumn::MISSING;
         }
-        if let Some(&c) = self.0.get(cell) {
-            return c;
+        let Self {
+            table,
+            arena,
+            ends,
+            last,
+        } = self;
+        if let Some(c) = *last {
+            if Self::label(arena, ends, c) == cell {
+                return c;
+            }
         }
-        let c = labels.len() as u32;
-        labels.push(String::from_utf8_lossy(cell).into_owned());
-        self.0.insert(cell.to_vec(), c);
-        c
+        let hash = Self::hash(cell);
+        let code = match table.find(hash, |&c| Self::label(arena, ends, c) == cell) {
+            Some(&c) => c,
+            None => {
+                let c = ends.len() as u32;
+                arena.extend_from_slice(cell);
+                ends.push(arena.len());
+                table.insert_unique(hash, c, |&c| Self::hash(Self::label(arena, ends, c)));
+                c
+            }
+        };
+        *last = Some(code);
+        code
     }
 
-    /// Appends a column built elsewhere (a later chunk) to `all`, mapping its labels onto `all`'s.
-    fn append(&mut self, all: &mut TextColumn, other: &TextColumn) {
-        let map: Vec<u32> = other
-            .labels
-            .iter()
-            .map(|l| self.code(&mut all.labels, l.as_bytes()))
-            .collect();
-        all.codes.extend(other.codes.iter().map(|&c| match c {
-            TextColumn::MISSING => c,
-            c => map[c as usize],
-        }));
+    /// Codes of `other`'s labels in this index (added when new), indexed by `other`'s codes.
+    fn absorb(&mut self, other: &LabelIndex) -> Vec<u32> {
+        (0..other.ends.len() as u32)
+            .map(|c| self.code(Self::label(&other.arena, &other.ends, c)))
+            .collect()
+    }
+
+    /// The labels in code order, as text (invalid UTF-8 replaced, as the file's bytes allow).
+    fn into_labels(self) -> Vec<String> {
+        (0..self.ends.len() as u32)
+            .map(|c| String::from_utf8_lossy(Self::label(&self.arena, &self.ends, c)).into_owned())
+            .collect()
     }
 }
 
@@ -160,17 +200,24 @@ fn parse_number(cell: &[u8]) -> Result<Option<f64>, ()> {
     }
 }
 
-/// A chunk's columns and rows, or the error with its row within the chunk.
-type ChunkResult = Result<(Vec<ColumnData>, usize), (usize, PanelFileError)>;
+/// A chunk's labels per column and its rows, or the error with its row within the chunk.
+type ChunkResult = Result<(Vec<LabelIndex>, usize), (usize, PanelFileError)>;
 
-/// The columns of one chunk of a CSV file, filled a record at a time.
+/// Where one chunk of a CSV file writes its rows: its part of each requested column.
+enum ColumnPart<'a> {
+    Number(&'a mut [f64]),
+    Text(&'a mut [u32]),
+}
+
+/// The columns of one chunk of a CSV file, filled a record at a time into the chunk's part of the
+/// file's columns (sized once for the whole file; no chunk's columns are copied afterwards).
 struct ChunkReader<'a> {
     path: &'a Path,
     columns: &'a [(&'a str, ColumnKind)],
     positions: &'a [usize],
     width: usize,
-    out: Vec<ColumnData>,
-    /// Per text column, its labels' codes.
+    parts: Vec<ColumnPart<'a>>,
+    /// Per requested column, its labels (used by text columns only).
     texts: Vec<LabelIndex>,
     /// Records read so far (the 1-based number of the last one).
     row: usize,
@@ -182,29 +229,22 @@ impl<'a> ChunkReader<'a> {
         columns: &'a [(&'a str, ColumnKind)],
         positions: &'a [usize],
         width: usize,
+        parts: Vec<ColumnPart<'a>>,
     ) -> Self {
         Self {
             path,
             columns,
             positions,
             width,
-            out: empty_columns(columns),
+            parts,
             texts: vec![Default::default(); columns.len()],
             row: 0,
         }
     }
 
-    fn reserve(&mut self, rows: usize) {
-        for data in &mut self.out {
-            match data {
-                ColumnData::Number(v) => v.reserve(rows),
-                ColumnData::Text(v) => v.codes.reserve(rows),
-            }
-        }
-    }
-
     /// Takes one record's fields: the requested ones parsed into their columns.
     fn record(&mut self, fields: &[&[u8]]) -> Result<(), (usize, PanelFileError)> {
+        let at = self.row;
         self.row += 1;
         let row = self.row;
         if fields.len() != self.width {
@@ -221,17 +261,17 @@ impl<'a> ChunkReader<'a> {
                 },
             ));
         }
-        for (((data, &pos), (column, _)), index) in self
-            .out
+        for (((part, &pos), (column, _)), index) in self
+            .parts
             .iter_mut()
             .zip(self.positions)
             .zip(self.columns)
             .zip(self.texts.iter_mut())
         {
             let cell = fields[pos];
-            match data {
-                ColumnData::Number(v) => match parse_number(cell) {
-                    Ok(x) => v.push(x.unwrap_or(f64::NAN)),
+            match part {
+                ColumnPart::Number(v) => match parse_number(cell) {
+                    Ok(x) => v[at] = x.unwrap_or(f64::NAN),
                     Err(()) => {
                         return Err((
                             row,
@@ -244,39 +284,78 @@ impl<'a> ChunkReader<'a> {
                         ))
                     }
                 },
-                ColumnData::Text(v) => {
-                    let code = index.code(&mut v.labels, cell);
-                    v.codes.push(code);
-                }
+                ColumnPart::Text(v) => v[at] = index.code(cell),
             }
         }
         Ok(())
     }
 }
 
-/// Reads the requested columns of a CSV (or .csv.gz) file in Rust: the delimiter is the one of
-/// `,` `;` tab `|` the header line has most of; data without a quote character are split at line
-/// breaks and delimiters, one chunk per core; data with quotes go through the csv crate. DuckDB's reader needs a second pass for text columns and sniffs types from a sample;
-/// this reads each cell once, as text or a number, and names the row of any cell that is neither.
-fn read_csv_columns(
-    path: &Path,
-    columns: &[(&str, ColumnKind)],
-) -> Result<Vec<ColumnData>, PanelFileError> {
+/// The bytes of a panel file: mapped when it is a plain file (no copy into fresh memory: reading
+/// a 15 MB panel into a buffer was a tenth of a CS estimate), read otherwise, decompressed when
+/// it is gzipped.
+enum FileBytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Owned(v) => v,
+        }
+    }
+}
+
+fn file_bytes(path: &Path) -> Result<FileBytes, PanelFileError> {
     use std::io::Read;
     let io = |error| PanelFileError::Io {
         path: path.to_path_buf(),
         error,
     };
-    let raw = std::fs::read(path).map_err(io)?;
-    let bytes = if path.to_string_lossy().to_lowercase().ends_with(".gz") {
+    if path.to_string_lossy().to_lowercase().ends_with(".gz") {
+        let raw = std::fs::read(path).map_err(io)?;
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .map_err(io)?;
-        out
-    } else {
-        raw
-    };
+        return Ok(FileBytes::Owned(out));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    // SAFETY: the map is only read, and only while this function's caller parses it. A file
+    // truncated by another process during those milliseconds would fault the read (as it does
+    // for every tool that maps its input, ripgrep among them); a panel being rewritten while it
+    // is estimated is not a supported use. Where mapping fails (pipes, some file systems) the
+    // file is read instead.
+    match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(map) => Ok(FileBytes::Mapped(map)),
+        Err(_) => {
+            let mut out = Vec::new();
+            (&file).read_to_end(&mut out).map_err(io)?;
+            Ok(FileBytes::Owned(out))
+        }
+    }
+}
+
+/// The number of records a chunk can hold at most: its lines (a last line without a line break
+/// counts). Blank lines and quoted line breaks make the true count smaller.
+fn line_bound(chunk: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', chunk).count()
+        + usize::from(chunk.last().is_some_and(|b| *b != b'\n'))
+}
+
+/// Reads the requested columns of a CSV (or .csv.gz) file in Rust: the delimiter is the one of
+/// `,` `;` tab `|` the header line has most of; data without a quote character are split at line
+/// breaks and delimiters, one chunk per core; data with quotes go through the csv crate. DuckDB's
+/// reader needs a second pass for text columns and sniffs types from a sample; this reads each
+/// cell once, as text or a number, and names the row of any cell that is neither.
+fn read_csv_columns(
+    path: &Path,
+    columns: &[(&str, ColumnKind)],
+) -> Result<Vec<ColumnData>, PanelFileError> {
+    let bytes = file_bytes(path)?;
     let bytes = bytes
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(&bytes);
@@ -336,18 +415,50 @@ fn read_csv_columns(
     } else {
         vec![data]
     };
+    // The file's columns, sized once for every line; each chunk fills its own stretch of them.
+    let bounds: Vec<usize> = chunks.iter().map(|c| line_bound(c)).collect();
+    let capacity: usize = bounds.iter().sum();
+    let mut out: Vec<ColumnData> = columns
+        .iter()
+        .map(|(_, kind)| match kind {
+            ColumnKind::Text => ColumnData::Text(TextColumn {
+                codes: vec![TextColumn::MISSING; capacity],
+                labels: Vec::new(),
+            }),
+            ColumnKind::Number => ColumnData::Number(vec![0.0; capacity]),
+        })
+        .collect();
+    let mut parts_of_chunk: Vec<Vec<ColumnPart>> = (0..chunks.len()).map(|_| Vec::new()).collect();
+    for column in &mut out {
+        match column {
+            ColumnData::Number(v) => {
+                let mut rest = v.as_mut_slice();
+                for (parts, &bound) in parts_of_chunk.iter_mut().zip(&bounds) {
+                    let (part, after) = rest.split_at_mut(bound);
+                    parts.push(ColumnPart::Number(part));
+                    rest = after;
+                }
+            }
+            ColumnData::Text(t) => {
+                let mut rest = t.codes.as_mut_slice();
+                for (parts, &bound) in parts_of_chunk.iter_mut().zip(&bounds) {
+                    let (part, after) = rest.split_at_mut(bound);
+                    parts.push(ColumnPart::Text(part));
+                    rest = after;
+                }
+            }
+        }
+    }
     let width = header.len();
     let parsed: Vec<ChunkResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .iter()
-            .map(|chunk| {
+            .zip(parts_of_chunk)
+            .map(|(chunk, parts)| {
                 let positions = &positions;
                 let builder = &builder;
                 scope.spawn(move || {
-                    let mut reader = ChunkReader::new(path, columns, positions, width);
-                    // Columns sized once: a line count is a memchr pass, growth by doubling
-                    // copies every column several times over.
-                    reader.reserve(memchr::memchr_iter(b'\n', chunk).count() + 1);
+                    let mut reader = ChunkReader::new(path, columns, positions, width, parts);
                     if quoted {
                         let mut csv = builder().from_reader(*chunk);
                         let mut record = csv::ByteRecord::new();
@@ -370,19 +481,40 @@ fn read_csv_columns(
                             reader.record(&fields)?;
                         }
                     } else {
+                        // One vectorised scan finds every delimiter and line break of the
+                        // chunk; fields are the stretches between them.
                         let mut fields: Vec<&[u8]> = Vec::with_capacity(width);
-                        for line in chunk.split(|b| *b == b'\n') {
-                            let line = line.strip_suffix(b"\r").unwrap_or(line);
-                            // Blank lines are no records, as the csv crate reads them.
-                            if line.is_empty() {
-                                continue;
+                        let mut start = 0;
+                        let end_record =
+                            |fields: &mut Vec<&[u8]>,
+                             reader: &mut ChunkReader|
+                             -> Result<(), (usize, PanelFileError)> {
+                                if let Some(last) = fields.last_mut() {
+                                    *last = last.strip_suffix(b"\r").unwrap_or(last);
+                                }
+                                // Blank lines are no records, as the csv crate reads them.
+                                let blank = fields.len() == 1 && fields[0].is_empty();
+                                if !blank {
+                                    reader.record(fields)?;
+                                }
+                                fields.clear();
+                                Ok(())
+                            };
+                        for at in memchr::memchr2_iter(delimiter, b'\n', chunk) {
+                            fields.push(&chunk[start..at]);
+                            start = at + 1;
+                            if chunk[at] == b'\n' {
+                                end_record(&mut fields, &mut reader)?;
                             }
-                            fields.clear();
-                            fields.extend(line.split(|b| *b == delimiter));
-                            reader.record(&fields)?;
+                        }
+                        if start < chunk.len() {
+                            fields.push(&chunk[start..]);
+                        }
+                        if !fields.is_empty() {
+                            end_record(&mut fields, &mut reader)?;
                         }
                     }
-                    Ok((reader.out, reader.row))
+                    Ok((reader.texts, reader.row))
                 })
             })
             .collect();
@@ -393,11 +525,11 @@ fn read_csv_columns(
     });
     // Chunks in order: row numbers of later chunks start after the earlier chunks' rows.
     let mut rows_before = 0usize;
-    let mut parts: Vec<Vec<ColumnData>> = Vec::with_capacity(parsed.len());
+    let mut chunk_rows: Vec<(usize, Vec<LabelIndex>)> = Vec::with_capacity(parsed.len());
     for chunk in parsed {
         match chunk {
-            Ok((columns_of_chunk, rows)) => {
-                parts.push(columns_of_chunk);
+            Ok((texts, rows)) => {
+                chunk_rows.push((rows, texts));
                 rows_before += rows;
             }
             Err((row, error)) => {
@@ -433,31 +565,39 @@ fn read_csv_columns(
             path: path.to_path_buf(),
         });
     }
-    // The first chunk's columns are kept and the others appended to them.
-    let mut parts = parts.into_iter();
-    let mut out = parts.next().expect("one chunk at least");
-    let parts: Vec<Vec<ColumnData>> = parts.collect();
-    for (c, all) in out.iter_mut().enumerate() {
-        match all {
-            ColumnData::Number(a) => {
-                a.reserve_exact(rows_before - a.len());
-                for part in &parts {
-                    let ColumnData::Number(b) = &part[c] else {
-                        unreachable!("same kinds")
-                    };
-                    a.extend_from_slice(b);
+    // Each column closed up where a chunk had fewer records than lines, and a text column's codes
+    // renumbered from its chunk's labels to the file's (in order of first appearance).
+    for (c, column) in out.iter_mut().enumerate() {
+        let mut index = LabelIndex::default();
+        let mut write = 0usize;
+        let mut read = 0usize;
+        for (k, ((rows, texts), &bound)) in chunk_rows.iter_mut().zip(&bounds).enumerate() {
+            let rows = *rows;
+            match column {
+                ColumnData::Number(v) => v.copy_within(read..read + rows, write),
+                // The first chunk's labels are the file's first labels, in the same order.
+                ColumnData::Text(t) if k == 0 => {
+                    index = std::mem::take(&mut texts[c]);
+                    t.codes.copy_within(read..read + rows, write);
+                }
+                ColumnData::Text(t) => {
+                    let map = index.absorb(&texts[c]);
+                    t.codes.copy_within(read..read + rows, write);
+                    for code in &mut t.codes[write..write + rows] {
+                        if *code != TextColumn::MISSING {
+                            *code = map[*code as usize];
+                        }
+                    }
                 }
             }
-            ColumnData::Text(a) => {
-                let mut index = LabelIndex::default();
-                let first = std::mem::take(a);
-                index.append(a, &first);
-                for part in &parts {
-                    let ColumnData::Text(b) = &part[c] else {
-                        unreachable!("same kinds")
-                    };
-                    index.append(a, b);
-                }
+            write += rows;
+            read += bound;
+        }
+        match column {
+            ColumnData::Number(v) => v.truncate(write),
+            ColumnData::Text(t) => {
+                t.codes.truncate(write);
+                t.labels = index.into_labels();
             }
         }
     }
@@ -527,6 +667,11 @@ pub fn read_columns(
         return Err(PanelFileError::NoRows {
             path: path.to_path_buf(),
         });
+    }
+    for (data, index) in out.iter_mut().zip(indexes) {
+        if let ColumnData::Text(v) = data {
+            v.labels = index.into_labels();
+        }
     }
     Ok(out)
 }
@@ -608,8 +753,7 @@ fn append(
             v.codes.reserve(a.len());
             for r in 0..a.len() {
                 let cell = if a.is_valid(r) { a.value(r) } else { "" };
-                let code = index.code(&mut v.labels, cell.as_bytes());
-                v.codes.push(code);
+                v.codes.push(index.code(cell.as_bytes()));
             }
         }
         (ColumnData::Number(v), Some(t)) => {
@@ -767,6 +911,45 @@ mod tests {
             err.contains(&format!("data row {}", rows + 1)) && err.contains("\"oops\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn blank_lines_in_every_chunk_close_up_and_a_last_line_without_a_break_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        // Over 1 MiB: one chunk per core, each with blank lines (its stretch of the columns is
+        // sized by lines and closed up after), labels repeated and new in later chunks.
+        let mut text = String::from("unit;y\r\n");
+        let rows = 100_000;
+        for i in 0..rows {
+            if i % 7 == 0 {
+                text.push_str("\r\n\n");
+            }
+            text.push_str(&format!("u{};{}\r\n", i / 10, i));
+        }
+        text.push_str("last;-1");
+        let path = write(dir.path(), "blank.csv", &text);
+        let columns = read_columns(&path, &COLUMNS).unwrap();
+        let (ColumnData::Text(units), ColumnData::Number(y)) = (&columns[0], &columns[1]) else {
+            panic!("kinds")
+        };
+        assert_eq!(units.len(), rows + 1);
+        assert_eq!(y.len(), rows + 1);
+        assert_eq!(units.labels.len(), rows / 10 + 1);
+        for i in (0..rows).step_by(991) {
+            assert_eq!(y[i], i as f64);
+            assert_eq!(units.get(i), Some(format!("u{}", i / 10).as_str()));
+            assert_eq!(
+                units.labels[units.codes[i] as usize],
+                format!("u{}", i / 10)
+            );
+        }
+        assert_eq!(units.get(rows), Some("last"));
+        assert_eq!(y[rows], -1.0);
+        // Codes in order of first appearance over the whole file.
+        assert!(units
+            .codes
+            .windows(2)
+            .all(|w| w[1] == w[0] || w[1] == w[0] + 1));
     }
 
     #[test]
