@@ -398,6 +398,11 @@ pub struct ClusterConfig {
     /// sdid for one treated region, cs for regions adopting in different years, twfe otherwise.
     #[serde(default)]
     pub headline: Option<String>,
+    /// Per indicator, the category to estimate on where its table splits each region's yearly
+    /// figure by category (indicator id -> dimension -> value, e.g. `category = "пенсии"`).
+    /// Without an entry the indicator's figures without dimensions are used.
+    #[serde(default)]
+    pub dimensions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 impl ClusterConfig {
@@ -567,6 +572,27 @@ impl Config {
                     issues.push((
                         format!("clusters[{i}].adoption.{region}"),
                         format!("expected a year, found {year}"),
+                    ));
+                }
+            }
+            for (indicator, dims) in &c.dimensions {
+                if !c.indicators.contains(indicator) {
+                    issues.push((
+                        format!("clusters[{i}].dimensions.{indicator}"),
+                        format!(
+                            "{indicator:?} is not among the cluster's indicators ({})",
+                            c.indicators.join(", ")
+                        ),
+                    ));
+                } else if dims.is_empty()
+                    || dims
+                        .iter()
+                        .any(|(k, v)| k.trim().is_empty() || v.trim().is_empty())
+                {
+                    issues.push((
+                        format!("clusters[{i}].dimensions.{indicator}"),
+                        "expected at least one dimension and value, e.g. { category = \"пенсии\" }"
+                            .into(),
                     ));
                 }
             }

@@ -208,6 +208,32 @@ fn design_settings_are_validated() {
     assert!(find("estimation.bootstrap_reps").message.contains("99 to"));
 }
 
+/// A cluster may name the category of an indicator split by category; a key that is not one of
+/// its indicators, or an empty selection, is an error naming the key.
+#[test]
+fn cluster_dimensions_name_the_cluster_s_indicators() {
+    let good = Config::parse(GOOD).unwrap();
+    let indicator = good.clusters[0].indicators[0].clone();
+    let text =
+        format!("{GOOD}\n[clusters.dimensions]\n{indicator} = {{ category = \"пенсии\" }}\n");
+    let c = Config::parse(&text).expect("valid");
+    assert_eq!(c.clusters[0].dimensions[&indicator]["category"], "пенсии");
+    let text = format!(
+        "{GOOD}\n[clusters.dimensions]\nelsewhere = {{ category = \"x\" }}\n{indicator} = {{}}\n"
+    );
+    let issues = Config::parse(&text).unwrap_err();
+    assert!(issues
+        .iter()
+        .any(|i| i.key == "clusters[0].dimensions.elsewhere" && i.message.contains("not among")), "{issues:?}");
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.key == format!("clusters[0].dimensions.{indicator}")
+                && i.message.contains("at least one")),
+        "{issues:?}"
+    );
+}
+
 /// Issue 13: a type error names its key, not only its table.
 #[test]
 fn a_type_error_names_its_key() {

@@ -388,6 +388,7 @@ mod tests {
         headline: Option<&str>,
     ) -> ClusterConfig {
         ClusterConfig {
+            dimensions: Default::default(),
             id: "c".into(),
             name: "c".into(),
             treated: treated.iter().map(|s| s.to_string()).collect(),

@@ -1,6 +1,7 @@
 //! The estimates of a run: every cluster's 2x2 per indicator, its TWFE with the wild bootstrap and its
 //! event study, and the 2x2 of each treated region, on the warehouse's latest figures.
 
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 
 use regstat_config::{ClusterConfig, Config};
@@ -46,10 +47,42 @@ pub(super) fn estimate_clusters(
             .cloned()
             .collect();
         for indicator in &cluster.indicators {
-            let points = warehouse.yearly_panel(indicator, &regions)?;
+            let no_dimensions = BTreeMap::new();
+            let wanted = cluster.dimensions.get(indicator).unwrap_or(&no_dimensions);
+            let points = warehouse.yearly_panel(indicator, &regions, wanted)?;
             if points.is_empty() {
-                // Not a failure: the source that publishes it has not run yet (a daemon's first runs).
-                tracing::warn!(cluster = %cluster.id, %indicator, "no figures yet; no estimate");
+                let sets = warehouse.yearly_dimension_sets(indicator)?;
+                if sets.is_empty() {
+                    // Not a failure: the source that publishes it has not run yet (a daemon's
+                    // first runs).
+                    tracing::warn!(cluster = %cluster.id, %indicator, "no figures yet; no estimate");
+                } else {
+                    // Figures exist, but not the series asked for: say which there are, so the
+                    // config can name one (a category table gives several figures per region
+                    // and year, and mixing them would be no panel at all).
+                    let available: Vec<&str> = sets
+                        .iter()
+                        .map(|(text, _)| {
+                            if text.is_empty() {
+                                "no dimensions"
+                            } else {
+                                text.as_str()
+                            }
+                        })
+                        .collect();
+                    let message = format!(
+                        "cluster {}: indicator {indicator} has no yearly figures {} for these regions; its figures come as: {}; name one in clusters.dimensions.{indicator}",
+                        cluster.id,
+                        if wanted.is_empty() {
+                            "without dimensions".to_string()
+                        } else {
+                            format!("with dimensions {wanted:?}")
+                        },
+                        available.join("; ")
+                    );
+                    tracing::warn!("{message}");
+                    report.failures.push(message);
+                }
                 continue;
             }
             let panel: Vec<PanelObs> = points

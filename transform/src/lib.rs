@@ -12,6 +12,7 @@ pub mod docx;
 mod error;
 pub mod grid;
 pub mod html;
+pub mod municipal;
 mod observation;
 mod period;
 pub mod region;

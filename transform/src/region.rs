@@ -4,8 +4,10 @@
 //! and EMISS SDMX land on the same keys. Rows that are not regions keep explicit `NR_*` codes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::error::TransformError;
+use crate::municipal::{MunicipalDictionary, MunicipalEntry, MunicipalResolution};
 use crate::period::strip_footnote_mark;
 
 const DICTIONARY_TSV: &str = include_str!("../data/regions.tsv");
@@ -71,6 +73,15 @@ pub enum Resolution<'a> {
     Region(&'a RegionEntry),
     /// A structural row such as «в том числе:» that carries no figures of its own.
     Marker,
+    /// A municipal formation of the subject a document is about
+    /// ([`RegionDictionary::with_municipalities`]).
+    Municipality {
+        subject: &'a RegionEntry,
+        formation: &'a MunicipalEntry,
+    },
+    /// A part of the formation above by a category («в том числе: сельское население»): its
+    /// figures are the formation's, with the label as their category.
+    MunicipalCategory,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +89,18 @@ pub struct RegionDictionary {
     entries: Vec<RegionEntry>,
     by_code: HashMap<String, usize>,
     by_label: HashMap<String, usize>,
+    /// Municipal labels of one subject, for a regional office's documents.
+    municipal: Option<MunicipalScope>,
+}
+
+/// The subject a document is about and the classifier its municipal labels resolve in.
+#[derive(Debug, Clone)]
+struct MunicipalScope {
+    /// Index of the subject in `entries`.
+    subject: usize,
+    /// The subject's two-digit OKTMO code.
+    prefix: String,
+    dictionary: Arc<MunicipalDictionary>,
 }
 
 impl RegionDictionary {
@@ -181,7 +204,50 @@ impl RegionDictionary {
             entries,
             by_code,
             by_label,
+            municipal: None,
         })
+    }
+
+    /// This dictionary resolving, besides regions, the municipal formations of the subject
+    /// `subject_code` (an s_OKATO code) by `dictionary`: for the documents of the office that
+    /// publishes that subject's municipal figures. Refused for a code that is not a subject with
+    /// an OKTMO code, or a subject the classifier has no formation of.
+    pub fn with_municipalities(
+        &self,
+        subject_code: &str,
+        dictionary: Arc<MunicipalDictionary>,
+    ) -> Result<RegionDictionary, TransformError> {
+        let fail = |reason: String| TransformError::RegionAlias {
+            label: subject_code.to_string(),
+            reason,
+        };
+        let &subject = self
+            .by_code
+            .get(subject_code)
+            .ok_or_else(|| fail(format!("no region with code {subject_code:?}")))?;
+        let entry = &self.entries[subject];
+        let prefix = match (&entry.kind, &entry.oktmo) {
+            (RegionKind::Subject, Some(oktmo)) if oktmo.len() >= 2 => oktmo[..2].to_string(),
+            _ => {
+                return Err(fail(format!(
+                    "{} is not a subject with an OKTMO code",
+                    entry.name
+                )))
+            }
+        };
+        if !dictionary.covers(&prefix) {
+            return Err(fail(format!(
+                "the OKTMO classifier loaded has no municipal formation of {} (OKTMO {prefix})",
+                entry.name
+            )));
+        }
+        let mut out = self.clone();
+        out.municipal = Some(MunicipalScope {
+            subject,
+            prefix,
+            dictionary,
+        });
+        Ok(out)
     }
 
     /// This dictionary with more spellings, each `(label, code)`: how a spelling the shipped dictionary
@@ -228,6 +294,11 @@ impl RegionDictionary {
     /// Resolves a label as printed in a table. `None` means unknown: the caller reports it with its
     /// location; labels are never guessed.
     pub fn resolve(&self, label: &str) -> Option<Resolution<'_>> {
+        self.resolve_region(label)
+            .or_else(|| self.resolve_municipal(label))
+    }
+
+    fn resolve_region(&self, label: &str) -> Option<Resolution<'_>> {
         let key = normalize_label(label);
         if is_marker(&key) {
             return Some(Resolution::Marker);
@@ -245,6 +316,17 @@ impl RegionDictionary {
             }
         }
         None
+    }
+
+    fn resolve_municipal(&self, label: &str) -> Option<Resolution<'_>> {
+        let scope = self.municipal.as_ref()?;
+        Some(match scope.dictionary.resolve(&scope.prefix, label)? {
+            MunicipalResolution::Formation(formation) => Resolution::Municipality {
+                subject: &self.entries[scope.subject],
+                formation,
+            },
+            MunicipalResolution::Category => Resolution::MunicipalCategory,
+        })
     }
 }
 
@@ -362,6 +444,7 @@ mod tests {
         match RegionDictionary::builtin().resolve(label)? {
             Resolution::Region(e) => Some(e.code.clone()),
             Resolution::Marker => Some("marker".into()),
+            other => panic!("no municipal scope, found {other:?}"),
         }
     }
 

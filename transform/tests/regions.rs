@@ -16,6 +16,7 @@ fn code_of(label: &str) -> Option<String> {
     match RegionDictionary::builtin().resolve(label)? {
         Resolution::Region(e) => Some(e.code.clone()),
         Resolution::Marker => None,
+        other => panic!("the builtin dictionary has no municipal scope: {other:?}"),
     }
 }
 

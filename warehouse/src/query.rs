@@ -1,11 +1,16 @@
 //! Runs, reference tables, panels for the estimators, and estimates.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use duckdb::params;
 use regstat_transform::RegionDictionary;
 
 use crate::error::{Context, WarehouseError};
 use crate::Warehouse;
+
+/// A figure's dimensions beyond region and period, dimension -> value.
+pub type Dimensions = BTreeMap<String, String>;
 
 #[derive(Debug, Clone)]
 pub struct IndicatorRow {
@@ -528,23 +533,69 @@ impl Warehouse {
             .context("assigning an indicator")
     }
 
-    /// The latest yearly figures of an indicator for the given regions (values only, no statuses).
+    /// The sets of dimensions an indicator's yearly figures come in (each as a map; empty for
+    /// figures without dimensions), in order.
+    pub fn yearly_dimension_sets(
+        &self,
+        indicator_id: &str,
+    ) -> Result<Vec<(String, Dimensions)>, WarehouseError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT coalesce(dimensions, '') FROM observation_latest
+                 WHERE indicator_id = ? AND period_type = 'year' ORDER BY 1",
+            )
+            .context("preparing a dimensions query")?;
+        let texts = stmt
+            .query_map(params![indicator_id], |r| r.get::<_, String>(0))
+            .context("querying dimensions")?
+            .collect::<Result<Vec<_>, _>>()
+            .context("reading dimensions")?;
+        Ok(texts
+            .into_iter()
+            .map(|text| {
+                let map = if text.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    // Written by the loader as a JSON object of strings; anything else matches
+                    // no selection.
+                    serde_json::from_str(&text).unwrap_or_default()
+                };
+                (text, map)
+            })
+            .collect())
+    }
+
+    /// The latest yearly figures of an indicator for the given regions (values only, no
+    /// statuses): those whose dimensions are exactly `dimensions` (none: the figures without
+    /// dimensions; a table split by category offers several figures per region and year, and a
+    /// panel takes one of them).
     pub fn yearly_panel(
         &self,
         indicator_id: &str,
         regions: &[String],
+        dimensions: &BTreeMap<String, String>,
     ) -> Result<Vec<PanelPoint>, WarehouseError> {
+        // Matched as maps, not as JSON text, so key order in the stored text does not matter.
+        let Some((stored, _)) = self
+            .yearly_dimension_sets(indicator_id)?
+            .into_iter()
+            .find(|(_, map)| map == dimensions)
+        else {
+            return Ok(Vec::new());
+        };
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT region_code, year, value, document_sha256, sheet, cell FROM observation_latest
                  WHERE indicator_id = ? AND period_type = 'year' AND status = 'ok' AND value IS NOT NULL
                    AND list_contains(string_split(?, ','), region_code)
+                   AND coalesce(dimensions, '') = ?
                  ORDER BY region_code, year",
             )
             .context("preparing a panel query")?;
         let rows = stmt
-            .query_map(params![indicator_id, join(regions)], |r| {
+            .query_map(params![indicator_id, join(regions), stored], |r| {
                 Ok(PanelPoint {
                     region_code: r.get(0)?,
                     year: r.get(1)?,

@@ -121,3 +121,66 @@ fn a_listing_is_kept_once_per_document_and_updated() {
         1
     );
 }
+
+/// A table split by category gives several figures per region and year: a panel takes the
+/// figures without dimensions, or exactly the category asked for (matched as a map, whatever
+/// the key order of the stored text), never a mix.
+#[test]
+fn a_yearly_panel_takes_one_series_of_a_table_split_by_category() {
+    use std::collections::BTreeMap;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
+    let run = w.begin_run().unwrap();
+    let with = |cell: &str, year: i32, value: f64, dims: &[(&str, &str)]| {
+        let mut o = obs("aaa", cell, year, value);
+        o.dimensions = dims
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        o
+    };
+    let figures = [
+        with("B5", 2020, 100.0, &[]),
+        with("C5", 2021, 110.0, &[]),
+        with("B6", 2020, 60.0, &[("category", "пенсии"), ("basis", "x")]),
+        with("C6", 2021, 66.0, &[("category", "пенсии"), ("basis", "x")]),
+        with(
+            "B7",
+            2020,
+            40.0,
+            &[("category", "стипендии"), ("basis", "x")],
+        ),
+        with(
+            "C7",
+            2021,
+            44.0,
+            &[("category", "стипендии"), ("basis", "x")],
+        ),
+    ];
+    w.load_document(&doc("aaa", 1), &figures, &[], run).unwrap();
+    let regions = ["42000000000".to_string()];
+    let values = |dims: &[(&str, &str)]| -> Vec<f64> {
+        let wanted: BTreeMap<String, String> = dims
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        w.yearly_panel("rosstat:10.2", &regions, &wanted)
+            .unwrap()
+            .iter()
+            .map(|p| p.value)
+            .collect()
+    };
+    assert_eq!(values(&[]), [100.0, 110.0]);
+    assert_eq!(
+        values(&[("basis", "x"), ("category", "пенсии")]),
+        [60.0, 66.0]
+    );
+    assert_eq!(
+        values(&[("category", "стипендии"), ("basis", "x")]),
+        [40.0, 44.0]
+    );
+    assert!(values(&[("category", "пособия")]).is_empty());
+    let sets = w.yearly_dimension_sets("rosstat:10.2").unwrap();
+    assert_eq!(sets.len(), 3);
+    assert!(sets[0].1.is_empty());
+}

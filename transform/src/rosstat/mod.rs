@@ -17,7 +17,7 @@ use crate::cell::parse_cell_text;
 use crate::error::{Location, ParseProblem, TransformError};
 use crate::observation::{Observation, Provenance, Status};
 use crate::period::{strip_footnote_mark, Period};
-use crate::region::{RegionDictionary, RegionKind, Resolution};
+use crate::region::{normalize_label, RegionDictionary, RegionEntry, RegionKind, Resolution};
 
 mod header;
 mod lines;
@@ -381,6 +381,10 @@ impl SheetParser<'_> {
         };
         let mut block = Block::default();
         let mut pending: Vec<Pending> = Vec::new();
+        // The place of the last data row (its region and, in a regional office's table, its
+        // municipal formation's series): a category row under it («в том числе: сельское
+        // население») holds that place's figures.
+        let mut last_place: Option<(&RegionEntry, Option<String>)> = None;
         let mut footnotes: BTreeMap<u32, String> = BTreeMap::new();
         let mut in_footnotes = false;
 
@@ -577,8 +581,45 @@ impl SheetParser<'_> {
             let region_label: Arc<str> =
                 Arc::from(clean_label.split_whitespace().collect::<Vec<_>>().join(" "));
             let text = block.text.clone().expect("made with the summary");
+            // Dimensions of the row's place: its municipal formation, a category under it.
+            let mut place_dimensions: Vec<(String, String)> = Vec::new();
             let region = match resolved {
-                Some(Resolution::Region(entry)) => Some(entry),
+                Some(Resolution::Region(entry)) => {
+                    last_place = Some((entry, None));
+                    Some(entry)
+                }
+                Some(Resolution::Municipality { subject, formation }) => {
+                    last_place = Some((subject, Some(formation.series.clone())));
+                    place_dimensions.push(("municipality".into(), formation.series.clone()));
+                    Some(subject)
+                }
+                Some(Resolution::MunicipalCategory) => match &last_place {
+                    Some((entry, municipality)) => {
+                        if let Some(m) = municipality {
+                            place_dimensions.push(("municipality".into(), m.clone()));
+                        }
+                        let category = normalize_label(&label);
+                        let category = category
+                            .strip_prefix("в том числе:")
+                            .unwrap_or(&category)
+                            .trim()
+                            .to_string();
+                        place_dimensions.push(("category".into(), category));
+                        Some(*entry)
+                    }
+                    None => {
+                        let values = count_grid_cells(cells, col0);
+                        self.doc.tables[summary].grid_cells += values;
+                        self.doc.tables[summary].rejected += values;
+                        self.problem(
+                            row,
+                            0,
+                            "a category row under a municipal formation's row",
+                            label.clone(),
+                        );
+                        continue;
+                    }
+                },
                 Some(Resolution::Marker) => None,
                 None if with_unit.is_some() => with_unit.map(|(entry, _)| entry),
                 None if block.data_rows == 1 && is_total_label(&label) => self.regions.get("643"),
@@ -667,11 +708,16 @@ impl SheetParser<'_> {
                         basis: text.basis.clone(),
                         status,
                         footnotes: Vec::new(),
-                        dimensions: block
-                            .categories
-                            .get(&col)
-                            .map(|c| vec![("category".to_string(), c.clone())])
-                            .unwrap_or_default(),
+                        dimensions: place_dimensions
+                            .iter()
+                            .cloned()
+                            .chain(
+                                block
+                                    .categories
+                                    .get(&col)
+                                    .map(|c| ("category".to_string(), c.clone())),
+                            )
+                            .collect(),
                         provenance: Provenance {
                             document_sha256: Arc::from(""),
                             sheet: self.sheet_name.clone(),
