@@ -19,6 +19,10 @@ pub struct ExtractArgs {
     /// (the warehouse is not touched).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// The subject (s_OKATO code, `42000000000`) the document is about: its municipal labels
+    /// resolve in it with the config's `[municipalities]` classifier (needs `--config`).
+    #[arg(long, requires = "config")]
+    pub subject: Option<String>,
 }
 
 #[rustfmt::skip]
@@ -242,9 +246,18 @@ impl ExtractArgs {
             .as_deref()
             .map(regstat_config::Config::load)
             .transpose()?;
-        let regions = config
-            .as_ref()
-            .map_or(RegionDictionary::builtin(), |c| c.regions());
+        let scoped;
+        let regions = match (&config, &self.subject) {
+            (Some(c), Some(subject)) => {
+                scoped = c
+                    .regions()
+                    .with_municipalities(subject, c.municipalities.dictionary.clone())
+                    .with_context(|| format!("--subject {subject}"))?;
+                &scoped
+            }
+            (Some(c), None) => c.regions(),
+            (None, _) => RegionDictionary::builtin(),
+        };
         let mut sink = Sink::open(self.out.as_ref())?;
         let mut head = Vec::with_capacity(512);
         {

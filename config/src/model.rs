@@ -16,6 +16,7 @@ pub struct Config {
     pub daemon: DaemonSettings,
     pub regions: RegionSettings,
     pub estimation: EstimationSettings,
+    pub municipalities: MunicipalSettings,
     /// The shipped region dictionary with `[regions] aliases`, built on first use.
     region_dictionary: std::sync::OnceLock<regstat_transform::RegionDictionary>,
 }
@@ -40,6 +41,58 @@ pub(crate) struct RawConfig {
     regions: RegionSettings,
     #[serde(default)]
     estimation: EstimationSettings,
+    #[serde(default)]
+    municipalities: RawMunicipalSettings,
+}
+
+/// `[municipalities]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMunicipalSettings {
+    #[serde(default)]
+    classifier: Vec<String>,
+}
+
+/// Municipal formations: Rosstat's OKTMO classifier, read once when the config is loaded.
+#[derive(Debug, Clone, Default)]
+pub struct MunicipalSettings {
+    /// The classifier's volume files (`tom3_oktmo_1.csv`: `code;check digit;name;centre`),
+    /// earlier editions first (their codes name a renamed formation's series), relative to the
+    /// config file.
+    pub classifier: Vec<PathBuf>,
+    pub dictionary: std::sync::Arc<regstat_transform::municipal::MunicipalDictionary>,
+}
+
+impl RawMunicipalSettings {
+    fn check(self, base: &Path, issues: &mut Vec<(String, String)>) -> MunicipalSettings {
+        let paths: Vec<PathBuf> = self.classifier.iter().map(|p| base.join(p)).collect();
+        let mut files = Vec::new();
+        for (i, path) in paths.iter().enumerate() {
+            match std::fs::read(path) {
+                Ok(bytes) => files.push((path.display().to_string(), bytes)),
+                Err(e) => issues.push((
+                    format!("municipalities.classifier[{i}]"),
+                    format!("{}: {e}", path.display()),
+                )),
+            }
+        }
+        let dictionary = match regstat_transform::municipal::MunicipalDictionary::from_volumes(
+            files
+                .iter()
+                .map(|(name, bytes)| (name.as_str(), bytes.as_slice())),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                let i = files.iter().position(|(n, _)| *n == e.file).unwrap_or(0);
+                issues.push((format!("municipalities.classifier[{i}]"), e.to_string()));
+                Default::default()
+            }
+        };
+        MunicipalSettings {
+            classifier: paths,
+            dictionary: std::sync::Arc::new(dictionary),
+        }
+    }
 }
 
 impl RawConfig {
@@ -65,6 +118,7 @@ impl RawConfig {
             }
         }
         let daemon = self.daemon.check(&mut issues);
+        let municipalities = self.municipalities.check(base, &mut issues);
         let config = Config {
             outputs: self.outputs,
             http: self.http,
@@ -74,6 +128,7 @@ impl RawConfig {
             daemon,
             regions: self.regions,
             estimation: self.estimation,
+            municipalities,
             region_dictionary: Default::default(),
         };
         issues.extend(config.check_sections());
@@ -513,6 +568,20 @@ impl Config {
                 ),
             ));
         }
+        for (i, source) in self.sources.iter().enumerate() {
+            if let Some(subject) = &source.parser.subject {
+                if let Err(e) =
+                    regions.with_municipalities(subject, self.municipalities.dictionary.clone())
+                {
+                    let hint = if self.municipalities.dictionary.is_empty() {
+                        " (no [municipalities] classifier is loaded)"
+                    } else {
+                        ""
+                    };
+                    issues.push((format!("sources[{i}].parser.subject"), format!("{e}{hint}")));
+                }
+            }
+        }
         let mut cluster_ids = HashSet::new();
         for (i, c) in self.clusters.iter().enumerate() {
             let key = |field: &str| format!("clusters[{i}].{field}");
@@ -645,6 +714,29 @@ impl Config {
                 builtin.clone()
             })
         })
+    }
+
+    /// The dictionary a source's documents are read with: the regions, and for a source whose
+    /// `[sources.parser] subject` names the subject its documents are about, that subject's
+    /// municipal formations too.
+    pub fn regions_for(
+        &self,
+        source: Option<&crate::SourceConfig>,
+    ) -> std::borrow::Cow<'_, regstat_transform::RegionDictionary> {
+        let Some(subject) = source.and_then(|s| s.parser.subject.as_deref()) else {
+            return std::borrow::Cow::Borrowed(self.regions());
+        };
+        match self
+            .regions()
+            .with_municipalities(subject, self.municipalities.dictionary.clone())
+        {
+            Ok(d) => std::borrow::Cow::Owned(d),
+            // Validation refused such a subject; a Config built without validating reads regions.
+            Err(e) => {
+                tracing::error!(error = %e, "municipal labels not resolved");
+                std::borrow::Cow::Borrowed(self.regions())
+            }
+        }
     }
 
     /// The configured indicator whose title phrases a table's title matches, when exactly one does.

@@ -127,6 +127,11 @@ pub struct ParserOptions {
     /// Only these sheets (by name, e.g. `10.2.`); all sheets when empty.
     #[serde(default)]
     pub sheets: Vec<String>,
+    /// The subject (s_OKATO code, `42000000000`) the source's documents are about: a regional
+    /// office's tables by municipal formation, whose labels then resolve in that subject with the
+    /// `[municipalities]` classifier.
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 /// `kind = "…"` as written.

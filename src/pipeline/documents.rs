@@ -36,19 +36,17 @@ pub(super) fn parse_archived(
     let sheets = source
         .map(|s| s.parser.sheets.as_slice())
         .unwrap_or_default();
+    // A regional office's documents resolve their subject's municipal labels too.
+    let regions = config.regions_for(source);
+    let regions = regions.as_ref();
     let mut parsed = match source.map(|s| &s.kind) {
         // An analyst's table names its own indicators (`<source id>:<key>`): never renamed by the
         // catalogue, whose titles could match and mix its figures into a region's series.
         Some(regstat_config::SourceKind::File(mapping)) => {
-            regstat_transform::table_file::read_table_file(
-                file_name,
-                bytes,
-                mapping,
-                config.regions(),
-            )?
+            regstat_transform::table_file::read_table_file(file_name, bytes, mapping, regions)?
         }
         _ => {
-            let mut parsed = parse_document(file_name, bytes, config.regions(), sheets)?;
+            let mut parsed = parse_document(file_name, bytes, regions, sheets)?;
             let conflicts = pin_conflicts(config, file_name, &parsed.tables);
             parsed.problems.extend(conflicts);
             name_indicators(Some(config), &mut parsed.observations);

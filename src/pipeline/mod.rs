@@ -268,6 +268,7 @@ fn start(config: &Config, kind: &str) -> Result<Started, PipelineError> {
         &indicator_rows(config),
         &cluster_rows(config),
     )?;
+    warehouse.sync_municipalities(config.regions(), config.municipalities.dictionary.entries())?;
     for interrupted in warehouse.mark_interrupted_runs()? {
         tracing::warn!(
             run_id = interrupted,

@@ -49,4 +49,6 @@ pub enum TransformError {
     Dictionary { line: usize, reason: String },
     #[error("region alias {label:?}: {reason}")]
     RegionAlias { label: String, reason: String },
+    #[error("subject {subject:?}: {reason}")]
+    MunicipalScope { subject: String, reason: String },
 }

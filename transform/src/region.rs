@@ -217,8 +217,8 @@ impl RegionDictionary {
         subject_code: &str,
         dictionary: Arc<MunicipalDictionary>,
     ) -> Result<RegionDictionary, TransformError> {
-        let fail = |reason: String| TransformError::RegionAlias {
-            label: subject_code.to_string(),
+        let fail = |reason: String| TransformError::MunicipalScope {
+            subject: subject_code.to_string(),
             reason,
         };
         let &subject = self
@@ -296,6 +296,17 @@ impl RegionDictionary {
     pub fn resolve(&self, label: &str) -> Option<Resolution<'_>> {
         self.resolve_region(label)
             .or_else(|| self.resolve_municipal(label))
+    }
+
+    /// What an unresolved row label was expected to be, for its problem.
+    pub fn expected_label(&self) -> String {
+        match &self.municipal {
+            Some(scope) => format!(
+                "a region name known to the dictionary, or a municipal formation of {} in the OKTMO classifier",
+                self.entries[scope.subject].name
+            ),
+            None => "a region name known to the dictionary".to_string(),
+        }
     }
 
     fn resolve_region(&self, label: &str) -> Option<Resolution<'_>> {

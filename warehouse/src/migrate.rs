@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("migrations/011_lists_tests_placebos.sql")),
     (12, include_str!("migrations/012_unit_basis.sql")),
     (13, include_str!("migrations/013_document_catalog.sql")),
+    (14, include_str!("migrations/014_municipality.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut duckdb::Connection) -> Result<(), WarehouseError> {

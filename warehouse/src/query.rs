@@ -522,6 +522,47 @@ impl Warehouse {
         tx.commit().context("committing reference sync")
     }
 
+    /// Replaces the `municipality` table with the formations of the classifier loaded; each
+    /// subject's s_OKATO code from `regions`.
+    pub fn sync_municipalities(
+        &mut self,
+        regions: &RegionDictionary,
+        formations: &[regstat_transform::municipal::MunicipalEntry],
+    ) -> Result<(), WarehouseError> {
+        let subject_codes: std::collections::HashMap<&str, &str> = regions
+            .entries()
+            .iter()
+            .filter(|e| e.kind == regstat_transform::RegionKind::Subject)
+            .filter_map(|e| Some((e.oktmo.as_deref()?.get(..2)?, e.code.as_str())))
+            .collect();
+        let tx = self
+            .conn
+            .transaction()
+            .context("beginning municipal sync")?;
+        tx.execute_batch("DELETE FROM municipality;")
+            .context("clearing municipalities")?;
+        {
+            let mut app = tx
+                .appender("municipality")
+                .context("municipality appender")?;
+            for f in formations {
+                app.append_row(params![
+                    f.code,
+                    f.series,
+                    f.subject,
+                    subject_codes.get(f.subject.as_str()).copied(),
+                    f.name,
+                    f.kind.as_str(),
+                    (!f.centre.is_empty()).then_some(f.centre.as_str()),
+                    f.source
+                ])
+                .context("appending a municipal formation")?;
+            }
+            app.flush().context("flushing municipalities")?;
+        }
+        tx.commit().context("committing municipal sync")
+    }
+
     /// Maps the parser's table-derived indicator ids (`rosstat:10.2`) to configured indicators.
     pub fn assign_indicator(
         &self,

@@ -14,7 +14,7 @@ fn count(w: &Warehouse, sql: &str) -> i64 {
 fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    assert_eq!(w.schema_version().unwrap(), 13);
+    assert_eq!(w.schema_version().unwrap(), 14);
     let run = w.begin_run().unwrap();
     let first = [
         obs("aaa", "G18", 2005, 25339.0),
@@ -47,7 +47,7 @@ fn loads_are_idempotent_vintages_kept_and_latest_wins() {
     drop(w);
     // Reopening runs no migration twice and keeps the data.
     let w = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
-    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 13);
+    assert_eq!(count(&w, "SELECT count(*) FROM schema_migration"), 14);
     assert_eq!(count(&w, "SELECT count(*) FROM observation"), 3);
 }
 

@@ -635,12 +635,8 @@ impl SheetParser<'_> {
                     let values = count_grid_cells(cells, col0);
                     self.doc.tables[summary].grid_cells += values;
                     self.doc.tables[summary].rejected += values;
-                    self.problem(
-                        row,
-                        0,
-                        "a region name known to the dictionary",
-                        label.clone(),
-                    );
+                    let expected = self.regions.expected_label();
+                    self.problem(row, 0, &expected, label.clone());
                     continue;
                 }
             };
