@@ -59,6 +59,21 @@ publish = "{dir}/publish"
 [municipalities]
 classifier = ["oktmo/tom3_oktmo_1.csv"]
 
+[[indicators]]
+id = "retail_by_formation"
+name = "Оборот розничной торговли"
+unit = "миллионов рублей"
+title_all = ["оборот розничной торговли"]
+
+[[clusters]]
+id = "giaginsky"
+name = "Гиагинский кластер"
+level = "municipality"
+treated = ["79605000"]
+control = ["79701000", "79605402"]
+treatment_start = 2024
+indicators = ["retail_by_formation"]
+
 [[sources]]
 id = "adygeastat"
 kind = "document_list"
@@ -139,6 +154,21 @@ async fn a_municipal_workbook_lands_on_its_formations() {
         count("SELECT count(*) FROM observation WHERE dimensions IS NULL AND region_code = '79000000000'"),
         2
     );
+    // The municipal cluster is estimated on its formations' figures: its panel's units are the
+    // formations, named in the published panel.
+    assert_eq!(
+        count("SELECT count(DISTINCT unit) FROM estimate_panel WHERE cluster_id = 'giaginsky'"),
+        3
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM estimate WHERE cluster_id = 'giaginsky' AND method = 'did2x2' AND term = 'treated_x_post' AND estimate IS NOT NULL"),
+        1
+    );
+    let panels = std::fs::read_to_string(dir.path().join("publish/latest/panels.csv")).unwrap();
+    assert!(
+        panels.contains("Гиагинский муниципальный район") && panels.contains("город Майкоп"),
+        "{panels}"
+    );
     // The unknown district: a problem naming its cell.
     assert_eq!(
         count(
@@ -184,6 +214,25 @@ fn a_subject_the_classifier_does_not_cover_is_a_config_error() {
         err.contains("municipalities.classifier[0]")
             && err.contains("tom3_oktmo_1.csv, line 3")
             && err.contains("check digit"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_municipal_cluster_names_formations_of_the_classifier() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("oktmo")).unwrap();
+    std::fs::write(dir.path().join("oktmo/tom3_oktmo_1.csv"), CLASSIFIER).unwrap();
+    let path = dir.path().join("regstat.toml");
+    let text = config("http://127.0.0.1:9", dir.path(), "79000000000").replace(
+        r#"control = ["79701000", "79605402"]"#,
+        r#"control = ["79701000", "42701000"]"#,
+    );
+    std::fs::write(&path, text).unwrap();
+    let err = format!("{:#}", regstat_config::Config::load(&path).unwrap_err());
+    assert!(
+        err.contains("clusters[0].control[1]")
+            && err.contains("no municipal formation with OKTMO code \"42701000\""),
         "{err}"
     );
 }

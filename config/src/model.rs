@@ -422,13 +422,29 @@ pub struct IndicatorConfig {
     pub title_none: Vec<String>,
 }
 
+/// What a cluster's units are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterLevel {
+    /// Regions: `treated` and `control` are s_OKATO codes.
+    #[default]
+    Region,
+    /// Municipal formations of one subject: `treated` and `control` are OKTMO codes of the
+    /// `[municipalities]` classifier (each formation's series), the estimates run on the figures a
+    /// regional office publishes by formation.
+    Municipality,
+}
+
 /// An industrial cluster and its evaluation design.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
     pub id: String,
     pub name: String,
-    /// Region codes (s_OKATO) of the treated regions.
+    /// Regions, or municipal formations of one subject.
+    #[serde(default)]
+    pub level: ClusterLevel,
+    /// Codes of the treated units: s_OKATO region codes, or OKTMO codes at municipal level.
     pub treated: Vec<String>,
     /// First treated year.
     pub treatment_start: i32,
@@ -600,8 +616,31 @@ impl Config {
                     "expected at least one control region code".into(),
                 ));
             }
+            let formations = &self.municipalities.dictionary;
+            let mut subjects = std::collections::BTreeSet::new();
             for (field, codes) in [("treated", &c.treated), ("control", &c.control)] {
                 for (j, code) in codes.iter().enumerate() {
+                    if c.level == ClusterLevel::Municipality {
+                        match formations.entries().iter().find(|e| e.series == *code) {
+                            Some(e) => {
+                                subjects.insert(e.subject.clone());
+                            }
+                            None => issues.push((
+                                format!("clusters[{i}].{field}[{j}]"),
+                                format!(
+                                    "no municipal formation with OKTMO code {code:?} in the [municipalities] classifier{}",
+                                    if formations.is_empty() { " (none is loaded)" } else { "" }
+                                ),
+                            )),
+                        }
+                        if field == "control" && c.treated.contains(code) {
+                            issues.push((
+                                format!("clusters[{i}].control[{j}]"),
+                                format!("formation {code} is both treated and control"),
+                            ));
+                        }
+                        continue;
+                    }
                     if regions.get(code).is_none() {
                         issues.push((format!("clusters[{i}].{field}[{j}]"), format!("unknown region code {code:?} (expected an s_OKATO code such as \"42000000000\")")));
                     } else if field == "control" && c.treated.contains(code) {
@@ -611,6 +650,15 @@ impl Config {
                         ));
                     }
                 }
+            }
+            if subjects.len() > 1 {
+                issues.push((
+                    key("level"),
+                    format!(
+                        "a municipal cluster compares formations of one subject, found subjects with OKTMO codes {}",
+                        subjects.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
             }
             for (j, ind) in c.indicators.iter().enumerate() {
                 if !indicator_ids.contains(ind.as_str()) && !catalogue_ids.contains(ind.as_str()) {

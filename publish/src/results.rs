@@ -318,8 +318,9 @@ impl RunResults {
             conn,
             "reading weights",
             &format!(
-                "SELECT w.cluster_id, w.indicator_id, w.method, w.unit, r.name, w.year, w.weight
+                "SELECT w.cluster_id, w.indicator_id, w.method, w.unit, coalesce(r.name, m.name), w.year, w.weight
                  FROM estimate_weight w LEFT JOIN region r ON r.code = w.unit
+                 LEFT JOIN (SELECT series, name FROM municipality WHERE code = series) m ON m.series = w.unit
                  WHERE w.run_id = {run}
                  ORDER BY w.cluster_id, w.indicator_id, w.method, w.weight DESC, w.unit, w.year"
             ),
@@ -352,9 +353,10 @@ impl RunResults {
             conn,
             "reading the estimates' panels",
             &format!(
-                "SELECT p.cluster_id, p.indicator_id, p.unit, coalesce(r.name, p.unit), p.year, p.value,
+                "SELECT p.cluster_id, p.indicator_id, p.unit, coalesce(r.name, m.name, p.unit), p.year, p.value,
                         p.outcome, p.cohort, p.document_sha256
                  FROM estimate_panel p LEFT JOIN region r ON r.code = p.unit
+                 LEFT JOIN (SELECT series, name FROM municipality WHERE code = series) m ON m.series = p.unit
                  WHERE p.run_id = {run} ORDER BY p.cluster_id, p.indicator_id, p.unit, p.year"
             ),
             9,

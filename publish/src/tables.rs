@@ -27,10 +27,11 @@ const TABLES: &[(&str, &str)] = &[
     ),
     (
         "panels",
-        "SELECT p.*, c.name AS cluster_name, r.name AS region_name, d.url AS document_url
+        "SELECT p.*, c.name AS cluster_name, coalesce(r.name, m.name) AS region_name, d.url AS document_url
          FROM estimate_panel p
          LEFT JOIN cluster c ON c.id = p.cluster_id
          LEFT JOIN region r ON r.code = p.unit
+         LEFT JOIN (SELECT series, name FROM municipality WHERE code = series) m ON m.series = p.unit
          LEFT JOIN source_document d ON d.sha256 = p.document_sha256
          WHERE p.run_id = RUN
          ORDER BY cluster_id, indicator_id, unit, year",
@@ -55,15 +56,17 @@ const TABLES: &[(&str, &str)] = &[
     ),
     (
         "placebos",
-        "SELECT p.*, c.name AS cluster_name, r.name AS region_name FROM estimate_placebo p
+        "SELECT p.*, c.name AS cluster_name, coalesce(r.name, m.name) AS region_name FROM estimate_placebo p
          LEFT JOIN cluster c ON c.id = p.cluster_id LEFT JOIN region r ON r.code = p.region_code
+         LEFT JOIN (SELECT series, name FROM municipality WHERE code = series) m ON m.series = p.region_code
          WHERE p.run_id = RUN
          ORDER BY cluster_id, indicator_id, method, term, region_code",
     ),
     (
         "weights",
-        "SELECT w.*, c.name AS cluster_name, r.name AS region_name FROM estimate_weight w
+        "SELECT w.*, c.name AS cluster_name, coalesce(r.name, m.name) AS region_name FROM estimate_weight w
          LEFT JOIN cluster c ON c.id = w.cluster_id LEFT JOIN region r ON r.code = w.unit
+         LEFT JOIN (SELECT series, name FROM municipality WHERE code = series) m ON m.series = w.unit
          WHERE w.run_id = RUN
          ORDER BY cluster_id, indicator_id, method, kind, unit, year",
     ),

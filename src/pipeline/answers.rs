@@ -389,6 +389,7 @@ mod tests {
     ) -> ClusterConfig {
         ClusterConfig {
             dimensions: Default::default(),
+            level: Default::default(),
             id: "c".into(),
             name: "c".into(),
             treated: treated.iter().map(|s| s.to_string()).collect(),

@@ -650,6 +650,54 @@ impl Warehouse {
         rows.collect::<Result<_, _>>().context("reading a panel")
     }
 
+    /// The latest yearly figures of an indicator by municipal formation: for each of
+    /// `formations` (series codes), the figures whose `municipality` dimension names it and whose
+    /// other dimensions are exactly `dimensions`. `region_code` of each point is the formation's
+    /// code: the unit of a municipal design.
+    pub fn yearly_municipal_panel(
+        &self,
+        indicator_id: &str,
+        formations: &[String],
+        dimensions: &Dimensions,
+    ) -> Result<Vec<PanelPoint>, WarehouseError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT json_extract_string(dimensions, '$.municipality') AS formation, year, value,
+                        document_sha256, sheet, cell, dimensions
+                 FROM observation_latest
+                 WHERE indicator_id = ? AND period_type = 'year' AND status = 'ok' AND value IS NOT NULL
+                   AND list_contains(string_split(?, ','), json_extract_string(dimensions, '$.municipality'))
+                 ORDER BY formation, year",
+            )
+            .context("preparing a municipal panel query")?;
+        let rows = stmt
+            .query_map(params![indicator_id, join(formations)], |r| {
+                Ok((
+                    PanelPoint {
+                        region_code: r.get(0)?,
+                        year: r.get(1)?,
+                        value: r.get(2)?,
+                        document_sha256: r.get(3)?,
+                        sheet: r.get(4)?,
+                        cell: r.get(5)?,
+                    },
+                    r.get::<_, String>(6)?,
+                ))
+            })
+            .context("querying a municipal panel")?;
+        let mut points = Vec::new();
+        for row in rows {
+            let (point, text) = row.context("reading a municipal panel")?;
+            let mut map: Dimensions = serde_json::from_str(&text).unwrap_or_default();
+            map.remove("municipality");
+            if &map == dimensions {
+                points.push(point);
+            }
+        }
+        Ok(points)
+    }
+
     /// Stores a run's estimates and the panels they were estimated on, in one transaction.
     pub fn store_estimates(
         &mut self,
