@@ -9,11 +9,7 @@ use common::{count, read_only, regstat, shared};
 
 fn config(dir: &std::path::Path) -> String {
     format!(
-        r#"[outputs]
-warehouse = "{dir}/warehouse.duckdb"
-archive = "{dir}/archive"
-publish = "{dir}/publish"
-
+        r#"{outputs}
 [[sources]]
 id = "lipetsk-study"
 kind = "file"
@@ -27,7 +23,7 @@ unit_column = "unit"
 region = "42000000000"
 dimensions = {{ cluster = "lipetsk-machinery-valley" }}
 "#,
-        dir = dir.display()
+        outputs = common::outputs_in(dir)
     )
 }
 

@@ -17,18 +17,14 @@ const ARCHIVE: &str = "Pril_Region_Pokaz_2023.rar";
 fn config(base_url: &str, dir: &std::path::Path) -> String {
     format!(
         r#"
-[outputs]
-warehouse = "{dir}/warehouse.duckdb"
-archive = "{dir}/archive"
-publish = "{dir}/publish"
-
+{outputs}
 [[sources]]
 id = "rosstat-regions-appendix"
 kind = "workbook"
 url = "{base_url}/storage/mediabank/{ARCHIVE}"
 schedule = "0 0 6 * * Mon"
 "#,
-        dir = dir.display()
+        outputs = common::outputs_in(dir)
     )
 }
 

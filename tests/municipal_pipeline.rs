@@ -51,11 +51,7 @@ fn municipal_workbook() -> Vec<u8> {
 fn config(base_url: &str, dir: &std::path::Path, subject: &str) -> String {
     format!(
         r#"
-[outputs]
-warehouse = "{dir}/warehouse.duckdb"
-archive = "{dir}/archive"
-publish = "{dir}/publish"
-
+{outputs}
 [municipalities]
 classifier = ["oktmo/tom3_oktmo_1.csv"]
 
@@ -82,7 +78,7 @@ url = "{base_url}/folder/regions-of-russia-2023"
 [sources.parser]
 subject = "{subject}"
 "#,
-        dir = dir.display()
+        outputs = common::outputs_in(dir)
     )
 }
 

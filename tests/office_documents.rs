@@ -13,17 +13,13 @@ use regstat::demo::{DemoDocument, DemoServer};
 fn config(base_url: &str, dir: &std::path::Path) -> String {
     format!(
         r#"
-[outputs]
-warehouse = "{dir}/warehouse.duckdb"
-archive = "{dir}/archive"
-publish = "{dir}/publish"
-
+{outputs}
 [[sources]]
 id = "lipetskstat"
 kind = "document_list"
 url = "{base_url}/folder/regions-of-russia-2023"
 "#,
-        dir = dir.display()
+        outputs = common::outputs_in(dir)
     )
 }
 

@@ -119,3 +119,11 @@ pub fn read_only(path: &Path) -> duckdb::Connection {
         .unwrap();
     duckdb::Connection::open_with_flags(path, config).unwrap()
 }
+
+/// A config's `[outputs]` section putting the warehouse, archive and published files in `dir`.
+pub fn outputs_in(dir: &Path) -> String {
+    format!(
+        "[outputs]\nwarehouse = \"{dir}/warehouse.duckdb\"\narchive = \"{dir}/archive\"\npublish = \"{dir}/publish\"\n",
+        dir = dir.display()
+    )
+}
