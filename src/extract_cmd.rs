@@ -23,6 +23,10 @@ pub struct ExtractArgs {
     /// resolve in it with the config's `[municipalities]` classifier (needs `--config`).
     #[arg(long, requires = "config")]
     pub subject: Option<String>,
+    /// Read the file as this source of the config reads its documents: a `file` source's column
+    /// mapping, a source's `[sources.parser]` sheets and subject (needs `--config`).
+    #[arg(long, requires = "config")]
+    pub source: Option<String>,
 }
 
 #[rustfmt::skip]
@@ -246,6 +250,21 @@ impl ExtractArgs {
             .as_deref()
             .map(regstat_config::Config::load)
             .transpose()?;
+        let source = match (&config, &self.source) {
+            (Some(c), Some(id)) => {
+                Some(c.sources.iter().find(|s| s.id == *id).with_context(|| {
+                    format!(
+                        "--source {id}: no such source in the config (it has: {})",
+                        c.sources
+                            .iter()
+                            .map(|s| s.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?)
+            }
+            _ => None,
+        };
         let scoped;
         let regions = match (&config, &self.subject) {
             (Some(c), Some(subject)) => {
@@ -255,7 +274,10 @@ impl ExtractArgs {
                     .with_context(|| format!("--subject {subject}"))?;
                 &scoped
             }
-            (Some(c), None) => c.regions(),
+            (Some(c), None) => {
+                scoped = c.regions_for(source).into_owned();
+                &scoped
+            }
             (None, _) => RegionDictionary::builtin(),
         };
         let mut sink = Sink::open(self.out.as_ref())?;
@@ -277,7 +299,8 @@ impl ExtractArgs {
         // summaries and the problems are kept for the report below.
         let mut doc = regstat_transform::ParsedDocument::default();
         let mut write_error: Option<anyhow::Error> = None;
-        parse_document_each(&name, &bytes, regions, &[], &mut |mut part| {
+        let sheets = source.map_or(&[][..], |s| s.parser.sheets.as_slice());
+        let mut each = |mut part: regstat_transform::ParsedDocument| {
             crate::pipeline::name_indicators(config.as_ref(), &mut part.observations);
             if write_error.is_none() {
                 for o in &part.observations {
@@ -289,7 +312,22 @@ impl ExtractArgs {
             }
             doc.tables.append(&mut part.tables);
             doc.problems.append(&mut part.problems);
-        })?;
+        };
+        match source.map(|s| &s.kind) {
+            // An analyst's table through its declared mapping, as a run reads it (its own
+            // indicator ids, never renamed by the catalogue).
+            Some(regstat_config::SourceKind::File(mapping)) => {
+                let part = regstat_transform::table_file::read_table_file(
+                    &name, &bytes, mapping, regions,
+                )?;
+                for o in &part.observations {
+                    sink.push(&name, o, regions)?;
+                }
+                doc.tables = part.tables;
+                doc.problems = part.problems;
+            }
+            _ => parse_document_each(&name, &bytes, regions, sheets, &mut each)?,
+        }
         if let Some(e) = write_error {
             return Err(e);
         }

@@ -91,3 +91,40 @@ fn a_mapping_that_does_not_fit_is_named() {
         out.stderr
     );
 }
+
+/// `regstat extract --config --source ID` reads an analyst's table through its source's mapping, as a
+/// run does (without `--source` the file would be read as a workbook and its rows not understood).
+#[test]
+fn extract_reads_an_analysts_table_through_its_sources_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("table1.csv");
+    std::fs::copy(shared("reference/seed-lipetsk/table1.csv"), &table).unwrap();
+    let cfg = dir.path().join("regstat.toml");
+    std::fs::write(&cfg, config(dir.path())).unwrap();
+    let args = [
+        "extract",
+        table.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ];
+    let out = regstat(&[&args[..], &["--source", "lipetsk-study"]].concat());
+    assert!(out.success(), "{}{}", out.stdout, out.stderr);
+    let rows: Vec<&str> = out.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 20, "{}", out.stdout);
+    assert!(
+        rows.iter().any(|r| r.contains("lipetsk-study:2")
+            && r.contains(",4922,")
+            && r.contains(",E3,")
+            && r.contains("lipetsk-machinery-valley")),
+        "{}",
+        out.stdout
+    );
+    let out = regstat(&[&args[..], &["--source", "nowhere"]].concat());
+    assert!(!out.success());
+    assert!(
+        out.stderr.contains("--source nowhere: no such source")
+            && out.stderr.contains("lipetsk-study"),
+        "{}",
+        out.stderr
+    );
+}
