@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use regstat_config::{ClusterConfig, ClusterLevel, Config};
 use regstat_estimate::{did2x2, Did2x2, Did2x2Input, PanelObs};
 use regstat_warehouse::{
-    EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow, PlaceboRow, TestRow, Warehouse,
+    EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow, PanelUnit, PlaceboRow, TestRow,
+    Warehouse,
 };
 
 use super::{EffectSummary, PipelineError, RunReport, TwfeSummary};
@@ -49,12 +50,11 @@ pub(super) fn estimate_clusters(
         for indicator in &cluster.indicators {
             let no_dimensions = BTreeMap::new();
             let wanted = cluster.dimensions.get(indicator).unwrap_or(&no_dimensions);
-            let points = match cluster.level {
-                ClusterLevel::Region => warehouse.yearly_panel(indicator, &regions, wanted)?,
-                ClusterLevel::Municipality => {
-                    warehouse.yearly_municipal_panel(indicator, &regions, wanted)?
-                }
+            let unit = match cluster.level {
+                ClusterLevel::Region => PanelUnit::Region,
+                ClusterLevel::Municipality => PanelUnit::Municipality,
             };
+            let points = warehouse.yearly_panel(indicator, unit, &regions, wanted)?;
             if points.is_empty() {
                 let sets = warehouse.yearly_dimension_sets(indicator)?;
                 if sets.is_empty() {

@@ -18,8 +18,8 @@ pub use error::WarehouseError;
 pub use load::{DocumentRecord, LoadOutcome};
 pub use query::{
     AttemptRecord, ClusterRow, EstimateDetails, EstimatePanelRow, EstimateRow, EventTimeRow,
-    GroupTimeRow, IndicatorRow, ListingRecord, PanelPoint, PlaceboRow, RunSummary, TestRow,
-    WeightRow,
+    GroupTimeRow, IndicatorRow, ListingRecord, PanelPoint, PanelUnit, PlaceboRow, RunSummary,
+    TestRow, WeightRow,
 };
 pub use snapshot::write_snapshot;
 pub use status::{read_status, IndicatorFreshness, SourceFreshness, WarehouseStatus};

@@ -12,6 +12,24 @@ use crate::Warehouse;
 /// A figure's dimensions beyond region and period, dimension -> value.
 pub type Dimensions = BTreeMap<String, String>;
 
+/// The dimensions stored as text (`{"category":"пенсии"}`; empty: none). Written by the loader
+/// as a JSON object of strings; anything else matches no selection.
+fn dimensions_of(text: &str) -> Dimensions {
+    if text.is_empty() {
+        return Dimensions::new();
+    }
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// What the units of a yearly panel are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelUnit {
+    /// Regions, by `region_code`.
+    Region,
+    /// Municipal formations, by their `municipality` dimension (the series code).
+    Municipality,
+}
+
 #[derive(Debug, Clone)]
 pub struct IndicatorRow {
     pub id: String,
@@ -574,8 +592,8 @@ impl Warehouse {
             .context("assigning an indicator")
     }
 
-    /// The sets of dimensions an indicator's yearly figures come in (each as a map; empty for
-    /// figures without dimensions), in order.
+    /// The sets of dimensions an indicator's yearly figures come in (each as the stored text and
+    /// as a map; empty for figures without dimensions), in order.
     pub fn yearly_dimension_sets(
         &self,
         indicator_id: &str,
@@ -595,84 +613,43 @@ impl Warehouse {
         Ok(texts
             .into_iter()
             .map(|text| {
-                let map = if text.is_empty() {
-                    BTreeMap::new()
-                } else {
-                    // Written by the loader as a JSON object of strings; anything else matches
-                    // no selection.
-                    serde_json::from_str(&text).unwrap_or_default()
-                };
+                let map = dimensions_of(&text);
                 (text, map)
             })
             .collect())
     }
 
-    /// The latest yearly figures of an indicator for the given regions (values only, no
-    /// statuses): those whose dimensions are exactly `dimensions` (none: the figures without
-    /// dimensions; a table split by category offers several figures per region and year, and a
-    /// panel takes one of them).
+    /// The latest yearly figures of an indicator for the given units (values only, no
+    /// statuses). A unit is a region (`region_code`) or a municipal formation (the
+    /// `municipality` dimension, then not counted among the figure's dimensions); of its figures
+    /// those whose other dimensions are exactly `dimensions` are taken (none: the figures
+    /// without dimensions; a table split by category offers several figures per unit and year,
+    /// and a panel takes one of them). Dimensions are matched as maps, whatever the key order of
+    /// the stored text. Each point's `region_code` is its unit.
     pub fn yearly_panel(
         &self,
         indicator_id: &str,
-        regions: &[String],
-        dimensions: &BTreeMap<String, String>,
+        unit: PanelUnit,
+        units: &[String],
+        dimensions: &Dimensions,
     ) -> Result<Vec<PanelPoint>, WarehouseError> {
-        // Matched as maps, not as JSON text, so key order in the stored text does not matter.
-        let Some((stored, _)) = self
-            .yearly_dimension_sets(indicator_id)?
-            .into_iter()
-            .find(|(_, map)| map == dimensions)
-        else {
-            return Ok(Vec::new());
+        let unit_of = match unit {
+            PanelUnit::Region => "region_code",
+            PanelUnit::Municipality => "json_extract_string(dimensions, '$.municipality')",
         };
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT region_code, year, value, document_sha256, sheet, cell FROM observation_latest
-                 WHERE indicator_id = ? AND period_type = 'year' AND status = 'ok' AND value IS NOT NULL
-                   AND list_contains(string_split(?, ','), region_code)
-                   AND coalesce(dimensions, '') = ?
-                 ORDER BY region_code, year",
-            )
-            .context("preparing a panel query")?;
-        let rows = stmt
-            .query_map(params![indicator_id, join(regions), stored], |r| {
-                Ok(PanelPoint {
-                    region_code: r.get(0)?,
-                    year: r.get(1)?,
-                    value: r.get(2)?,
-                    document_sha256: r.get(3)?,
-                    sheet: r.get(4)?,
-                    cell: r.get(5)?,
-                })
-            })
-            .context("querying a panel")?;
-        rows.collect::<Result<_, _>>().context("reading a panel")
-    }
-
-    /// The latest yearly figures of an indicator by municipal formation: for each of
-    /// `formations` (series codes), the figures whose `municipality` dimension names it and whose
-    /// other dimensions are exactly `dimensions`. `region_code` of each point is the formation's
-    /// code: the unit of a municipal design.
-    pub fn yearly_municipal_panel(
-        &self,
-        indicator_id: &str,
-        formations: &[String],
-        dimensions: &Dimensions,
-    ) -> Result<Vec<PanelPoint>, WarehouseError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT json_extract_string(dimensions, '$.municipality') AS formation, year, value,
-                        document_sha256, sheet, cell, dimensions
+            .prepare(&format!(
+                "SELECT {unit_of} AS unit, year, value, document_sha256, sheet, cell,
+                        coalesce(dimensions, '')
                  FROM observation_latest
                  WHERE indicator_id = ? AND period_type = 'year' AND status = 'ok' AND value IS NOT NULL
-                   AND list_contains(string_split(?, ','), json_extract_string(dimensions, '$.municipality'))
-                 ORDER BY formation, year",
-            )
-            .context("preparing a municipal panel query")?;
+                   AND list_contains(string_split(?, ','), {unit_of})
+                 ORDER BY unit, year"
+            ))
+            .context("preparing a panel query")?;
         let rows = stmt
-            .query_map(params![indicator_id, join(formations)], |r| {
+            .query_map(params![indicator_id, join(units)], |r| {
                 Ok((
                     PanelPoint {
                         region_code: r.get(0)?,
@@ -685,12 +662,14 @@ impl Warehouse {
                     r.get::<_, String>(6)?,
                 ))
             })
-            .context("querying a municipal panel")?;
+            .context("querying a panel")?;
         let mut points = Vec::new();
         for row in rows {
-            let (point, text) = row.context("reading a municipal panel")?;
-            let mut map: Dimensions = serde_json::from_str(&text).unwrap_or_default();
-            map.remove("municipality");
+            let (point, text) = row.context("reading a panel")?;
+            let mut map = dimensions_of(&text);
+            if unit == PanelUnit::Municipality {
+                map.remove("municipality");
+            }
             if &map == dimensions {
                 points.push(point);
             }

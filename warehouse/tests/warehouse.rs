@@ -1,7 +1,7 @@
 //! The warehouse on a real DuckDB file: migrations, atomic loads, vintages.
 
 use regstat_transform::{Location, ParseProblem};
-use regstat_warehouse::{LoadOutcome, Warehouse};
+use regstat_warehouse::{LoadOutcome, PanelUnit, Warehouse};
 
 mod common;
 use common::{doc, obs};
@@ -164,7 +164,7 @@ fn a_yearly_panel_takes_one_series_of_a_table_split_by_category() {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        w.yearly_panel("rosstat:10.2", &regions, &wanted)
+        w.yearly_panel("rosstat:10.2", PanelUnit::Region, &regions, &wanted)
             .unwrap()
             .iter()
             .map(|p| p.value)
