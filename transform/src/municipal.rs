@@ -112,8 +112,8 @@ pub struct MunicipalDictionary {
 pub enum MunicipalResolution<'a> {
     Formation(&'a MunicipalEntry),
     /// A row of the subject's own total or a category under a formation («в том числе:
-    /// сельское население», «городское население»): no formation of its own.
-    Category,
+    /// сельское население», «городское население»): no formation of its own; the category.
+    Category(&'static str),
 }
 
 /// The OKTMO check digit of a code's digits (the classifiers' method: weights 1, 2, 3, ...; if the
@@ -281,8 +281,8 @@ impl MunicipalDictionary {
             .or_else(|| key.strip_prefix("в т.ч."))
             .map(str::trim)
             .unwrap_or(&key);
-        if is_category(key) {
-            return Some(MunicipalResolution::Category);
+        if let Some(name) = category(key) {
+            return Some(MunicipalResolution::Category(name));
         }
         let (stem, mut families) = stem_of(key);
         if stem.is_empty() {
@@ -353,18 +353,20 @@ fn is_heading(name: &str) -> bool {
     .any(|p| n.starts_with(p))
 }
 
-/// Rows under a formation that are a part of it by a category, not a formation.
-fn is_category(key: &str) -> bool {
-    matches!(
-        key,
-        "городское население"
-            | "сельское население"
-            | "городская местность"
-            | "сельская местность"
-            | "городские поселения"
-            | "сельские поселения"
-            | "межселенные территории"
-    )
+/// Rows under a formation that are a part of it by a category, not a formation: the category's
+/// name, as figures carry it.
+fn category(key: &str) -> Option<&'static str> {
+    [
+        "городское население",
+        "сельское население",
+        "городская местность",
+        "сельская местность",
+        "городские поселения",
+        "сельские поселения",
+        "межселенные территории",
+    ]
+    .into_iter()
+    .find(|c| *c == key)
 }
 
 /// A normalized label's name stem and the kind families its words allow: «грязинский
@@ -508,7 +510,7 @@ mod tests {
         assert_eq!(code("Гиагинск"), None);
         assert_eq!(
             d.resolve("79", "в том числе: сельское население"),
-            Some(MunicipalResolution::Category)
+            Some(MunicipalResolution::Category("сельское население"))
         );
     }
 

@@ -80,8 +80,8 @@ pub enum Resolution<'a> {
         formation: &'a MunicipalEntry,
     },
     /// A part of the formation above by a category («в том числе: сельское население»): its
-    /// figures are the formation's, with the label as their category.
-    MunicipalCategory,
+    /// figures are the formation's, with this category.
+    MunicipalCategory(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -336,7 +336,7 @@ impl RegionDictionary {
                 subject: &self.entries[scope.subject],
                 formation,
             },
-            MunicipalResolution::Category => Resolution::MunicipalCategory,
+            MunicipalResolution::Category(name) => Resolution::MunicipalCategory(name),
         })
     }
 }

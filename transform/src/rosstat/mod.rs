@@ -17,7 +17,7 @@ use crate::cell::parse_cell_text;
 use crate::error::{Location, ParseProblem, TransformError};
 use crate::observation::{Observation, Provenance, Status};
 use crate::period::{strip_footnote_mark, Period};
-use crate::region::{normalize_label, RegionDictionary, RegionEntry, RegionKind, Resolution};
+use crate::region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
 
 mod header;
 mod lines;
@@ -593,18 +593,12 @@ impl SheetParser<'_> {
                     place_dimensions.push(("municipality".into(), formation.series.clone()));
                     Some(subject)
                 }
-                Some(Resolution::MunicipalCategory) => match &last_place {
+                Some(Resolution::MunicipalCategory(category)) => match &last_place {
                     Some((entry, municipality)) => {
                         if let Some(m) = municipality {
                             place_dimensions.push(("municipality".into(), m.clone()));
                         }
-                        let category = normalize_label(&label);
-                        let category = category
-                            .strip_prefix("в том числе:")
-                            .unwrap_or(&category)
-                            .trim()
-                            .to_string();
-                        place_dimensions.push(("category".into(), category));
+                        place_dimensions.push(("category".into(), category.to_string()));
                         Some(*entry)
                     }
                     None => {
