@@ -265,19 +265,24 @@ impl ExtractArgs {
             }
             _ => None,
         };
+        // `--subject`, else the source's: a regional office's municipal labels resolve in it.
+        let subject = self
+            .subject
+            .as_deref()
+            .or_else(|| source.and_then(|s| s.parser.subject.as_deref()));
         let scoped;
-        let regions = match (&config, &self.subject) {
+        let regions = match (&config, subject) {
             (Some(c), Some(subject)) => {
                 scoped = c
                     .regions()
                     .with_municipalities(subject, c.municipalities.dictionary.clone())
-                    .with_context(|| format!("--subject {subject}"))?;
+                    .with_context(|| match &self.subject {
+                        Some(_) => format!("--subject {subject}"),
+                        None => format!("--source: [sources.parser] subject {subject}"),
+                    })?;
                 &scoped
             }
-            (Some(c), None) => {
-                scoped = c.regions_for(source).into_owned();
-                &scoped
-            }
+            (Some(c), None) => c.regions(),
             (None, _) => RegionDictionary::builtin(),
         };
         let mut sink = Sink::open(self.out.as_ref())?;

@@ -620,33 +620,36 @@ impl Config {
             let mut subjects = std::collections::BTreeSet::new();
             for (field, codes) in [("treated", &c.treated), ("control", &c.control)] {
                 for (j, code) in codes.iter().enumerate() {
-                    if c.level == ClusterLevel::Municipality {
-                        match formations.entries().iter().find(|e| e.series == *code) {
-                            Some(e) => {
+                    let (noun, unknown) = match c.level {
+                        ClusterLevel::Region => (
+                            "region",
+                            regions.get(code).is_none().then(|| {
+                                format!("unknown region code {code:?} (expected an s_OKATO code such as \"42000000000\")")
+                            }),
+                        ),
+                        ClusterLevel::Municipality => {
+                            let formation = formations.entries().iter().find(|e| e.series == *code);
+                            if let Some(e) = formation {
                                 subjects.insert(e.subject.clone());
                             }
-                            None => issues.push((
-                                format!("clusters[{i}].{field}[{j}]"),
-                                format!(
-                                    "no municipal formation with OKTMO code {code:?} in the [municipalities] classifier{}",
-                                    if formations.is_empty() { " (none is loaded)" } else { "" }
-                                ),
-                            )),
+                            (
+                                "formation",
+                                formation.is_none().then(|| {
+                                    format!(
+                                        "no municipal formation with OKTMO code {code:?} in the [municipalities] classifier{}",
+                                        if formations.is_empty() { " (none is loaded)" } else { "" }
+                                    )
+                                }),
+                            )
                         }
-                        if field == "control" && c.treated.contains(code) {
-                            issues.push((
-                                format!("clusters[{i}].control[{j}]"),
-                                format!("formation {code} is both treated and control"),
-                            ));
-                        }
-                        continue;
+                    };
+                    if let Some(message) = unknown {
+                        issues.push((format!("clusters[{i}].{field}[{j}]"), message));
                     }
-                    if regions.get(code).is_none() {
-                        issues.push((format!("clusters[{i}].{field}[{j}]"), format!("unknown region code {code:?} (expected an s_OKATO code such as \"42000000000\")")));
-                    } else if field == "control" && c.treated.contains(code) {
+                    if field == "control" && c.treated.contains(code) {
                         issues.push((
                             format!("clusters[{i}].control[{j}]"),
-                            format!("region {code} is both treated and control"),
+                            format!("{noun} {code} is both treated and control"),
                         ));
                     }
                 }
