@@ -339,6 +339,16 @@ fn file_bytes(path: &Path) -> Result<FileBytes, PanelFileError> {
     }
 }
 
+/// `slice` cut into consecutive parts of the given lengths (which sum to at most its length).
+fn cut<'a, T>(slice: &'a mut [T], lengths: &'a [usize]) -> impl Iterator<Item = &'a mut [T]> {
+    let mut rest = slice;
+    lengths.iter().map(move |&len| {
+        let (part, after) = std::mem::take(&mut rest).split_at_mut(len);
+        rest = after;
+        part
+    })
+}
+
 /// The number of records a chunk can hold at most: its lines (a last line without a line break
 /// counts). Blank lines and quoted line breaks make the true count smaller.
 fn line_bound(chunk: &[u8]) -> usize {
@@ -430,23 +440,12 @@ fn read_csv_columns(
         .collect();
     let mut parts_of_chunk: Vec<Vec<ColumnPart>> = (0..chunks.len()).map(|_| Vec::new()).collect();
     for column in &mut out {
-        match column {
-            ColumnData::Number(v) => {
-                let mut rest = v.as_mut_slice();
-                for (parts, &bound) in parts_of_chunk.iter_mut().zip(&bounds) {
-                    let (part, after) = rest.split_at_mut(bound);
-                    parts.push(ColumnPart::Number(part));
-                    rest = after;
-                }
-            }
-            ColumnData::Text(t) => {
-                let mut rest = t.codes.as_mut_slice();
-                for (parts, &bound) in parts_of_chunk.iter_mut().zip(&bounds) {
-                    let (part, after) = rest.split_at_mut(bound);
-                    parts.push(ColumnPart::Text(part));
-                    rest = after;
-                }
-            }
+        let parts: Vec<ColumnPart> = match column {
+            ColumnData::Number(v) => cut(v, &bounds).map(ColumnPart::Number).collect(),
+            ColumnData::Text(t) => cut(&mut t.codes, &bounds).map(ColumnPart::Text).collect(),
+        };
+        for (chunk_parts, part) in parts_of_chunk.iter_mut().zip(parts) {
+            chunk_parts.push(part);
         }
     }
     let width = header.len();
