@@ -13,8 +13,9 @@
 //! with not-yet-treated controls and no never-treated unit, periods from the last cohort's
 //! adoption (less anticipation) on are dropped and that cohort only serves as a control.
 //!
-//! Without covariates the doubly robust, outcome-regression and IPW estimators of `did` coincide,
-//! which is what is computed here; covariates are refused until their estimators land.
+//! Without covariates the doubly robust, outcome-regression and IPW estimators of `did` coincide
+//! and influence functions are kept as coefficients per cohort ([`space`]); with covariates each
+//! cell runs drdid's panel estimator and keeps its influence function per unit.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +25,9 @@ use crate::error::EstimateError;
 use crate::panel::{Method, Panel, Report};
 use crate::rng::SplitMix64;
 use crate::Coefficient;
+
+mod space;
+use space::{CohortMoments, Space};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -138,75 +142,43 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
             "cs: weights are not supported yet".into(),
         ));
     }
-    let adoption = |i: usize| panel.adoption(i);
-    let mut periods = crate::panel::distinct_periods(&d.time, rows);
-    // Per unit (in order of first appearance): its cohort and, per period, the row (for the
-    // outcome and the covariates); usize::MAX where the unit has no row in that period. One flat
-    // table of units x periods, and periods found by offset when they are consecutive.
-    let t_count = periods.len();
-    let consecutive =
-        periods.last().zip(periods.first()).map(|(l, f)| l - f + 1) == Some(t_count as i64);
-    let period_index = |t: i64| -> usize {
-        if consecutive {
-            (t - periods[0]) as usize
-        } else {
-            periods.binary_search(&t).expect("a period of the rows")
+    let all_periods = crate::panel::distinct_periods(&d.time, rows);
+    let (first, last) = match (all_periods.first(), all_periods.last()) {
+        (Some(f), Some(l)) => (*f, *l),
+        _ => {
+            return Err(EstimateError::Design(
+                "cs needs at least two periods".into(),
+            ))
         }
     };
     let codes = &panel.unit_codes().codes;
     let levels = panel.unit_codes().levels;
-    let mut slot: Vec<u32> = vec![u32::MAX; levels];
-    // Sized for every unit at once: grown row by row, the table was copied over and over.
-    let mut unit_first: Vec<(usize, i64)> = Vec::with_capacity(levels);
-    let mut table: Vec<usize> = Vec::with_capacity(levels * t_count);
+
+    // Pass one: the units in order of first appearance, each with its cohort as did pre-processes
+    // it (first treated after the last period: never treated; in or before the first period plus
+    // anticipation: dropped).
+    const UNSEEN: u32 = u32::MAX;
+    let mut seen: Vec<u32> = vec![UNSEEN; levels];
+    let mut order: Vec<(u32, i64)> = Vec::new();
+    let (mut late, mut early) = (0, 0);
     for &i in rows {
         let c = codes[i] as usize;
-        if slot[c] == u32::MAX {
-            slot[c] = unit_first.len() as u32;
-            unit_first.push((i, adoption(i).unwrap_or(0)));
-            table.resize(table.len() + t_count, usize::MAX);
+        if seen[c] != UNSEEN {
+            continue;
         }
-        table[slot[c] as usize * t_count + period_index(d.time[i])] = i;
-    }
-    let unit_rows: Vec<(usize, i64, &[usize])> = unit_first
-        .iter()
-        .zip(table.chunks(t_count))
-        .map(|(&(first, g), at)| (first, g, at))
-        .collect();
-    let incomplete: Vec<&str> = unit_rows
-        .iter()
-        .filter(|(_, _, at)| at.contains(&usize::MAX))
-        .map(|(first, _, _)| &d.unit[*first])
-        .collect();
-    if !incomplete.is_empty() {
-        return Err(EstimateError::Design(format!(
-            "cs needs a balanced panel (R did without allow_unbalanced_panel): {} of {} units lack `{}` in some of the {} periods ({}{})",
-            incomplete.len(),
-            unit_rows.len(),
-            d.outcomes[j].0,
-            periods.len(),
-            incomplete.iter().take(5).copied().collect::<Vec<_>>().join(", "),
-            if incomplete.len() > 5 { ", ..." } else { "" }
-        )));
-    }
-    let mut notes = Vec::new();
-    let last = *periods.last().expect("rows are not empty");
-    let first = periods[0];
-    let mut units: Vec<(i64, std::borrow::Cow<[usize]>)> = Vec::new();
-    let (mut late, mut early) = (0, 0);
-    for (_, g, at) in unit_rows {
-        let at = std::borrow::Cow::Borrowed(at);
-        let mut g = g;
+        seen[c] = order.len() as u32;
+        let mut g = panel.adoption(i).unwrap_or(0);
         if g > last + spec.anticipation {
             g = 0;
             late += 1;
         }
         if g != 0 && g <= first + spec.anticipation {
             early += 1;
-            continue;
+            g = -1;
         }
-        units.push((g, at));
+        order.push((c as u32, g));
     }
+    let mut notes = Vec::new();
     if late > 0 {
         notes.push(format!(
             "{late} units first treated after the last period count as never treated"
@@ -217,7 +189,9 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
             "{early} units already treated in the first period (plus anticipation) are dropped"
         ));
     }
-    if !units.iter().any(|(g, _)| *g == 0) {
+    order.retain(|(_, g)| *g >= 0);
+    let mut periods = all_periods;
+    if !order.iter().any(|(_, g)| *g == 0) {
         match spec.control {
             ControlGroup::Never => {
                 return Err(EstimateError::Design(
@@ -225,18 +199,12 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
                 ))
             }
             ControlGroup::NotYet => {
-                let latest = units.iter().map(|(g, _)| *g).max().unwrap_or(0);
-                let keep: Vec<usize> = (0..periods.len())
-                    .filter(|&k| periods[k] < latest - spec.anticipation)
-                    .collect();
+                let latest = order.iter().map(|(_, g)| *g).max().unwrap_or(0);
                 notes.push(format!(
                     "no never-treated unit: periods from {} on are dropped and the cohort of {latest} serves only as a control",
                     latest - spec.anticipation
                 ));
-                periods = keep.iter().map(|&k| periods[k]).collect();
-                for (_, at) in &mut units {
-                    *at = keep.iter().map(|&k| at[k]).collect::<Vec<_>>().into();
-                }
+                periods.retain(|t| *t < latest - spec.anticipation);
             }
         }
     }
@@ -245,26 +213,89 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
             "cs needs at least two periods".into(),
         ));
     }
+    // Units ordered by cohort (stably, so in order of first appearance within a cohort): each
+    // cohort's units are then one range, which the moments of [`CohortMoments`] read as
+    // contiguous slices. `position[code]`: the unit's place, or UNSEEN when it is left out.
+    order.sort_by_key(|(_, g)| *g);
+    let units = order.len();
+    let mut position: Vec<u32> = vec![UNSEEN; levels];
+    for (p, (c, _)) in order.iter().enumerate() {
+        position[*c as usize] = p as u32;
+    }
+    let t_count = periods.len();
+    let consecutive = periods[t_count - 1] - periods[0] + 1 == t_count as i64;
+    let period_index = |t: i64| -> Option<usize> {
+        if consecutive {
+            usize::try_from(t - periods[0])
+                .ok()
+                .filter(|&k| k < t_count)
+        } else {
+            periods.binary_search(&t).ok()
+        }
+    };
+    // Pass two: each row's outcome into its unit's place in its period (by period, then unit).
+    // A unit and period are given once at most (the panel refuses duplicates), so the table is
+    // complete when every place was written.
     let outcome = &d.outcomes[j].1;
-    let mut y = Vec::with_capacity(periods.len() * units.len());
-    for k in 0..periods.len() {
-        y.extend(units.iter().map(|(_, at)| outcome[at[k]]));
+    let mut y = vec![f64::NAN; t_count * units];
+    let mut at: Vec<u32> = if d.covariates.is_empty() {
+        Vec::new()
+    } else {
+        vec![u32::MAX; t_count * units]
+    };
+    let mut written = 0usize;
+    for &i in rows {
+        let p = position[codes[i] as usize];
+        if p == UNSEEN {
+            continue;
+        }
+        let Some(k) = period_index(d.time[i]) else {
+            continue;
+        };
+        y[k * units + p as usize] = outcome[i];
+        if !at.is_empty() {
+            at[p as usize * t_count + k] = i as u32;
+        }
+        written += 1;
+    }
+    if written < t_count * units {
+        let incomplete: Vec<usize> = (0..units)
+            .filter(|&p| (0..t_count).any(|k| y[k * units + p].is_nan()))
+            .collect();
+        let first_row = |p: usize| {
+            let code = order[p].0;
+            rows.iter()
+                .copied()
+                .find(|&i| codes[i] == code)
+                .expect("a unit of the rows")
+        };
+        // Named in order of first appearance, as the file lists them.
+        let mut named: Vec<usize> = incomplete.iter().map(|&p| first_row(p)).collect();
+        named.sort_unstable();
+        return Err(EstimateError::Design(format!(
+            "cs needs a balanced panel (R did without allow_unbalanced_panel): {} of {} units lack `{}` in some of the {} periods ({}{})",
+            incomplete.len(),
+            units,
+            d.outcomes[j].0,
+            t_count,
+            named.iter().take(5).map(|&i| &d.unit[i]).collect::<Vec<_>>().join(", "),
+            if incomplete.len() > 5 { ", ..." } else { "" }
+        )));
     }
     Ok(Data {
         y,
         x: if d.covariates.is_empty() {
             Vec::new()
         } else {
-            units
-                .iter()
-                .map(|(_, at)| {
+            at.chunks(t_count)
+                .map(|at| {
                     at.iter()
-                        .map(|&i| d.covariates.iter().map(|(_, c)| c[i]).collect())
+                        .map(|&i| d.covariates.iter().map(|(_, c)| c[i as usize]).collect())
                         .collect()
                 })
                 .collect()
         },
-        cohort: units.iter().map(|(g, _)| *g).collect(),
+        cohort: order.iter().map(|(_, g)| *g).collect(),
         periods,
         notes,
     })
@@ -448,17 +479,13 @@ struct Cell {
     post: bool,
 }
 
-fn se_of(inf: &[f64]) -> f64 {
-    let n = inf.len() as f64;
-    let se = (inf.iter().map(|v| v * v).sum::<f64>() / n).sqrt() / n.sqrt();
-    if se <= f64::EPSILON.sqrt() * 10.0 {
-        f64::NAN
-    } else {
-        se
-    }
-}
-
-fn cells(d: &Data, spec: &CsSpec, notes: &mut Vec<String>) -> Result<Vec<Cell>, EstimateError> {
+fn cells(
+    d: &Data,
+    spec: &CsSpec,
+    cohorts: &Cohorts,
+    space: &Space,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Cell>, EstimateError> {
     let t_count = d.periods.len();
     let mut groups: Vec<i64> = d
         .cohort
@@ -511,9 +538,13 @@ fn cells(d: &Data, spec: &CsSpec, notes: &mut Vec<String>) -> Result<Vec<Cell>, 
             });
         }
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, plan.len().max(1));
+    let threads = match space {
+        // A few coefficients per cell: no pass over the units to share out.
+        Space::Outcomes(_) => 1,
+        Space::Units(_) => std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, plan.len().max(1)),
+    };
     let per_thread = plan.len().div_ceil(threads).max(1);
     let computed: Vec<Result<Result<Cell, String>, EstimateError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = plan
@@ -521,7 +552,7 @@ fn cells(d: &Data, spec: &CsSpec, notes: &mut Vec<String>) -> Result<Vec<Cell>, 
             .map(|run| {
                 scope.spawn(move || {
                     run.iter()
-                        .map(|p| cell(d, spec, p, tfac))
+                        .map(|p| cell(d, spec, p, tfac, cohorts, space))
                         .collect::<Vec<_>>()
                 })
             })
@@ -555,13 +586,14 @@ struct Planned {
     post: bool,
 }
 
-/// One ATT(g,t) with its influence function over all units, or the note saying why it is left
-/// out.
+/// One ATT(g,t) with its influence function in `space`, or the note saying why it is left out.
 fn cell(
     d: &Data,
     spec: &CsSpec,
     p: &Planned,
     tfac: usize,
+    cohorts: &Cohorts,
+    space: &Space,
 ) -> Result<Result<Cell, String>, EstimateError> {
     let n = d.cohort.len();
     let &Planned {
@@ -576,7 +608,7 @@ fn cell(
             group: g,
             time: d.periods[tc],
             att: 0.0,
-            inf: vec![0.0; n],
+            inf: vec![0.0; space.len()],
             post: false,
         }));
     }
@@ -593,40 +625,18 @@ fn cell(
             d.periods[tc]
         )
     };
-    let (att, inf) = if d.x.is_empty() {
+    let (att, inf) = if let Space::Outcomes(moments) = space {
         // Intercept only: dr, reg and ipw all reduce to the difference of mean changes.
-        // Its influence function, rescaled to all n units as did does (n / n_kept), is
-        // n/n_D (dy - m_D) for cohort g, -n/n_C (dy - m_C) for its controls, 0 for the
-        // rest: computed in two passes over the units, nothing gathered.
-        let (mut n_d, mut n_c, mut s_d, mut s_c) = (0usize, 0usize, 0.0, 0.0);
-        for i in 0..n {
-            let c = d.cohort[i];
-            if c == g {
-                n_d += 1;
-                s_d += change(i);
-            } else if is_control(c) {
-                n_c += 1;
-                s_c += change(i);
-            }
+        let index = |c: i64| {
+            cohorts
+                .values
+                .binary_search(&c)
+                .expect("a cohort of the units")
+        };
+        match moments.cell(index(g), pret, tc, |c| is_control(cohorts.values[c])) {
+            Some(cell) => cell,
+            None => return Ok(Err(no_controls())),
         }
-        if n_d == 0 || n_c == 0 {
-            return Ok(Err(no_controls()));
-        }
-        let (m_d, m_c) = (s_d / n_d as f64, s_c / n_c as f64);
-        let (f_d, f_c) = (n as f64 / n_d as f64, n as f64 / n_c as f64);
-        let inf: Vec<f64> = (0..n)
-            .map(|i| {
-                let c = d.cohort[i];
-                if c == g {
-                    f_d * (change(i) - m_d)
-                } else if is_control(c) {
-                    -f_c * (change(i) - m_c)
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        (m_d - m_c, inf)
     } else {
         // The comparison: cohort g (D = 1) and its controls (D = 0); the rest of n left
         // out.
@@ -708,9 +718,9 @@ fn aggregate(
     keep: &[usize],
     share: &dyn Fn(i64) -> f64,
     cohorts: &Cohorts,
+    space: &Space,
     with_wif: bool,
 ) -> (f64, Vec<f64>, Combination) {
-    let n = cohorts.of_unit.len();
     let weight: Vec<f64> = keep.iter().map(|&k| share(cells[k].group)).collect();
     let spg: f64 = weight.iter().sum();
     let att: f64 = keep
@@ -719,7 +729,7 @@ fn aggregate(
         .map(|(&k, w)| cells[k].att * w)
         .sum::<f64>()
         / spg;
-    let mut inf = vec![0.0; n];
+    let mut inf = vec![0.0; space.len()];
     let mut combination = Combination::default();
     for (&k, w) in keep.iter().zip(&weight) {
         let w = w / spg;
@@ -745,9 +755,7 @@ fn aggregate(
                     .sum()
             })
             .collect();
-        for (total, c) in inf.iter_mut().zip(&cohorts.of_unit) {
-            *total += term[*c as usize];
-        }
+        space.add_cohort_terms(&mut inf, &term);
         combination.cohort_terms = term;
     }
     (att, inf, combination)
@@ -774,30 +782,41 @@ impl Multipliers {
         Self { words, units, reps }
     }
 
-    /// Each column's draws sum_i v_i x_i / sqrt(n), `[column][draw]`. Blocks of draws are shared
-    /// out to the cores; within a block each unit adds its value to 64 accumulators per column
-    /// with the signs of its word (zeros, units outside a comparison, skipped).
-    fn draws(&self, cols: &[&[f64]]) -> Vec<Vec<f64>> {
-        let (n, k, reps) = (self.units, cols.len(), self.reps);
+    /// Each column's draws sum_i v_i x_i / sqrt(n), `[column][draw]`, the columns of every group
+    /// in turn; a group's columns are read over its range of units only (they are indexed by
+    /// unit). Blocks of draws are shared out to the cores; within a block each unit adds its value
+    /// to 64 accumulators per column with the signs of its word (zeros, units outside a
+    /// comparison, skipped).
+    fn draws(&self, groups: &[(std::ops::Range<usize>, Vec<&[f64]>)]) -> Vec<Vec<f64>> {
+        let (n, reps) = (self.units, self.reps);
+        let k: usize = groups.iter().map(|(_, cols)| cols.len()).sum();
         let blocks = reps.div_ceil(BAND_BLOCK);
         let root = (n as f64).sqrt();
         let block = |b: usize| -> Vec<f64> {
             let mut acc = vec![0.0; k * BAND_BLOCK];
             let mut signs = [0.0f64; BAND_BLOCK];
-            for (i, word) in self.words[b * n..(b + 1) * n].iter().enumerate() {
-                for (r, s) in signs.iter_mut().enumerate() {
-                    *s = if (word >> r) & 1 == 1 { -1.0 } else { 1.0 };
-                }
-                for (c, col) in cols.iter().enumerate() {
-                    let x = col[i];
-                    if x == 0.0 {
-                        continue;
+            let words = &self.words[b * n..(b + 1) * n];
+            let mut first_column = 0;
+            for (units, cols) in groups {
+                let acc =
+                    &mut acc[first_column * BAND_BLOCK..(first_column + cols.len()) * BAND_BLOCK];
+                first_column += cols.len();
+                for i in units.clone() {
+                    let word = words[i];
+                    for (r, s) in signs.iter_mut().enumerate() {
+                        *s = if (word >> r) & 1 == 1 { -1.0 } else { 1.0 };
                     }
-                    for (a, s) in acc[c * BAND_BLOCK..(c + 1) * BAND_BLOCK]
-                        .iter_mut()
-                        .zip(&signs)
-                    {
-                        *a += s * x;
+                    for (c, col) in cols.iter().enumerate() {
+                        let x = col[i];
+                        if x == 0.0 {
+                            continue;
+                        }
+                        for (a, s) in acc[c * BAND_BLOCK..(c + 1) * BAND_BLOCK]
+                            .iter_mut()
+                            .zip(&signs)
+                        {
+                            *a += s * x;
+                        }
                     }
                 }
             }
@@ -848,25 +867,11 @@ struct BandDraws {
 
 impl BandDraws {
     /// One pass over the units for all cells and cohorts; `None` without draws.
-    fn new(cells: &[Cell], cohorts: &Cohorts, multipliers: Option<&Multipliers>) -> Option<Self> {
+    fn new(cells: &[Cell], space: &Space, multipliers: Option<&Multipliers>) -> Option<Self> {
         let multipliers = multipliers.filter(|m| m.reps >= 2)?;
-        let indicators: Vec<Vec<f64>> = (0..cohorts.values.len())
-            .map(|c| {
-                cohorts
-                    .of_unit
-                    .iter()
-                    .map(|&u| (u as usize == c) as u8 as f64)
-                    .collect()
-            })
-            .collect();
-        let mut columns: Vec<&[f64]> = cells.iter().map(|c| c.inf.as_slice()).collect();
-        columns.extend(indicators.iter().map(|c| c.as_slice()));
-        let mut draws = multipliers.draws(&columns);
-        let cohorts = draws.split_off(cells.len());
-        Some(Self {
-            cells: draws,
-            cohorts,
-        })
+        let infs: Vec<&[f64]> = cells.iter().map(|c| c.inf.as_slice()).collect();
+        let (cells, cohorts) = space.draws(&infs, multipliers);
+        Some(Self { cells, cohorts })
     }
 
     /// The draws of the aggregate made as `combination` says.
@@ -939,11 +944,10 @@ fn uniform_critical_value(bres: &[Vec<f64>], alpha: f64) -> f64 {
 fn row(
     key: (Option<i64>, Option<i64>, Option<i64>),
     estimate: f64,
-    inf: &[f64],
+    se: f64,
     z: f64,
     crit: f64,
 ) -> AggregationRow {
-    let se = se_of(inf);
     AggregationRow {
         group: key.0,
         event_time: key.1,
@@ -974,21 +978,24 @@ fn aggregation(
     rows: Vec<AggregatedRow>,
     overall: (f64, Vec<f64>),
     band: Option<&BandDraws>,
+    space: &Space,
     alpha: f64,
     z: f64,
 ) -> Aggregation {
+    let ses: Vec<f64> = rows.iter().map(|(_, _, inf, _)| space.se(inf)).collect();
     let crit = match band {
         Some(band) if !rows.is_empty() => {
             let draws: Vec<Vec<f64>> = rows
                 .iter()
-                .filter(|(_, _, inf, _)| !se_of(inf).is_nan())
-                .map(|(_, _, _, combination)| band.combined(combination))
+                .zip(&ses)
+                .filter(|(_, se)| !se.is_nan())
+                .map(|((_, _, _, combination), _)| band.combined(combination))
                 .collect();
             uniform_critical_value(&draws, alpha)
         }
         _ => z,
     };
-    let se = se_of(&overall.1);
+    let se = space.se(&overall.1);
     Aggregation {
         estimate: overall.0,
         se,
@@ -997,7 +1004,8 @@ fn aggregation(
         critical_value: crit,
         rows: rows
             .iter()
-            .map(|(key, est, inf, _)| row(*key, *est, inf, z, crit))
+            .zip(ses)
+            .map(|((key, est, _, _), se)| row(*key, *est, se, z, crit))
             .collect(),
     }
 }
@@ -1016,7 +1024,15 @@ pub(crate) fn cs_report(
     }
     let d = data(panel, rows, j, spec)?;
     let mut notes = d.notes.clone();
-    let cells = cells(&d, spec, &mut notes)?;
+    let cohort = &Cohorts::new(&d.cohort);
+    let moments =
+        d.x.is_empty()
+            .then(|| CohortMoments::new(&d.y, d.periods.len(), cohort));
+    let space = &match &moments {
+        Some(moments) => Space::Outcomes(moments),
+        None => Space::Units(cohort),
+    };
+    let cells = cells(&d, spec, cohort, space, &mut notes)?;
     let n = d.cohort.len();
     let z = Normal::new(0.0, 1.0)
         .expect("standard normal")
@@ -1026,12 +1042,11 @@ pub(crate) fn cs_report(
         *counts.entry(*g).or_default() += 1;
     }
     let share = |g: i64| counts.get(&g).copied().unwrap_or(0) as f64 / n as f64;
-    let cohort = &Cohorts::new(&d.cohort);
 
     // ATT(g,t) with the uniform band over all of them. The cells' draws are made once; every
     // aggregation's band combines them.
     let multipliers = (spec.band_reps >= 2).then(|| Multipliers::new(n, spec.band_reps, spec.seed));
-    let band = BandDraws::new(&cells, cohort, multipliers.as_ref());
+    let band = BandDraws::new(&cells, space, multipliers.as_ref());
     let band = band.as_ref();
     drop(multipliers);
     let crit_gt = match band {
@@ -1039,7 +1054,7 @@ pub(crate) fn cs_report(
             let draws: Vec<Vec<f64>> = cells
                 .iter()
                 .zip(&band.cells)
-                .filter(|(c, _)| !se_of(&c.inf).is_nan())
+                .filter(|(c, _)| !space.se(&c.inf).is_nan())
                 .map(|(_, d)| d.clone())
                 .collect();
             uniform_critical_value(&draws, spec.alpha)
@@ -1049,7 +1064,7 @@ pub(crate) fn cs_report(
     let att_gt: Vec<GroupTime> = cells
         .iter()
         .map(|c| {
-            let se = se_of(&c.inf);
+            let se = space.se(&c.inf);
             GroupTime {
                 group: c.group,
                 time: c.time,
@@ -1071,10 +1086,10 @@ pub(crate) fn cs_report(
         ));
     }
     let mut aggregations = BTreeMap::new();
-    let (att, inf, _) = aggregate(&cells, &post, &share, cohort, true);
+    let (att, inf, _) = aggregate(&cells, &post, &share, cohort, space, true);
     aggregations.insert(
         "simple".to_string(),
-        aggregation(vec![], (att, inf), band, spec.alpha, z),
+        aggregation(vec![], (att, inf), band, space, spec.alpha, z),
     );
 
     // By cohort: the mean of its post cells; overall weighted by cohort shares, with their wif.
@@ -1095,7 +1110,7 @@ pub(crate) fn cs_report(
         if keep.is_empty() {
             continue;
         }
-        let (att, inf, combination) = aggregate(&cells, &keep, &|_| 1.0, cohort, false);
+        let (att, inf, combination) = aggregate(&cells, &keep, &|_| 1.0, cohort, space, false);
         group_cells.push(Cell {
             group: g,
             time: 0,
@@ -1106,11 +1121,11 @@ pub(crate) fn cs_report(
         group_rows.push(((Some(g), None, None), att, inf, combination));
     }
     let all_groups: Vec<usize> = (0..group_cells.len()).collect();
-    let (att, inf, _) = aggregate(&group_cells, &all_groups, &share, cohort, true);
+    let (att, inf, _) = aggregate(&group_cells, &all_groups, &share, cohort, space, true);
     drop(group_cells);
     aggregations.insert(
         "group".to_string(),
-        aggregation(group_rows, (att, inf), band, spec.alpha, z),
+        aggregation(group_rows, (att, inf), band, space, spec.alpha, z),
     );
 
     // By event time e = t - g; overall: the mean over e >= 0.
@@ -1125,17 +1140,17 @@ pub(crate) fn cs_report(
         let keep: Vec<usize> = (0..cells.len())
             .filter(|&k| cells[k].time - cells[k].group == e)
             .collect();
-        let (att, inf, combination) = aggregate(&cells, &keep, &share, cohort, true);
+        let (att, inf, combination) = aggregate(&cells, &keep, &share, cohort, space, true);
         event_rows.push(((None, Some(e), None), att, inf, combination));
     }
     let nonneg: Vec<&AggregatedRow> = event_rows
         .iter()
         .filter(|((_, e, _), _, _, _)| e.unwrap_or(-1) >= 0)
         .collect();
-    let dyn_overall = mean_of(&nonneg, n);
+    let dyn_overall = mean_of(&nonneg, space.len());
     aggregations.insert(
         "dynamic".to_string(),
-        aggregation(event_rows, dyn_overall, band, spec.alpha, z),
+        aggregation(event_rows, dyn_overall, band, space, spec.alpha, z),
     );
 
     // By calendar period t (from the first cohort on, periods with post cells); overall: the mean.
@@ -1150,14 +1165,14 @@ pub(crate) fn cs_report(
         if keep.is_empty() {
             continue;
         }
-        let (att, inf, combination) = aggregate(&cells, &keep, &share, cohort, true);
+        let (att, inf, combination) = aggregate(&cells, &keep, &share, cohort, space, true);
         calendar_rows.push(((None, None, Some(t)), att, inf, combination));
     }
     let all_cal: Vec<&AggregatedRow> = calendar_rows.iter().collect();
-    let cal_overall = mean_of(&all_cal, n);
+    let cal_overall = mean_of(&all_cal, space.len());
     aggregations.insert(
         "calendar".to_string(),
-        aggregation(calendar_rows, cal_overall, band, spec.alpha, z),
+        aggregation(calendar_rows, cal_overall, band, space, spec.alpha, z),
     );
 
     let headline = &aggregations["simple"];
@@ -1184,10 +1199,10 @@ pub(crate) fn cs_report(
 }
 
 /// The equally weighted mean of several rows and of their influence functions.
-fn mean_of(rows: &[&AggregatedRow], n: usize) -> (f64, Vec<f64>) {
+fn mean_of(rows: &[&AggregatedRow], len: usize) -> (f64, Vec<f64>) {
     let k = rows.len() as f64;
     let att = rows.iter().map(|r| r.1).sum::<f64>() / k;
-    let mut inf = vec![0.0; n];
+    let mut inf = vec![0.0; len];
     for r in rows {
         for (total, v) in inf.iter_mut().zip(&r.2) {
             *total += v / k;
@@ -1229,14 +1244,16 @@ mod tests {
             .collect();
         let share = |g: i64| cohort.iter().filter(|c| **c == g).count() as f64 / n as f64;
         let multipliers = Multipliers::new(n, 130, 11);
-        let band = BandDraws::new(&cells, &cohorts, Some(&multipliers)).expect("draws");
+        let space = Space::Units(&cohorts);
+        let band = BandDraws::new(&cells, &space, Some(&multipliers)).expect("draws");
         for (keep, with_wif) in [
             (vec![0, 1, 2, 3], true),
             (vec![1, 3], true),
             (vec![0, 1], false),
         ] {
-            let (_, inf, combination) = aggregate(&cells, &keep, &share, &cohorts, with_wif);
-            let direct = multipliers.draws(&[inf.as_slice()]).remove(0);
+            let (_, inf, combination) =
+                aggregate(&cells, &keep, &share, &cohorts, &space, with_wif);
+            let direct = multipliers.draws(&[(0..n, vec![inf.as_slice()])]).remove(0);
             let combined = band.combined(&combination);
             assert_eq!(direct.len(), 130);
             for (a, b) in direct.iter().zip(&combined) {
