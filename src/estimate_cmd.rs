@@ -361,49 +361,48 @@ impl EstimateArgs {
             v
         };
         // Periods must be integers: a non-integer would otherwise be rounded and merged with another.
-        // `None` where the cell is empty.
-        let period = |column: &str, row: usize, v: f64| -> anyhow::Result<Option<i64>> {
-            if v.is_nan() {
-                return Ok(None);
-            }
-            if v.fract() != 0.0 || v.abs() > 1e15 {
+        // Checked first, so that the conversion cannot fail and maps the column in place.
+        let check_periods = |column: &str, values: &[f64]| -> anyhow::Result<()> {
+            let bad = |v: &f64| !v.is_nan() && (v.fract() != 0.0 || v.abs() > 1e15);
+            if let Some(row) = values.iter().position(bad) {
                 bail!(
-                    "{file}: column `{column}`, data row {}: {v} is not an integer period; \
+                    "{file}: column `{column}`, data row {}: {} is not an integer period; \
                      periods must be integers (a year or a period index), and regstat does \
                      not round them",
-                    row + 1
+                    row + 1,
+                    values[row]
                 );
             }
-            Ok(Some(v as i64))
+            Ok(())
         };
         let unit = labels(&self.unit, data.next().expect("unit"))?;
-        let time: Vec<i64> = numbers(data.next().expect("time"))
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                period(&self.time, i, v)?.with_context(|| {
-                    format!(
-                        "{file}: column `{}`, data row {}: empty; every row needs a period",
-                        self.time,
-                        i + 1
-                    )
-                })
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let time = numbers(data.next().expect("time"));
+        check_periods(&self.time, &time)?;
+        if let Some(row) = time.iter().position(|v| v.is_nan()) {
+            bail!(
+                "{file}: column `{}`, data row {}: empty; every row needs a period",
+                self.time,
+                row + 1
+            );
+        }
+        let time: Vec<i64> = time.into_iter().map(|v| v as i64).collect();
         let treatment_values = numbers(data.next().expect("treatment"));
         let treatment = match (&self.treat, &self.cohort) {
             (Some(name), _) => Treatment::Indicator {
                 name: name.clone(),
                 values: treatment_values,
             },
-            (None, Some(name)) => Treatment::Cohort {
-                name: name.clone(),
-                values: treatment_values
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| period(name, i, v))
-                    .collect::<anyhow::Result<_>>()?,
-            },
+            (None, Some(name)) => {
+                check_periods(name, &treatment_values)?;
+                Treatment::Cohort {
+                    name: name.clone(),
+                    // Empty: never treated, as 0.
+                    values: treatment_values
+                        .into_iter()
+                        .map(|v| if v.is_nan() { 0 } else { v as i64 })
+                        .collect(),
+                }
+            }
             (None, None) => unreachable!("checked above"),
         };
         let outcomes = self

@@ -27,11 +27,10 @@ pub enum Treatment {
     /// A 0/1 indicator per row (NaN where missing); a unit's adoption period is its first treated
     /// period.
     Indicator { name: String, values: Vec<f64> },
-    /// The first treated period per row's unit; `None` (0 or empty in files) for never treated.
-    Cohort {
-        name: String,
-        values: Vec<Option<i64>>,
-    },
+    /// The first treated period per row's unit; 0 for never treated, R did's convention (files
+    /// give 0 or leave the cell empty). An integer per row rather than an `Option`: a 500,000-row
+    /// panel's column converts in place from the file's numbers.
+    Cohort { name: String, values: Vec<i64> },
 }
 
 impl Treatment {
@@ -64,8 +63,6 @@ pub struct Panel {
     data: PanelData,
     /// Each row's unit as a dense code (levels in order of first appearance).
     units: Factor,
-    /// The treatment of each row as given (1, 0, NaN where missing); for a cohort, time >= cohort.
-    treated: Vec<f64>,
     /// Each unit's adoption period (first treated period) by unit code, `None` for never
     /// treated (per unit, not per row: a row's is one lookup away, and a copy per row was 8 MB of
     /// a 500,000-row panel).
@@ -131,7 +128,7 @@ impl Panel {
         }
 
         let mut unit_adoption: Vec<Option<i64>> = vec![None; units.levels];
-        let treated: Vec<f64> = match &data.treatment {
+        match &data.treatment {
             Treatment::Indicator { name, values } => {
                 for i in 0..n {
                     let v = values[i];
@@ -148,12 +145,11 @@ impl Panel {
                         *entry = Some(entry.map_or(data.time[i], |a| a.min(data.time[i])));
                     }
                 }
-                values.clone()
             }
             Treatment::Cohort { name, values } => {
                 let mut first: Vec<Option<Option<i64>>> = vec![None; units.levels];
                 for i in 0..n {
-                    let cohort = values[i].filter(|c| *c != 0);
+                    let cohort = Some(values[i]).filter(|c| *c != 0);
                     let seen = *first[code(i)].get_or_insert(cohort);
                     if seen != cohort {
                         let show = |c: Option<i64>| {
@@ -168,16 +164,11 @@ impl Panel {
                     }
                     unit_adoption[code(i)] = cohort;
                 }
-                (0..n)
-                    .map(|i| match values[i].filter(|c| *c != 0) {
-                        Some(c) if data.time[i] >= c => 1.0,
-                        _ => 0.0,
-                    })
-                    .collect()
             }
-        };
+        }
+        let treated = |i: usize| treated_in(&data.treatment, &data.time, i);
         let switches_off = (0..n)
-            .filter(|&i| treated[i] == 0.0)
+            .filter(|&i| treated(i) == 0.0)
             .filter_map(|i| {
                 unit_adoption[code(i)]
                     .filter(|a| data.time[i] > *a)
@@ -187,7 +178,6 @@ impl Panel {
         Ok(Self {
             data,
             units,
-            treated,
             unit_adoption,
             switches_off,
         })
@@ -210,6 +200,12 @@ impl Panel {
         &self.units
     }
 
+    /// Row `row`'s treatment as given (1, 0, NaN where missing); for a cohort, whether the row's
+    /// period is on or after it.
+    pub fn treated(&self, row: usize) -> f64 {
+        treated_in(&self.data.treatment, &self.data.time, row)
+    }
+
     /// The adoption period of row `row`'s unit, `None` for never treated.
     pub fn adoption(&self, row: usize) -> Option<i64> {
         self.unit_adoption[self.units.codes[row] as usize]
@@ -226,6 +222,15 @@ impl Panel {
             }),
             None => Ok(()),
         }
+    }
+}
+
+/// Row `i`'s treatment: the indicator as given, or for a cohort whether the period is on or after
+/// it. Computed where it is read: a copy per row was 4 MB of a 500,000-row panel.
+fn treated_in(treatment: &Treatment, time: &[i64], i: usize) -> f64 {
+    match treatment {
+        Treatment::Indicator { values, .. } => values[i],
+        Treatment::Cohort { values, .. } => (values[i] != 0 && time[i] >= values[i]) as u8 as f64,
     }
 }
 
@@ -595,7 +600,7 @@ fn regressors(
         // The treatment as given, as feols(y ~ d | unit + time) reads it.
         Method::Twfe => regs.push((
             data.treatment.name().to_string(),
-            rows.iter().map(|&i| panel.treated[i]).collect(),
+            rows.iter().map(|&i| panel.treated(i)).collect(),
         )),
         Method::EventStudy => {
             let rel: Vec<Option<i64>> = rows
@@ -673,7 +678,7 @@ fn samples(panel: &Panel) -> BTreeMap<Vec<bool>, Vec<usize>> {
     let n = panel.len();
     let base: Vec<bool> = (0..n)
         .map(|i| {
-            panel.treated[i].is_finite()
+            panel.treated(i).is_finite()
                 && data.covariates.iter().all(|(_, c)| c[i].is_finite())
                 && data.weights.as_ref().is_none_or(|(_, w)| w[i].is_finite())
         })

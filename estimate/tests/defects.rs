@@ -308,12 +308,10 @@ fn bad_treatments_cohorts_and_duplicates_are_named() {
     let mut data = panel(6, 4, 3, 3, 7);
     data.treatment = Treatment::Cohort {
         name: "g".into(),
-        values: (0..24)
-            .map(|i| if i < 12 { Some(3) } else { None })
-            .collect(),
+        values: (0..24).map(|i| if i < 12 { 3 } else { 0 }).collect(),
     };
     if let Treatment::Cohort { values, .. } = &mut data.treatment {
-        values[1] = Some(4);
+        values[1] = 4;
     }
     let err = Panel::new(data).unwrap_err();
     assert!(

@@ -31,7 +31,7 @@ fn simulate(
             unit.push(format!("u{u}"));
             time.push(p);
             y.push(alpha + 0.3 * p as f64 + te + noise * normal());
-            cohort.push(adoption);
+            cohort.push(adoption.unwrap_or(0));
         }
     }
     one_outcome(
@@ -159,7 +159,7 @@ fn staggered_cohorts_are_refused_by_the_2x2() {
     let mut panel = simulate(20, 6, 10, 3, |_| 0.0, 1.0, 1);
     if let Treatment::Cohort { values, .. } = &mut panel.treatment {
         for v in values.iter_mut().take(6) {
-            *v = Some(4);
+            *v = 4;
         }
     }
     let err = estimate(
@@ -193,7 +193,7 @@ fn integer_weights_equal_replicated_rows() {
             unit.push(panel.unit[i].to_string());
             time.push(panel.time[i]);
             y.push(panel.outcomes[0].1[i]);
-            d.push(values[i].is_some_and(|c| panel.time[i] >= c) as u8 as f64);
+            d.push((values[i] != 0 && panel.time[i] >= values[i]) as u8 as f64);
         }
     }
     let design = Design {

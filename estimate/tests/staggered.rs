@@ -41,7 +41,7 @@ fn staggered(units_per_cohort: usize, noise: f64, seed: u64) -> (PanelData, f64)
                 unit.push(format!("c{c}u{u}"));
                 time.push(t);
                 y.push(alpha + 0.2 * t as f64 + effect + noise * normal());
-                g_col.push((g > 0).then_some(g));
+                g_col.push(g);
             }
         }
     }
@@ -174,8 +174,8 @@ fn designs_cs_cannot_take_are_named() {
     let (mut data, _) = staggered(5, 0.1, 3);
     if let Treatment::Cohort { values, .. } = &mut data.treatment {
         for v in values.iter_mut() {
-            if v.is_none() {
-                *v = Some(9);
+            if *v == 0 {
+                *v = 9;
             }
         }
     }
@@ -240,10 +240,7 @@ fn sun_abraham_recovers_the_same_truth_and_its_event_path() {
     // Without never-treated units the last cohort is the reference and its periods are dropped.
     let (mut late, _) = staggered(20, 0.01, 5);
     if let Treatment::Cohort { values, .. } = &mut late.treatment {
-        values
-            .iter_mut()
-            .filter(|v| v.is_none())
-            .for_each(|v| *v = Some(10));
+        values.iter_mut().filter(|v| **v == 0).for_each(|v| *v = 10);
     }
     let r = estimate(
         &Panel::new(late).unwrap(),
@@ -282,7 +279,7 @@ fn covariates_restore_conditional_parallel_trends() {
             unit.push(format!("u{u}"));
             time.push(t);
             y.push(alpha + t as f64 * (0.2 + 0.5 * x) + effect + 0.01 * unif());
-            g_col.push(treated.then_some(5));
+            g_col.push(if treated { 5 } else { 0 });
             x_col.push(x);
         }
     }

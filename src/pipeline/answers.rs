@@ -248,10 +248,11 @@ pub(super) fn cluster_panel(
             values: panel
                 .iter()
                 .map(|p| {
-                    cluster
-                        .treated
-                        .contains(&p.unit)
-                        .then(|| cluster.adoption_year(&p.unit) as i64)
+                    if cluster.treated.contains(&p.unit) {
+                        cluster.adoption_year(&p.unit) as i64
+                    } else {
+                        0
+                    }
                 })
                 .collect(),
         },

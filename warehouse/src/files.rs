@@ -480,8 +480,8 @@ fn read_csv_columns(
                             reader.record(&fields)?;
                         }
                     } else {
-                        // One vectorised scan finds every delimiter and line break of the
-                        // chunk; fields are the stretches between them.
+                        // One scan, eight bytes at a time, finds every delimiter and line break
+                        // of the chunk; fields are the stretches between them.
                         let mut fields: Vec<&[u8]> = Vec::with_capacity(width);
                         let mut start = 0;
                         let end_record =
@@ -499,7 +499,7 @@ fn read_csv_columns(
                                 fields.clear();
                                 Ok(())
                             };
-                        for at in memchr::memchr2_iter(delimiter, b'\n', chunk) {
+                        for at in Separators::new(chunk, delimiter, b'\n') {
                             fields.push(&chunk[start..at]);
                             start = at + 1;
                             if chunk[at] == b'\n' {
@@ -601,6 +601,70 @@ fn read_csv_columns(
         }
     }
     Ok(out)
+}
+
+/// The positions of two bytes in a text, in order, found eight bytes at a time: each word's
+/// matching bytes as a mask, read off by their trailing zeros. A panel's fields are a few bytes
+/// long, and memchr2's iterator paid its setup for every one of them (twice the time of this on
+/// a 500,000-row panel).
+struct Separators<'a> {
+    bytes: &'a [u8],
+    first: u64,
+    second: u64,
+    /// Where the current word starts.
+    base: usize,
+    /// The current word's matches not yet returned: the high bit of each matching byte.
+    mask: u64,
+}
+
+impl<'a> Separators<'a> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+    fn new(bytes: &'a [u8], first: u8, second: u8) -> Self {
+        let mut it = Self {
+            bytes,
+            first: u64::from_ne_bytes([first; 8]),
+            second: u64::from_ne_bytes([second; 8]),
+            base: 0,
+            mask: 0,
+        };
+        it.mask = it.matches(0);
+        it
+    }
+
+    /// The high bit of each byte of the word at `base` that equals either byte (exact: no
+    /// borrow from a neighbouring byte). Past the end the word is zero-padded, and zero is never
+    /// a separator here.
+    fn matches(&self, base: usize) -> u64 {
+        let word = match self.bytes.get(base..base + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().expect("eight bytes")),
+            None => {
+                let mut w = [0u8; 8];
+                let rest = self.bytes.get(base..).unwrap_or_default();
+                w[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(w)
+            }
+        };
+        let zero_bytes = |x: u64| !(((x & Self::LOW7) + Self::LOW7) | x | Self::LOW7);
+        zero_bytes(word ^ self.first) | zero_bytes(word ^ self.second)
+    }
+}
+
+impl Iterator for Separators<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            self.base += 8;
+            if self.base >= self.bytes.len() {
+                return None;
+            }
+            self.mask = self.matches(self.base);
+        }
+        let at = self.base + self.mask.trailing_zeros() as usize / 8;
+        self.mask &= self.mask - 1;
+        Some(at)
+    }
 }
 
 fn memchr_newline(bytes: &[u8], from: usize) -> Option<usize> {
@@ -836,6 +900,31 @@ pub fn csv_to_parquet(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time scan finds what memchr2 finds, at every length and alignment and next
+    /// to bytes that differ from a separator by one (where a borrow would give a false match).
+    #[test]
+    fn separators_are_found_as_memchr2_finds_them() {
+        let text: Vec<u8> = b"a,b\n,,\n-1.5,x\x2b\x2d\x0b\x0c,\n\n\xff,\x01\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(301)
+            .collect();
+        for start in 0..9 {
+            for end in start..text.len().min(start + 40) {
+                let bytes = &text[start..end];
+                let ours: Vec<usize> = Separators::new(bytes, b',', b'\n').collect();
+                let theirs: Vec<usize> = memchr::memchr2_iter(b',', b'\n', bytes).collect();
+                assert_eq!(ours, theirs, "{start}..{end}");
+            }
+        }
+        let all: Vec<usize> = Separators::new(&text, b';', b'\n').collect();
+        assert_eq!(
+            all,
+            memchr::memchr2_iter(b';', b'\n', &text).collect::<Vec<_>>()
+        );
+    }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let path = dir.join(name);
