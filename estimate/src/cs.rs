@@ -126,7 +126,7 @@ pub struct Aggregation {
 /// The balanced outcome matrix and each unit's cohort (0: never treated).
 struct Data {
     /// Outcomes by period, then unit: unit i's period k at `k * units + i` (a cell reads two
-    /// contiguous periods).
+    /// contiguous periods). Taken by [`CohortMoments`] when there are no covariates.
     y: Vec<f64>,
     /// Covariates per unit and period (empty without covariates).
     x: Vec<Vec<Vec<f64>>>,
@@ -487,15 +487,8 @@ fn cells(
     notes: &mut Vec<String>,
 ) -> Result<Vec<Cell>, EstimateError> {
     let t_count = d.periods.len();
-    let mut groups: Vec<i64> = d
-        .cohort
-        .iter()
-        .copied()
-        .filter(|g| *g > 0)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if spec.control == ControlGroup::NotYet && !d.cohort.contains(&0) {
+    let mut groups: Vec<i64> = cohorts.values.iter().copied().filter(|g| *g > 0).collect();
+    if spec.control == ControlGroup::NotYet && !cohorts.values.contains(&0) {
         let latest = groups.iter().copied().max().unwrap_or(0);
         groups.retain(|g| *g < latest);
     }
@@ -617,8 +610,6 @@ fn cell(
         ControlGroup::Never => c == 0,
         ControlGroup::NotYet => c == 0 || (c > threshold && c != g),
     };
-    let (y_tc, y_pret) = (&d.y[tc * n..(tc + 1) * n], &d.y[pret * n..(pret + 1) * n]);
-    let change = |i: usize| y_tc[i] - y_pret[i];
     let no_controls = || {
         format!(
             "ATT({g},{}) has no control units and is left out",
@@ -650,7 +641,8 @@ fn cell(
         if !treated.contains(&1.0) || !treated.contains(&0.0) {
             return Ok(Err(no_controls()));
         }
-        let dy: Vec<f64> = kept.iter().map(|&i| change(i)).collect();
+        let (y_tc, y_pret) = (&d.y[tc * n..(tc + 1) * n], &d.y[pret * n..(pret + 1) * n]);
+        let dy: Vec<f64> = kept.iter().map(|&i| y_tc[i] - y_pret[i]).collect();
         // Covariates from the earlier of the two periods, with an intercept, as did.
         let earlier = tc.min(pret);
         let x: Vec<Vec<f64>> = kept
@@ -683,21 +675,43 @@ fn cell(
 struct Cohorts {
     of_unit: Vec<u32>,
     values: Vec<i64>,
+    /// Units per value.
+    sizes: Vec<usize>,
 }
 
 impl Cohorts {
+    /// From each unit's cohort. The units usually come ordered by cohort ([`data`]), where the
+    /// distinct values are the runs (a set built from 50,000 units' cohorts cost milliseconds).
     fn new(cohort: &[i64]) -> Self {
-        let values: Vec<i64> = cohort
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let mut values = cohort.to_vec();
+        values.sort_unstable();
+        values.dedup();
+        let mut sizes = vec![0; values.len()];
+        let mut last: Option<(i64, u32)> = None;
         let of_unit = cohort
             .iter()
-            .map(|c| values.binary_search(c).expect("a cohort of the units") as u32)
+            .map(|&c| {
+                let index = match last {
+                    Some((value, index)) if value == c => index,
+                    _ => values.binary_search(&c).expect("a cohort of the units") as u32,
+                };
+                last = Some((c, index));
+                sizes[index as usize] += 1;
+                index
+            })
             .collect();
-        Self { of_unit, values }
+        Self {
+            of_unit,
+            values,
+            sizes,
+        }
+    }
+
+    /// The share of units in cohort `g` (0 for a value no unit has).
+    fn share(&self, g: i64) -> f64 {
+        self.values
+            .binary_search(&g)
+            .map_or(0.0, |k| self.sizes[k] as f64 / self.of_unit.len() as f64)
     }
 }
 
@@ -1022,12 +1036,13 @@ pub(crate) fn cs_report(
             message: format!("expected 0 or more periods, found {}", spec.anticipation),
         });
     }
-    let d = data(panel, rows, j, spec)?;
+    let mut d = data(panel, rows, j, spec)?;
     let mut notes = d.notes.clone();
     let cohort = &Cohorts::new(&d.cohort);
+    // Without covariates the outcomes become the moments' changes in place.
     let moments =
         d.x.is_empty()
-            .then(|| CohortMoments::new(&d.y, d.periods.len(), cohort));
+            .then(|| CohortMoments::new(std::mem::take(&mut d.y), d.periods.len(), cohort));
     let space = &match &moments {
         Some(moments) => Space::Outcomes(moments),
         None => Space::Units(cohort),
@@ -1037,11 +1052,7 @@ pub(crate) fn cs_report(
     let z = Normal::new(0.0, 1.0)
         .expect("standard normal")
         .inverse_cdf(1.0 - spec.alpha / 2.0);
-    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
-    for g in &d.cohort {
-        *counts.entry(*g).or_default() += 1;
-    }
-    let share = |g: i64| counts.get(&g).copied().unwrap_or(0) as f64 / n as f64;
+    let share = |g: i64| cohort.share(g);
 
     // ATT(g,t) with the uniform band over all of them. The cells' draws are made once; every
     // aggregation's band combines them.

@@ -32,14 +32,15 @@ pub(super) struct CohortMoments {
     means: Vec<Vec<f64>>,
     /// Per cohort, the sums over its units of centred z_s z_t: (T-1) x (T-1), row-major.
     cross: Vec<Vec<f64>>,
-    /// The centred changes, period-major: unit i's centred z_t at `(t - 1) * units + i`.
+    /// The centred changes, period-major: unit i's centred z_t at `t * units + i` (the first
+    /// period's row, t = 0, is the outcomes' own and unused: the changes are made in place).
     centred: Vec<f64>,
 }
 
 impl CohortMoments {
     /// From the outcomes by period, then unit (unit i's period k at `k * units + i`), of units
-    /// ordered by cohort.
-    pub(super) fn new(y: &[f64], periods: usize, cohorts: &Cohorts) -> Self {
+    /// ordered by cohort; the changes are made in the outcomes' own memory.
+    pub(super) fn new(y: Vec<f64>, periods: usize, cohorts: &Cohorts) -> Self {
         let units = cohorts.of_unit.len();
         debug_assert_eq!(y.len(), periods * units);
         debug_assert!(cohorts.of_unit.windows(2).all(|w| w[0] <= w[1]));
@@ -52,19 +53,17 @@ impl CohortMoments {
             start = end;
         }
         let features = periods - 1;
-        let first = &y[..units];
-        let mut centred = vec![0.0; features * units];
+        let mut centred = y;
         let mut means = vec![vec![0.0; features]; ranges.len()];
-        for f in 0..features {
-            let later = &y[(f + 1) * units..(f + 2) * units];
-            let out = &mut centred[f * units..(f + 1) * units];
+        let (first, later) = centred.split_at_mut(units);
+        for (f, out) in later.chunks_mut(units.max(1)).enumerate() {
             for (c, range) in ranges.iter().enumerate() {
                 if range.is_empty() {
                     continue;
                 }
                 let mut sum = 0.0;
                 for i in range.clone() {
-                    let z = later[i] - first[i];
+                    let z = out[i] - first[i];
                     out[i] = z;
                     sum += z;
                 }
@@ -79,10 +78,11 @@ impl CohortMoments {
             .iter()
             .map(|range| {
                 let mut m = vec![0.0; features * features];
+                let feature = |f: usize| &centred[(f + 1) * units..(f + 2) * units][range.clone()];
                 for s in 0..features {
-                    let zs = &centred[s * units..(s + 1) * units][range.clone()];
+                    let zs = feature(s);
                     for t in s..features {
-                        let zt = &centred[t * units..(t + 1) * units][range.clone()];
+                        let zt = feature(t);
                         let v: f64 = zs.iter().zip(zt).map(|(a, b)| a * b).sum();
                         m[s * features + t] = v;
                         m[t * features + s] = v;
@@ -276,6 +276,7 @@ impl Space<'_> {
                         let mut columns: Vec<&[f64]> = m
                             .centred
                             .chunks(m.units.max(1))
+                            .skip(1)
                             .take(m.periods - 1)
                             .collect();
                         columns.push(&ones);
@@ -331,7 +332,7 @@ mod tests {
             }
         }
         let cohorts = Cohorts::new(&cohort);
-        let moments = CohortMoments::new(&y, periods, &cohorts);
+        let moments = CohortMoments::new(y.clone(), periods, &cohorts);
         let space = Space::Outcomes(&moments);
         let units = Space::Units(&cohorts);
         let multipliers = Multipliers::new(n, 70, 5);
