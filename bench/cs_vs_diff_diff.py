@@ -22,7 +22,7 @@ from timing import best_of
 import pandas as pd
 
 warnings.filterwarnings("ignore")
-UNITS, PERIODS, REPEATS = 50_000, 10, 3
+UNITS, PERIODS, REPEATS = 50_000, 10, 7
 
 
 def best_of_n(fn):
