@@ -154,19 +154,20 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
     let codes = &panel.unit_codes().codes;
     let levels = panel.unit_codes().levels;
 
-    // Pass one: the units in order of first appearance, each with its cohort as did pre-processes
-    // it (first treated after the last period: never treated; in or before the first period plus
-    // anticipation: dropped).
+    // Pass one: the units in order of first appearance, each with its first row and its cohort as
+    // did pre-processes it (first treated after the last period: never treated; in or before the
+    // first period plus anticipation: dropped). `position[code]` marks the units seen here, then
+    // holds each kept unit's place.
     const UNSEEN: u32 = u32::MAX;
-    let mut seen: Vec<u32> = vec![UNSEEN; levels];
-    let mut order: Vec<(u32, i64)> = Vec::new();
+    let mut position: Vec<u32> = vec![UNSEEN; levels];
+    let mut order: Vec<(u32, usize, i64)> = Vec::new();
     let (mut late, mut early) = (0, 0);
     for &i in rows {
         let c = codes[i] as usize;
-        if seen[c] != UNSEEN {
+        if position[c] != UNSEEN {
             continue;
         }
-        seen[c] = order.len() as u32;
+        position[c] = 0;
         let mut g = panel.adoption(i).unwrap_or(0);
         if g > last + spec.anticipation {
             g = 0;
@@ -176,7 +177,7 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
             early += 1;
             g = -1;
         }
-        order.push((c as u32, g));
+        order.push((c as u32, i, g));
     }
     let mut notes = Vec::new();
     if late > 0 {
@@ -189,9 +190,9 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
             "{early} units already treated in the first period (plus anticipation) are dropped"
         ));
     }
-    order.retain(|(_, g)| *g >= 0);
+    order.retain(|(_, _, g)| *g >= 0);
     let mut periods = all_periods;
-    if !order.iter().any(|(_, g)| *g == 0) {
+    if !order.iter().any(|(_, _, g)| *g == 0) {
         match spec.control {
             ControlGroup::Never => {
                 return Err(EstimateError::Design(
@@ -199,7 +200,7 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
                 ))
             }
             ControlGroup::NotYet => {
-                let latest = order.iter().map(|(_, g)| *g).max().unwrap_or(0);
+                let latest = order.iter().map(|(_, _, g)| *g).max().unwrap_or(0);
                 notes.push(format!(
                     "no never-treated unit: periods from {} on are dropped and the cohort of {latest} serves only as a control",
                     latest - spec.anticipation
@@ -216,10 +217,10 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
     // Units ordered by cohort (stably, so in order of first appearance within a cohort): each
     // cohort's units are then one range, which the moments of [`CohortMoments`] read as
     // contiguous slices. `position[code]`: the unit's place, or UNSEEN when it is left out.
-    order.sort_by_key(|(_, g)| *g);
+    order.sort_by_key(|(_, _, g)| *g);
     let units = order.len();
-    let mut position: Vec<u32> = vec![UNSEEN; levels];
-    for (p, (c, _)) in order.iter().enumerate() {
+    position.fill(UNSEEN);
+    for (p, (c, _, _)) in order.iter().enumerate() {
         position[*c as usize] = p as u32;
     }
     let t_count = periods.len();
@@ -262,15 +263,8 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
         let incomplete: Vec<usize> = (0..units)
             .filter(|&p| (0..t_count).any(|k| y[k * units + p].is_nan()))
             .collect();
-        let first_row = |p: usize| {
-            let code = order[p].0;
-            rows.iter()
-                .copied()
-                .find(|&i| codes[i] == code)
-                .expect("a unit of the rows")
-        };
         // Named in order of first appearance, as the file lists them.
-        let mut named: Vec<usize> = incomplete.iter().map(|&p| first_row(p)).collect();
+        let mut named: Vec<usize> = incomplete.iter().map(|&p| order[p].1).collect();
         named.sort_unstable();
         return Err(EstimateError::Design(format!(
             "cs needs a balanced panel (R did without allow_unbalanced_panel): {} of {} units lack `{}` in some of the {} periods ({}{})",
@@ -295,7 +289,7 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
                 })
                 .collect()
         },
-        cohort: order.iter().map(|(_, g)| *g).collect(),
+        cohort: order.iter().map(|(_, _, g)| *g).collect(),
         periods,
         notes,
     })

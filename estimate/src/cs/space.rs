@@ -44,14 +44,15 @@ impl CohortMoments {
         let units = cohorts.of_unit.len();
         debug_assert_eq!(y.len(), periods * units);
         debug_assert!(cohorts.of_unit.windows(2).all(|w| w[0] <= w[1]));
-        let mut ranges = vec![0..0; cohorts.values.len()];
         let mut start = 0;
-        while start < units {
-            let c = cohorts.of_unit[start];
-            let end = start + cohorts.of_unit[start..].partition_point(|&o| o == c);
-            ranges[c as usize] = start..end;
-            start = end;
-        }
+        let ranges: Vec<Range<usize>> = cohorts
+            .sizes
+            .iter()
+            .map(|&size| {
+                start += size;
+                start - size..start
+            })
+            .collect();
         let features = periods - 1;
         let mut centred = y;
         let mut means = vec![vec![0.0; features]; ranges.len()];
