@@ -173,6 +173,8 @@ impl Sink {
             }
             (Some(p), Some("jsonl")) => Sink::Jsonl(Box::new(create(p)?)),
             (Some(p), Some("parquet")) => {
+                // DuckDB writes the Parquet: know it can before the rows are staged.
+                regstat_warehouse::engine::available()?;
                 let staging = p.with_extension("parquet.csv.partial");
                 Sink::Parquet {
                     out: p.clone(),

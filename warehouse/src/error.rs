@@ -18,6 +18,8 @@ pub enum WarehouseError {
         waited: std::time::Duration,
         detail: String,
     },
+    #[error("warehouse: {0}")]
+    Engine(#[from] crate::engine::EngineUnavailable),
 }
 
 impl WarehouseError {

@@ -702,6 +702,11 @@ pub fn read_columns(
         format,
         message: duckdb_message(&e),
     };
+    crate::engine::available().map_err(|e| PanelFileError::Format {
+        path: path.to_path_buf(),
+        format,
+        message: e.to_string(),
+    })?;
     let conn = duckdb::Connection::open_in_memory().map_err(failed)?;
     let quoted = name.replace('\'', "''");
     let source = format!("read_parquet('{quoted}')");
@@ -875,6 +880,7 @@ pub fn csv_to_parquet(
     parquet: &Path,
     columns: &[(&str, ColumnType)],
 ) -> Result<(), WarehouseError> {
+    crate::engine::available()?;
     let conn = duckdb::Connection::open_in_memory().context("opening an in-memory database")?;
     let quote = |p: &Path| p.display().to_string().replace('\'', "''");
     let types: Vec<String> = columns

@@ -4,6 +4,7 @@
 //! One [`Warehouse`] owns one connection. Every document loads in one transaction through the
 //! appender, so a document is either wholly in the warehouse or not at all.
 
+pub mod engine;
 mod error;
 pub mod files;
 mod load;
@@ -38,6 +39,7 @@ impl Warehouse {
                 source,
             })?;
         }
+        engine::available()?;
         let conn = duckdb::Connection::open(path)
             .map_err(|e| WarehouseError::db(format!("opening {}", path.display()), e))?;
         let mut warehouse = Self {

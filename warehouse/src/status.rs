@@ -36,6 +36,7 @@ pub struct WarehouseStatus {
 /// Reads the status from a warehouse or snapshot file, read-only (no migrations, no locks taken
 /// beyond DuckDB's shared one).
 pub fn read_status(path: &Path) -> Result<WarehouseStatus, WarehouseError> {
+    crate::engine::available()?;
     let config = duckdb::Config::default()
         .access_mode(duckdb::AccessMode::ReadOnly)
         .context("read-only config")?;
