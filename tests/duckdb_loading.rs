@@ -1,24 +1,12 @@
 //! DuckDB is loaded when a command needs it, not when `regstat` starts (`scripts/libduckdb-lazy`):
-//! reading a workbook to CSV never maps libduckdb.so, writing Parquet does, and a missing library
-//! fails only the command that needs it, with a message that says what to do.
+//! extracting a workbook (CSV or Parquet) and estimating on a CSV panel never map libduckdb.so,
+//! reading a Parquet panel does, and a missing library fails only the command that needs it, with
+//! a message that says what to do.
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 mod common;
-
-/// The loader's trace of the shared objects a run opened (`LD_DEBUG=files`, on its stderr).
-fn run_traced(args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_regstat"))
-        .args(args)
-        .env("LD_DEBUG", "files")
-        .envs(envs.iter().copied())
-        .output()
-        .expect("regstat runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn lazy_build() -> bool {
     let link = env!("REGSTAT_DUCKDB_LINK");
@@ -28,6 +16,62 @@ fn lazy_build() -> bool {
     link == "lazy"
 }
 
+/// `regstat` with the loader tracing the shared objects it opens (`LD_DEBUG=files`, on stderr).
+fn traced(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_regstat"))
+        .args(args)
+        .env("LD_DEBUG", "files")
+        .envs(envs.iter().copied())
+        .output()
+        .expect("regstat runs")
+}
+
+/// base_did with a cohort column, as CSV and as Parquet (written by this test's own DuckDB).
+fn panels(dir: &Path) -> (PathBuf, PathBuf) {
+    let csv = dir.join("panel.csv");
+    let parquet = dir.join("panel.parquet");
+    duckdb::Connection::open_in_memory()
+        .unwrap()
+        .execute_batch(&format!(
+            "CREATE TABLE p AS SELECT *, CASE WHEN treat = 1 THEN 6 ELSE 0 END AS g FROM read_csv('{}');
+             COPY p TO '{}' (HEADER); COPY p TO '{}' (FORMAT parquet);",
+            common::shared("reference/did/base_did.csv").display(),
+            csv.display(),
+            parquet.display()
+        ))
+        .unwrap();
+    (csv, parquet)
+}
+
+fn estimate_args(panel: &Path) -> Vec<String> {
+    [
+        "estimate",
+        "--panel",
+        "",
+        "--unit",
+        "id",
+        "--time",
+        "period",
+        "--outcome",
+        "y",
+        "--cohort",
+        "g",
+        "--method",
+        "twfe",
+        "--json",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .map(|a| {
+        if a.is_empty() {
+            panel.display().to_string()
+        } else {
+            a
+        }
+    })
+    .collect()
+}
+
 #[test]
 fn libduckdb_is_loaded_only_by_commands_that_use_it() {
     if !lazy_build() {
@@ -35,43 +79,50 @@ fn libduckdb_is_loaded_only_by_commands_that_use_it() {
     }
     let book = common::shared("corpus/rosstat/Раздел 10 - Инвестиции.xlsx");
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("out.csv");
-    let (code, trace) = run_traced(
-        &[
-            "extract",
-            book.to_str().unwrap(),
-            "--out",
-            csv.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(code, Some(0), "{trace}");
-    assert!(trace.contains("6 tables, 9643 cells"), "{trace}");
+    for out in ["out.csv", "out.parquet"] {
+        let out = dir.path().join(out);
+        let run = traced(
+            &[
+                "extract",
+                book.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let trace = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{trace}");
+        assert!(trace.contains("6 tables, 9643 cells"), "{trace}");
+        assert!(
+            !trace.contains("libduckdb"),
+            "{} loaded DuckDB:\n{trace}",
+            out.display()
+        );
+        assert!(out.exists());
+    }
+
+    let (csv, parquet) = panels(dir.path());
+    let args = estimate_args(&csv);
+    let run = traced(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    let trace = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{trace}");
     assert!(
         !trace.contains("libduckdb"),
-        "CSV extraction loaded DuckDB:\n{trace}"
+        "an estimate on a CSV loaded DuckDB:\n{trace}"
     );
+    let from_csv = String::from_utf8_lossy(&run.stdout).into_owned();
 
-    let parquet = dir.path().join("out.parquet");
-    let (code, trace) = run_traced(
-        &[
-            "extract",
-            book.to_str().unwrap(),
-            "--out",
-            parquet.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(code, Some(0), "{trace}");
+    let args = estimate_args(&parquet);
+    let run = traced(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    let trace = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{trace}");
     assert!(
         trace.contains("libduckdb.so"),
-        "Parquet was written without DuckDB?\n{trace}"
+        "a Parquet panel read without DuckDB?\n{trace}"
     );
-    let rows = common::count(
-        &duckdb::Connection::open_in_memory().unwrap(),
-        &format!("SELECT count(*) FROM '{}'", parquet.display()),
-    );
-    assert_eq!(rows, 9643);
+    // The same estimate through the loaded library (the panel's file name aside).
+    let from_parquet = String::from_utf8_lossy(&run.stdout).replace("panel.parquet", "panel.csv");
+    assert_eq!(from_parquet, from_csv);
 }
 
 #[test]
@@ -79,34 +130,25 @@ fn a_missing_libduckdb_fails_only_the_commands_that_need_it() {
     if !lazy_build() {
         return;
     }
-    let book = common::shared("corpus/rosstat/Раздел 10 - Инвестиции.xlsx");
     let dir = tempfile::tempdir().unwrap();
+    let (csv, parquet) = panels(dir.path());
     let missing = [("REGSTAT_LIBDUCKDB", "/nonexistent/libduckdb.so")];
-    let out = Command::new(env!("CARGO_BIN_EXE_regstat"))
-        .args(["extract", book.to_str().unwrap(), "--out"])
-        .arg(dir.path().join("out.csv"))
-        .envs(missing)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let run = |panel: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_regstat"))
+            .args(estimate_args(panel))
+            .envs(missing)
+            .output()
+            .unwrap()
+    };
+    let out = run(&csv);
+    assert!(out.status.success(), "{out:?}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_regstat"))
-        .args(["extract", book.to_str().unwrap(), "--out"])
-        .arg(dir.path().join("out.parquet"))
-        .envs(missing)
-        .output()
-        .unwrap();
+    let out = run(&parquet);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("cannot use DuckDB: loading $REGSTAT_LIBDUCKDB: /nonexistent/libduckdb.so"),
         "{stderr}"
     );
     assert!(stderr.contains("set REGSTAT_LIBDUCKDB"), "{stderr}");
-    // Failed before anything was written.
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(left, ["out.csv"], "{stderr}");
 }

@@ -211,3 +211,52 @@ publish = "{d}/publish"
         rows[0]
     );
 }
+
+/// The Parquet output holds exactly the CSV's rows: every column, text as text (an empty field
+/// is NULL, as DuckDB reads an empty CSV field), the value a DOUBLE.
+#[test]
+fn parquet_holds_the_same_rows_as_csv() {
+    let book = corpus("Раздел 8 - Валовой региональный продукт.xlsx");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("x.csv");
+    let parquet = dir.path().join("x.parquet");
+    for out in [&csv, &parquet] {
+        let (code, _, stderr) = extract(&[book.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let types: Vec<(String, String)> = conn
+        .prepare(&format!(
+            "DESCRIBE SELECT * FROM read_parquet('{}')",
+            parquet.display()
+        ))
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let header = std::fs::read_to_string(&csv).unwrap();
+    let header: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+    assert_eq!(
+        types.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        header
+    );
+    for (name, kind) in &types {
+        let expected = if name == "value" { "DOUBLE" } else { "VARCHAR" };
+        assert_eq!(kind, expected, "{name}");
+    }
+    let rows = common::count(
+        &conn,
+        &format!("SELECT count(*) FROM read_parquet('{}')", parquet.display()),
+    );
+    assert!(rows > 10_000, "{rows}");
+    let csv_rows = format!(
+        "SELECT * REPLACE (TRY_CAST(value AS DOUBLE) AS value) FROM read_csv('{}', all_varchar = true, header = true)",
+        csv.display()
+    );
+    let parquet_rows = format!("SELECT * FROM read_parquet('{}')", parquet.display());
+    for (a, b) in [(&csv_rows, &parquet_rows), (&parquet_rows, &csv_rows)] {
+        let differing = common::count(&conn, &format!("SELECT count(*) FROM ({a} EXCEPT ALL {b})"));
+        assert_eq!(differing, 0, "{a}\nEXCEPT ALL\n{b}");
+    }
+}

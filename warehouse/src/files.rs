@@ -13,8 +13,6 @@ use duckdb::arrow::array::{Array, ArrayRef, AsArray};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::{DataType, Float64Type};
 
-use crate::error::{Context, WarehouseError};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {
     /// Labels (units, clusters): the cell's text, exactly as in the file.
@@ -863,50 +861,6 @@ fn append(
         }
     }
     Ok(())
-}
-
-/// A column's type in [`csv_to_parquet`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
-    Text,
-    Double,
-}
-
-/// Converts a CSV file (header row, RFC 4180 quoting, quoted newlines allowed) with the given
-/// columns into Parquet (zstd; DuckDB dictionary-encodes repeated text) through an in-memory
-/// DuckDB. Empty fields are NULL. Written to a temporary name and renamed.
-pub fn csv_to_parquet(
-    csv: &Path,
-    parquet: &Path,
-    columns: &[(&str, ColumnType)],
-) -> Result<(), WarehouseError> {
-    crate::engine::available()?;
-    let conn = duckdb::Connection::open_in_memory().context("opening an in-memory database")?;
-    let quote = |p: &Path| p.display().to_string().replace('\'', "''");
-    let types: Vec<String> = columns
-        .iter()
-        .map(|(name, kind)| {
-            let t = match kind {
-                ColumnType::Text => "VARCHAR",
-                ColumnType::Double => "DOUBLE",
-            };
-            format!("'{}': '{t}'", name.replace('\'', "''"))
-        })
-        .collect();
-    let tmp = parquet.with_extension("parquet.partial");
-    conn.execute_batch(&format!(
-        "COPY (FROM read_csv('{}', header = true, delim = ',', quote = '\"', escape = '\"',
-                             strict_mode = true, columns = {{{}}}))
-         TO '{}' (FORMAT parquet, COMPRESSION zstd)",
-        quote(csv),
-        types.join(", "),
-        quote(&tmp)
-    ))
-    .context(&format!("writing {}", parquet.display()))?;
-    std::fs::rename(&tmp, parquet).map_err(|source| WarehouseError::Io {
-        path: parquet.to_path_buf(),
-        source,
-    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use regstat_transform::{parse_document_each, read_sdmx, Observation, RegionDictionary};
-use regstat_warehouse::files::{csv_to_parquet, ColumnType};
+
+mod parquet_rows;
 
 #[derive(clap::Args, Debug)]
 pub struct ExtractArgs {
@@ -35,14 +36,76 @@ const COLUMNS: [&str; 17] = [
     "region_iso", "period", "period_type", "value", "status", "footnotes", "cell", "dimensions", "basis",
 ];
 
+/// One row's fields as text, in [`COLUMNS`] order, borrowed from the observation or formatted
+/// into buffers reused from row to row; the one place that says what each column holds, for the
+/// CSV and Parquet writers.
+#[derive(Default)]
+struct RowFields {
+    period: String,
+    value: String,
+    footnotes: String,
+    dimensions: String,
+    /// The last region's code and ISO code: a row's figures come one after another.
+    last_region: (String, String),
+}
+
+impl RowFields {
+    fn of<'a>(
+        &'a mut self,
+        file: &'a str,
+        o: &'a Observation,
+        regions: &RegionDictionary,
+    ) -> [&'a str; COLUMNS.len()] {
+        use std::fmt::Write as _;
+        if self.last_region.0 != o.region_code {
+            let iso = regions.get(&o.region_code).and_then(|r| r.iso.as_deref());
+            self.last_region = (o.region_code.clone(), iso.unwrap_or("").to_string());
+        }
+        self.period.clear();
+        let _ = write!(self.period, "{}", o.period);
+        self.value.clear();
+        if let Some(v) = o.value {
+            let _ = write!(self.value, "{v}");
+        }
+        self.footnotes.clear();
+        for (i, f) in o.footnotes.iter().enumerate() {
+            if i > 0 {
+                self.footnotes.push('\n');
+            }
+            self.footnotes.push_str(f);
+        }
+        self.dimensions.clear();
+        if let Some(d) = o.dimensions_json() {
+            self.dimensions = d;
+        }
+        [
+            file,
+            &o.provenance.sheet,
+            &o.provenance.table_code,
+            &o.provenance.table_title,
+            &o.indicator,
+            &o.unit,
+            &o.region_label,
+            &o.region_code,
+            &self.last_region.1,
+            &self.period,
+            o.period.period_type().as_str(),
+            &self.value,
+            o.status.as_str(),
+            &self.footnotes,
+            &o.provenance.cell,
+            &self.dimensions,
+            // Last, so that readers of the columns by position keep working.
+            o.basis.as_deref().unwrap_or(""),
+        ]
+    }
+}
+
 /// Rows as CSV, their fields written straight from the observation: a big section has tens of
 /// thousands of figures sharing one title, and copying it per row was most of the work.
 struct CsvRows<W: Write> {
     writer: csv::Writer<W>,
-    /// Reused for the period, the value and the footnotes.
-    scratch: String,
-    /// The last region's code and ISO code: a row's figures come one after another.
-    last_region: (String, String),
+    fields: RowFields,
 }
 
 impl<W: Write> CsvRows<W> {
@@ -53,8 +116,7 @@ impl<W: Write> CsvRows<W> {
         writer.write_record(COLUMNS)?;
         Ok(Self {
             writer,
-            scratch: String::new(),
-            last_region: (String::new(), String::new()),
+            fields: RowFields::default(),
         })
     }
 
@@ -64,44 +126,7 @@ impl<W: Write> CsvRows<W> {
         o: &Observation,
         regions: &RegionDictionary,
     ) -> anyhow::Result<()> {
-        use std::fmt::Write as _;
-        let w = &mut self.writer;
-        w.write_field(file)?;
-        w.write_field(&*o.provenance.sheet)?;
-        w.write_field(&*o.provenance.table_code)?;
-        w.write_field(&*o.provenance.table_title)?;
-        w.write_field(&*o.indicator)?;
-        w.write_field(&*o.unit)?;
-        w.write_field(&*o.region_label)?;
-        w.write_field(&o.region_code)?;
-        if self.last_region.0 != o.region_code {
-            let iso = regions.get(&o.region_code).and_then(|r| r.iso.as_deref());
-            self.last_region = (o.region_code.clone(), iso.unwrap_or("").to_string());
-        }
-        w.write_field(&self.last_region.1)?;
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{}", o.period);
-        w.write_field(&self.scratch)?;
-        w.write_field(o.period.period_type().as_str())?;
-        self.scratch.clear();
-        if let Some(v) = o.value {
-            let _ = write!(self.scratch, "{v}");
-        }
-        w.write_field(&self.scratch)?;
-        w.write_field(o.status.as_str())?;
-        self.scratch.clear();
-        for (i, f) in o.footnotes.iter().enumerate() {
-            if i > 0 {
-                self.scratch.push('\n');
-            }
-            self.scratch.push_str(f);
-        }
-        w.write_field(&self.scratch)?;
-        w.write_field(&o.provenance.cell)?;
-        w.write_field(o.dimensions_json().unwrap_or_default())?;
-        // Last, so that readers of the columns by position keep working.
-        w.write_field(o.basis.as_deref().unwrap_or(""))?;
-        w.write_record(None::<&[u8]>)?;
+        self.writer.write_record(self.fields.of(file, o, regions))?;
         Ok(())
     }
 }
@@ -138,17 +163,12 @@ fn json_row(file: &str, o: &Observation, regions: &RegionDictionary) -> serde_js
     )
 }
 
-/// Where rows go, as they come: CSV and JSON lines to their file; Parquet through a CSV staging
-/// file that DuckDB converts at the end (its CSV reader and Parquet writer, which dictionary-encodes
-/// the repeated titles, are far faster than appending value by value).
+/// Where rows go, as they come: CSV and JSON lines to their file, Parquet through arrow batches
+/// (its dictionary encoding stores each table's repeated title and footnotes once per page).
 enum Sink {
     Csv(Box<CsvRows<Box<dyn Write>>>),
     Jsonl(Box<dyn Write>),
-    Parquet {
-        out: PathBuf,
-        staging: PathBuf,
-        rows: Box<CsvRows<std::io::BufWriter<std::fs::File>>>,
-    },
+    Parquet(Box<parquet_rows::ParquetRows>),
 }
 
 impl Sink {
@@ -173,14 +193,7 @@ impl Sink {
             }
             (Some(p), Some("jsonl")) => Sink::Jsonl(Box::new(create(p)?)),
             (Some(p), Some("parquet")) => {
-                // DuckDB writes the Parquet: know it can before the rows are staged.
-                regstat_warehouse::engine::available()?;
-                let staging = p.with_extension("parquet.csv.partial");
-                Sink::Parquet {
-                    out: p.clone(),
-                    rows: Box::new(CsvRows::new(create(&staging)?)?),
-                    staging,
-                }
+                Sink::Parquet(Box::new(parquet_rows::ParquetRows::create(p)?))
             }
             (Some(_), other) => {
                 bail!(
@@ -199,7 +212,7 @@ impl Sink {
     ) -> anyhow::Result<()> {
         match self {
             Sink::Csv(rows) => rows.push(file, o, regions)?,
-            Sink::Parquet { rows, .. } => rows.push(file, o, regions)?,
+            Sink::Parquet(rows) => rows.push(file, o, regions)?,
             Sink::Jsonl(w) => {
                 serde_json::to_writer(&mut *w, &json_row(file, o, regions))?;
                 w.write_all(b"\n")?;
@@ -212,28 +225,7 @@ impl Sink {
         match self {
             Sink::Csv(mut rows) => rows.writer.flush()?,
             Sink::Jsonl(mut w) => w.flush()?,
-            Sink::Parquet {
-                out,
-                staging,
-                mut rows,
-            } => {
-                rows.writer.flush()?;
-                drop(rows);
-                let columns: Vec<(&str, ColumnType)> = COLUMNS
-                    .iter()
-                    .map(|c| {
-                        let kind = if *c == "value" {
-                            ColumnType::Double
-                        } else {
-                            ColumnType::Text
-                        };
-                        (*c, kind)
-                    })
-                    .collect();
-                let converted = csv_to_parquet(&staging, &out, &columns);
-                let _ = std::fs::remove_file(&staging);
-                converted?;
-            }
+            Sink::Parquet(rows) => rows.finish()?,
         }
         Ok(())
     }
