@@ -37,8 +37,8 @@ const COLUMNS: [&str; 17] = [
 ];
 
 /// One row's fields as text, in [`COLUMNS`] order, borrowed from the observation or formatted
-/// into buffers reused from row to row; the one place that says what each column holds, for the
-/// CSV and Parquet writers.
+/// into buffers reused from row to row; the one place that says what each column holds, for every
+/// output format.
 #[derive(Default)]
 struct RowFields {
     period: String,
@@ -101,99 +101,62 @@ impl RowFields {
     }
 }
 
-/// Rows as CSV, their fields written straight from the observation: a big section has tens of
-/// thousands of figures sharing one title, and copying it per row was most of the work.
-struct CsvRows<W: Write> {
-    writer: csv::Writer<W>,
-    fields: RowFields,
-}
+/// The columns that JSON lines give as `null` when empty (the others are always strings).
+const JSON_NULLABLE: [&str; 4] = ["region_iso", "footnotes", "dimensions", "basis"];
 
-impl<W: Write> CsvRows<W> {
-    fn new(w: W) -> anyhow::Result<Self> {
-        let mut writer = csv::WriterBuilder::new()
-            .buffer_capacity(1 << 16)
-            .from_writer(w);
-        writer.write_record(COLUMNS)?;
-        Ok(Self {
-            writer,
-            fields: RowFields::default(),
-        })
-    }
-
-    fn push(
-        &mut self,
-        file: &str,
-        o: &Observation,
-        regions: &RegionDictionary,
-    ) -> anyhow::Result<()> {
-        self.writer.write_record(self.fields.of(file, o, regions))?;
-        Ok(())
-    }
-}
-
-fn json_row(file: &str, o: &Observation, regions: &RegionDictionary) -> serde_json::Value {
-    let text = |s: &str| serde_json::Value::String(s.to_string());
-    let opt = |s: Option<String>| s.map_or(serde_json::Value::Null, serde_json::Value::String);
-    let values = [
-        text(file),
-        text(&o.provenance.sheet),
-        text(&o.provenance.table_code),
-        text(&o.provenance.table_title),
-        text(&o.indicator),
-        text(&o.unit),
-        text(&o.region_label),
-        text(&o.region_code),
-        opt(regions.get(&o.region_code).and_then(|r| r.iso.clone())),
-        text(&o.period.to_string()),
-        text(o.period.period_type().as_str()),
-        o.value
-            .map_or(serde_json::Value::Null, |v| serde_json::json!(v)),
-        text(o.status.as_str()),
-        opt((!o.footnotes.is_empty()).then(|| o.footnotes.join("\n"))),
-        text(&o.provenance.cell),
-        opt(o.dimensions_json()),
-        opt(o.basis.as_deref().map(str::to_string)),
-    ];
-    serde_json::Value::Object(
-        COLUMNS
-            .iter()
-            .zip(values)
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
+fn json_row(row: &[&str; COLUMNS.len()], value: Option<f64>) -> serde_json::Value {
+    let fields = COLUMNS.iter().zip(row).map(|(name, field)| {
+        let v = if *name == "value" {
+            value.map_or(serde_json::Value::Null, |v| serde_json::json!(v))
+        } else if field.is_empty() && JSON_NULLABLE.contains(name) {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::String(field.to_string())
+        };
+        (name.to_string(), v)
+    });
+    serde_json::Value::Object(fields.collect())
 }
 
 /// Where rows go, as they come: CSV and JSON lines to their file, Parquet through arrow batches
 /// (its dictionary encoding stores each table's repeated title and footnotes once per page).
-enum Sink {
-    Csv(Box<CsvRows<Box<dyn Write>>>),
+enum Writer {
+    /// Fields written straight from the observation: a big section has tens of thousands of
+    /// figures sharing one title, and copying it per row was most of the work.
+    Csv(Box<csv::Writer<Box<dyn Write>>>),
     Jsonl(Box<dyn Write>),
     Parquet(Box<parquet_rows::ParquetRows>),
 }
 
+/// Each row's fields made once ([`RowFields`]), then written by the chosen format.
+struct Sink {
+    fields: RowFields,
+    writer: Writer,
+}
+
 impl Sink {
     fn open(out: Option<&PathBuf>) -> anyhow::Result<Sink> {
-        let create = |p: &PathBuf| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+        let create = |p: &PathBuf| -> anyhow::Result<Box<dyn Write>> {
             let f =
                 std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            Ok(std::io::BufWriter::with_capacity(1 << 16, f))
+            Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)))
+        };
+        let csv = |w: Box<dyn Write>| -> anyhow::Result<Writer> {
+            let mut writer = csv::WriterBuilder::new()
+                .buffer_capacity(1 << 16)
+                .from_writer(w);
+            writer.write_record(COLUMNS)?;
+            Ok(Writer::Csv(Box::new(writer)))
         };
         let ext = out
             .and_then(|p| p.extension())
             .map(|e| e.to_string_lossy().to_lowercase());
-        Ok(match (out, ext.as_deref()) {
-            (None, _) => {
-                let stdout: Box<dyn Write> =
-                    Box::new(std::io::BufWriter::new(std::io::stdout().lock()));
-                Sink::Csv(Box::new(CsvRows::new(stdout)?))
-            }
-            (Some(p), Some("csv")) => {
-                let file: Box<dyn Write> = Box::new(create(p)?);
-                Sink::Csv(Box::new(CsvRows::new(file)?))
-            }
-            (Some(p), Some("jsonl")) => Sink::Jsonl(Box::new(create(p)?)),
+        let writer = match (out, ext.as_deref()) {
+            (None, _) => csv(Box::new(std::io::BufWriter::new(std::io::stdout().lock())))?,
+            (Some(p), Some("csv")) => csv(create(p)?)?,
+            (Some(p), Some("jsonl")) => Writer::Jsonl(create(p)?),
             (Some(p), Some("parquet")) => {
-                Sink::Parquet(Box::new(parquet_rows::ParquetRows::create(p)?))
+                Writer::Parquet(Box::new(parquet_rows::ParquetRows::create(p)?))
             }
             (Some(_), other) => {
                 bail!(
@@ -201,6 +164,10 @@ impl Sink {
                     other.unwrap_or("no extension")
                 )
             }
+        };
+        Ok(Sink {
+            fields: RowFields::default(),
+            writer,
         })
     }
 
@@ -210,11 +177,12 @@ impl Sink {
         o: &Observation,
         regions: &RegionDictionary,
     ) -> anyhow::Result<()> {
-        match self {
-            Sink::Csv(rows) => rows.push(file, o, regions)?,
-            Sink::Parquet(rows) => rows.push(file, o, regions)?,
-            Sink::Jsonl(w) => {
-                serde_json::to_writer(&mut *w, &json_row(file, o, regions))?;
+        let row = self.fields.of(file, o, regions);
+        match &mut self.writer {
+            Writer::Csv(w) => w.write_record(row)?,
+            Writer::Parquet(rows) => rows.push(&row, o.value)?,
+            Writer::Jsonl(w) => {
+                serde_json::to_writer(&mut *w, &json_row(&row, o.value))?;
                 w.write_all(b"\n")?;
             }
         }
@@ -222,10 +190,10 @@ impl Sink {
     }
 
     fn finish(self) -> anyhow::Result<()> {
-        match self {
-            Sink::Csv(mut rows) => rows.writer.flush()?,
-            Sink::Jsonl(mut w) => w.flush()?,
-            Sink::Parquet(rows) => rows.finish()?,
+        match self.writer {
+            Writer::Csv(mut w) => w.flush()?,
+            Writer::Jsonl(mut w) => w.flush()?,
+            Writer::Parquet(rows) => rows.finish()?,
         }
         Ok(())
     }

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::COLUMNS;
 use anyhow::Context;
 use arrow_array::builder::{Float64Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
@@ -18,9 +19,6 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
-use regstat_transform::{Observation, RegionDictionary};
-
-use super::{RowFields, COLUMNS};
 
 /// Rows per arrow batch handed to the writer (its row groups are larger).
 const BATCH_ROWS: usize = 8192;
@@ -33,7 +31,6 @@ pub(super) struct ParquetRows {
     texts: Vec<StringBuilder>,
     values: Float64Builder,
     rows: usize,
-    fields: RowFields,
     partial: PathBuf,
     out: PathBuf,
 }
@@ -71,20 +68,18 @@ impl ParquetRows {
                 .collect(),
             values: Float64Builder::with_capacity(BATCH_ROWS),
             rows: 0,
-            fields: RowFields::default(),
             partial,
             out: out.to_path_buf(),
         })
     }
 
+    /// One row's fields ([`super::RowFields`]); the value as the number, not its text.
     pub(super) fn push(
         &mut self,
-        file: &str,
-        o: &Observation,
-        regions: &RegionDictionary,
+        row: &[&str; COLUMNS.len()],
+        value: Option<f64>,
     ) -> anyhow::Result<()> {
-        let fields = self.fields.of(file, o, regions);
-        let texts = fields
+        let texts = row
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != VALUE)
@@ -96,7 +91,7 @@ impl ParquetRows {
                 builder.append_value(field);
             }
         }
-        self.values.append_option(o.value);
+        self.values.append_option(value);
         self.rows += 1;
         if self.rows == BATCH_ROWS {
             self.flush_batch()?;
