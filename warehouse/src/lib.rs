@@ -33,13 +33,13 @@ pub struct Warehouse {
 impl Warehouse {
     /// Opens (creating if needed) the warehouse file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, WarehouseError> {
+        engine::available()?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| WarehouseError::Io {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
-        engine::available()?;
         let conn = duckdb::Connection::open(path)
             .map_err(|e| WarehouseError::db(format!("opening {}", path.display()), e))?;
         let mut warehouse = Self {
