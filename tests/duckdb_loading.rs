@@ -44,32 +44,28 @@ fn panels(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn estimate_args(panel: &Path) -> Vec<String> {
-    [
-        "estimate",
-        "--panel",
-        "",
-        "--unit",
-        "id",
-        "--time",
-        "period",
-        "--outcome",
-        "y",
-        "--cohort",
-        "g",
-        "--method",
-        "twfe",
-        "--json",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .map(|a| {
-        if a.is_empty() {
-            panel.display().to_string()
-        } else {
-            a
-        }
-    })
-    .collect()
+    let mut args = vec![
+        "estimate".to_string(),
+        "--panel".into(),
+        panel.display().to_string(),
+    ];
+    args.extend(
+        [
+            "--unit",
+            "id",
+            "--time",
+            "period",
+            "--outcome",
+            "y",
+            "--cohort",
+            "g",
+            "--method",
+            "twfe",
+            "--json",
+        ]
+        .map(String::from),
+    );
+    args
 }
 
 #[test]
