@@ -160,7 +160,8 @@ fn data(panel: &Panel, rows: &[usize], j: usize, spec: &CsSpec) -> Result<Data, 
     // holds each kept unit's place.
     const UNSEEN: u32 = u32::MAX;
     let mut position: Vec<u32> = vec![UNSEEN; levels];
-    let mut order: Vec<(u32, usize, i64)> = Vec::new();
+    // At most one entry a unit: sized once (grown by doubling, its copies took fresh memory).
+    let mut order: Vec<(u32, usize, i64)> = Vec::with_capacity(levels);
     let (mut late, mut early) = (0, 0);
     for &i in rows {
         let c = codes[i] as usize;

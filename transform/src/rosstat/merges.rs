@@ -15,16 +15,29 @@ const MAX_SHEET_BYTES: u64 = 512 * 1024 * 1024;
 pub(crate) struct RawMerges<'b> {
     zip: zip::ZipArchive<Cursor<&'b [u8]>>,
     paths: HashMap<String, String>,
+    /// The last sheet's XML: one buffer for every sheet this reader scans, sized once for the
+    /// largest (a fresh buffer per sheet, grown by doubling, faulted in fresh pages each time).
+    xml: Vec<u8>,
 }
 
 fn read_entry(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    zip.by_name(name)
-        .ok()?
-        .take(MAX_SHEET_BYTES)
-        .read_to_end(&mut out)
-        .ok()?;
+    read_entry_into(zip, name, &mut out)?;
     Some(out)
+}
+
+/// Replaces `out`'s bytes with the entry's, reserving its declared size first.
+fn read_entry_into(
+    zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    let entry = zip.by_name(name).ok()?;
+    out.clear();
+    // The declared size is a hint only (a damaged archive may lie): the read is capped anyway.
+    out.reserve(entry.size().min(MAX_SHEET_BYTES) as usize);
+    entry.take(MAX_SHEET_BYTES).read_to_end(out).ok()?;
+    Some(())
 }
 
 /// (name or id, path or target) of each `tag` element with those attributes.
@@ -70,14 +83,18 @@ impl<'b> RawMerges<'b> {
                 Some((name, path))
             })
             .collect();
-        Some(Self { zip, paths })
+        Some(Self {
+            zip,
+            paths,
+            xml: Vec::new(),
+        })
     }
 
     /// A sheet's merged areas; `None` when it cannot be read here.
     pub(crate) fn of(&mut self, sheet: &str) -> Option<Vec<Dimensions>> {
-        let path = self.paths.get(sheet)?.clone();
-        let xml = read_entry(&mut self.zip, &path)?;
-        let text = std::str::from_utf8(&xml).ok()?;
+        let path = self.paths.get(sheet)?;
+        read_entry_into(&mut self.zip, path, &mut self.xml)?;
+        let text = std::str::from_utf8(&self.xml).ok()?;
         let Some(start) = text.rfind("<mergeCells") else {
             return Some(Vec::new());
         };
