@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use regstat_transform::{parse_document_each, read_sdmx, Observation, RegionDictionary};
 
+mod csv_rows;
 mod parquet_rows;
 
 #[derive(clap::Args, Debug)]
@@ -121,9 +122,9 @@ fn json_row(row: &[&str; COLUMNS.len()], value: Option<f64>) -> serde_json::Valu
 /// Where rows go, as they come: CSV and JSON lines to their file, Parquet through arrow batches
 /// (its dictionary encoding stores each table's repeated title and footnotes once per page).
 enum Writer {
-    /// Fields written straight from the observation: a big section has tens of thousands of
-    /// figures sharing one title, and copying it per row was most of the work.
-    Csv(Box<csv::Writer<Box<dyn Write>>>),
+    /// Fields written straight from the observation, each column's repeated text escaped once:
+    /// a big section has tens of thousands of figures sharing one title and its footnotes.
+    Csv(Box<csv_rows::CsvRows<{ COLUMNS.len() }>>),
     Jsonl(Box<dyn Write>),
     Parquet(Box<parquet_rows::ParquetRows>),
 }
@@ -142,17 +143,18 @@ impl Sink {
             Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)))
         };
         let csv = |w: Box<dyn Write>| -> anyhow::Result<Writer> {
-            let mut writer = csv::WriterBuilder::new()
-                .buffer_capacity(1 << 16)
-                .from_writer(w);
-            writer.write_record(COLUMNS)?;
+            let mut writer = csv_rows::CsvRows::new(w);
+            writer.write_row(&COLUMNS)?;
             Ok(Writer::Csv(Box::new(writer)))
         };
         let ext = out
             .and_then(|p| p.extension())
             .map(|e| e.to_string_lossy().to_lowercase());
         let writer = match (out, ext.as_deref()) {
-            (None, _) => csv(Box::new(std::io::BufWriter::new(std::io::stdout().lock())))?,
+            (None, _) => csv(Box::new(std::io::BufWriter::with_capacity(
+                1 << 16,
+                std::io::stdout().lock(),
+            )))?,
             (Some(p), Some("csv")) => csv(create(p)?)?,
             (Some(p), Some("jsonl")) => Writer::Jsonl(create(p)?),
             (Some(p), Some("parquet")) => {
@@ -179,7 +181,7 @@ impl Sink {
     ) -> anyhow::Result<()> {
         let row = self.fields.of(file, o, regions);
         match &mut self.writer {
-            Writer::Csv(w) => w.write_record(row)?,
+            Writer::Csv(w) => w.write_row(&row)?,
             Writer::Parquet(rows) => rows.push(&row, o.value)?,
             Writer::Jsonl(w) => {
                 serde_json::to_writer(&mut *w, &json_row(&row, o.value))?;

@@ -20,19 +20,30 @@ const CRIMEAN_SUBJECTS: &[&str] = &["35000000000", "67000000000"];
 /// Buryatia, Zabaykalsky krai (Chita oblast before 2008) and its former Aginsky Buryat okrug.
 const MOVED_IN_2018: &[&str] = &["81000000000", "76000000000", "76100000000"];
 
+/// A district with several versions: its lineage (named by its oldest version), and the districts
+/// its subjects belong to today. `None` for every other code.
+fn lineage(code: &str) -> Option<(&'static str, &'static [&'static str])> {
+    match code {
+        "032" | "037" | "040" => Some(("032", &["040", "038"])),
+        "035" | "041" => Some(("035", &["041", "042"])),
+        "036" | "042" => Some(("036", &["042"])),
+        _ => None,
+    }
+}
+
+/// Whether `code` is a district whose composition changed under one name, so that
+/// [`district_version`] may choose another of its codes.
+pub fn has_versions(code: &str) -> bool {
+    lineage(code).is_some()
+}
+
 /// The code of the district version whose composition `members` (the subjects printed under the
 /// district row, as (code, current parent district) pairs) shows, for a district with several
 /// versions. `None` when `code` has one version, when no subjects are listed, or when a listed subject
 /// never belonged to any version (the rows are then not the district's own, and the label's own
 /// resolution stands).
 pub fn district_version(code: &str, members: &[(&str, Option<&str>)]) -> Option<&'static str> {
-    // The lineage (named by its oldest version), and the districts its subjects belong to today.
-    let (lineage, parents_now): (&str, &[&str]) = match code {
-        "032" | "037" | "040" => ("032", &["040", "038"]),
-        "035" | "041" => ("035", &["041", "042"]),
-        "036" | "042" => ("036", &["042"]),
-        _ => return None,
-    };
+    let (lineage, parents_now) = lineage(code)?;
     let belongs =
         |(_, parent): &(&str, Option<&str>)| parent.is_none_or(|p| parents_now.contains(&p));
     if members.is_empty() || !members.iter().all(belongs) {

@@ -1003,6 +1003,12 @@ fn settle_district_versions(pending: &mut [Pending], regions: &RegionDictionary)
             .iter()
             .take_while(|p| p.table == table && p.row == row)
             .count();
+        // Only a district of several versions looks at the rows under it (collecting them for
+        // every row of a table was a seventh of reading a big section).
+        if !crate::district::has_versions(&pending[i].observation.region_code) {
+            i = row_end;
+            continue;
+        }
         let code = pending[i].observation.region_code.clone();
         let members: Vec<(&str, Option<&str>)> = pending[row_end..]
             .iter()
