@@ -678,7 +678,13 @@ impl Cohorts {
     /// From each unit's cohort. The units usually come ordered by cohort ([`data`]), where the
     /// distinct values are the runs (a set built from 50,000 units' cohorts cost milliseconds).
     fn new(cohort: &[i64]) -> Self {
-        let mut values = cohort.to_vec();
+        // One value per run, then sorted: a few values, never a copy of the units' cohorts.
+        let mut values: Vec<i64> = Vec::new();
+        for &c in cohort {
+            if values.last() != Some(&c) {
+                values.push(c);
+            }
+        }
         values.sort_unstable();
         values.dedup();
         let mut sizes = vec![0; values.len()];
