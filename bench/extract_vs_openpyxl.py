@@ -14,9 +14,9 @@ import subprocess
 import sys
 import tempfile
 
-from timing import best_of
+from timing import interleaved
 
-REPEATS = 5
+REPEATS = 7
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "..", "shared", "corpus", "rosstat")
 
@@ -43,17 +43,21 @@ def main():
     fmt = sys.argv[2] if len(sys.argv) > 2 else "csv"
     files = sorted(glob.glob(os.path.join(CORPUS, "*.xlsx")))
     with tempfile.TemporaryDirectory() as tmp:
-        ours = 0.0
+        out = os.path.join(tmp, "out." + fmt)
+        ours = theirs = ours_median = theirs_median = 0.0
         for f in files:
-            out = os.path.join(tmp, "out." + fmt)
             # Exit code 1 means some cell had a problem; the corpus has none, but do not fail on it.
-            cmd = [binary, "extract", f, "--out", out]
-            ours += best_of(run(cmd, check=False), REPEATS)[0]
-        theirs = sum(best_of(run([sys.executable, "-c", OPENPYXL, f], check=True), REPEATS)[0] for f in files)
-    print(f"{len(files)} corpus workbooks, best of {REPEATS} per file, summed")
-    print(f"regstat extract --out *.{fmt} (whole process): {ours:.3f} s")
-    print(f"openpyxl read-only, every cell visited (whole process): {theirs:.3f} s")
-    print(f"ratio openpyxl / regstat: {theirs / ours:.1f}x")
+            # The two sides in turn, round after round, so that they see the same machine.
+            (best_ours, median_ours, _), (best_theirs, median_theirs, _) = interleaved(
+                [run([binary, "extract", f, "--out", out], check=False),
+                 run([sys.executable, "-c", OPENPYXL, f], check=True)],
+                REPEATS)
+            ours, ours_median = ours + best_ours, ours_median + median_ours
+            theirs, theirs_median = theirs + best_theirs, theirs_median + median_theirs
+    print(f"{len(files)} corpus workbooks, best of {REPEATS} per file (the two sides interleaved), summed")
+    print(f"regstat extract --out *.{fmt} (whole process): {ours:.3f} s (medians summed {ours_median:.3f})")
+    print(f"openpyxl read-only, every cell visited (whole process): {theirs:.3f} s (medians summed {theirs_median:.3f})")
+    print(f"ratio openpyxl / regstat: {theirs / ours:.1f}x (of the medians {theirs_median / ours_median:.1f}x)")
 
 
 if __name__ == "__main__":
