@@ -367,10 +367,7 @@ fn file_bytes(path: &Path) -> Result<FileBytes, PanelFileError> {
     // for every tool that maps its input, ripgrep among them); a panel being rewritten while it
     // is estimated is not a supported use. Where mapping fails (pipes, some file systems) the
     // file is read instead.
-    // Populated at once: one call maps every page of the file (in the page cache after its first
-    // read) instead of a fault per few pages as the chunk readers reach them, from two threads
-    // that contend for the same page tables.
-    match unsafe { memmap2::MmapOptions::new().populate().map(&file) } {
+    match unsafe { memmap2::Mmap::map(&file) } {
         Ok(map) => Ok(FileBytes::Mapped(map)),
         Err(_) => {
             let mut out = Vec::new();
