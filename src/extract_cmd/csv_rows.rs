@@ -7,17 +7,23 @@ use std::io::Write;
 
 pub(crate) struct CsvRows<const N: usize> {
     out: Box<dyn Write>,
-    /// Per column, the last field as given and as written.
+    /// Per column, the last long field as given and as written.
     last: [(Vec<u8>, Vec<u8>); N],
+    /// The row being written, handed to `out` whole.
+    line: Vec<u8>,
 }
+
+/// Fields up to this length are escaped as they come: comparing them with the last one costs as
+/// much as scanning them.
+const SHORT_FIELD: usize = 24;
 
 /// Whether the csv crate's writer (its default `QuoteStyle::Necessary`) quotes this field.
 fn needs_quotes(field: &[u8]) -> bool {
     memchr::memchr3(b',', b'"', b'\n', field).is_some() || memchr::memchr(b'\r', field).is_some()
 }
 
+/// Appends the field to `out` as the csv crate writes it.
 fn escape(field: &[u8], out: &mut Vec<u8>) {
-    out.clear();
     if !needs_quotes(field) {
         out.extend_from_slice(field);
         return;
@@ -37,23 +43,31 @@ impl<const N: usize> CsvRows<N> {
         Self {
             out,
             last: std::array::from_fn(|_| Default::default()),
+            line: Vec::new(),
         }
     }
 
     pub(crate) fn write_row(&mut self, row: &[&str; N]) -> std::io::Result<()> {
+        self.line.clear();
         for (k, (field, (given, written))) in row.iter().zip(&mut self.last).enumerate() {
             if k > 0 {
-                self.out.write_all(b",")?;
+                self.line.push(b',');
             }
             let field = field.as_bytes();
+            if field.len() <= SHORT_FIELD {
+                escape(field, &mut self.line);
+                continue;
+            }
             if field != given.as_slice() {
                 given.clear();
                 given.extend_from_slice(field);
+                written.clear();
                 escape(field, written);
             }
-            self.out.write_all(written)?;
+            self.line.extend_from_slice(written);
         }
-        self.out.write_all(b"\n")
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     pub(crate) fn flush(&mut self) -> std::io::Result<()> {
@@ -76,6 +90,25 @@ mod tests {
             ["say \"hi\"", "x", "", "1) note, with a comma"],
             ["", "", "", ""],
             ["Российская Федерация", "«ёлки»", "tab\there", "end\""],
+            // Long fields (kept escaped per column), repeated and changing.
+            [
+                "1) Данные, без учета \"ВПН-2020\"",
+                "ЧИСЛЕННОСТЬ РАБОЧЕЙ СИЛЫ В ВОЗРАСТЕ 15 ЛЕТ",
+                "a long field with\na line break in it",
+                "x",
+            ],
+            [
+                "1) Данные, без учета \"ВПН-2020\"",
+                "ЧИСЛЕННОСТЬ РАБОЧЕЙ СИЛЫ В ВОЗРАСТЕ 15 ЛЕТ",
+                "a long field with\na line break in it",
+                "1) note, with a comma, and longer than before",
+            ],
+            [
+                "2) Другая сноска, уже без кавычек",
+                "ЧИСЛЕННОСТЬ РАБОЧЕЙ СИЛЫ В ВОЗРАСТЕ 15 ЛЕТ",
+                "",
+                "1) note, with a comma, and longer than before",
+            ],
         ];
         let mut expected = csv::Writer::from_writer(Vec::new());
         for row in &rows {
