@@ -128,7 +128,7 @@ impl LabelIndex {
                 if ends.len() == Self::SAMPLE_LABELS && *expected_cells > *looked_up {
                     // Sized once from the labels' share so far (a panel of ten periods a unit:
                     // a tenth of the cells), instead of rehashing every label at each doubling
-                    // into fresh memory (a fifth of reading the unit column of 500,000 rows).
+                    // into fresh memory (12% of a 500,000-row CS estimate's samples in perf).
                     let expected = (ends.len() as u128 * *expected_cells as u128
                         / *looked_up as u128) as usize;
                     let more = expected.min(*expected_cells) - ends.len();
