@@ -71,9 +71,6 @@ struct LabelIndex {
     ends: Vec<usize>,
     /// The code of the last non-empty cell looked up.
     last: Option<u32>,
-    /// Non-empty cells looked up so far, and how many this index will see at most (0: unknown).
-    looked_up: usize,
-    expected_cells: usize,
 }
 
 impl LabelIndex {
@@ -81,18 +78,6 @@ impl LabelIndex {
         let k = code as usize;
         let start = if k == 0 { 0 } else { ends[k - 1] };
         &arena[start..ends[k]]
-    }
-
-    /// Labels after which the table is sized for the whole chunk, from the share of new labels
-    /// among the cells seen so far.
-    const SAMPLE_LABELS: usize = 1024;
-
-    /// An index for a column stretch of at most `cells` cells.
-    fn for_cells(cells: usize) -> Self {
-        Self {
-            expected_cells: cells,
-            ..Self::default()
-        }
     }
 
     fn hash(cell: &[u8]) -> u64 {
@@ -111,10 +96,7 @@ impl LabelIndex {
             arena,
             ends,
             last,
-            looked_up,
-            expected_cells,
         } = self;
-        *looked_up += 1;
         if let Some(c) = *last {
             if Self::label(arena, ends, c) == cell {
                 return c;
@@ -125,17 +107,6 @@ impl LabelIndex {
             Some(&c) => c,
             None => {
                 let c = ends.len() as u32;
-                if ends.len() == Self::SAMPLE_LABELS && *expected_cells > *looked_up {
-                    // Sized once from the labels' share so far (a panel of ten periods a unit:
-                    // a tenth of the cells), instead of rehashing every label at each doubling
-                    // into fresh memory (12% of a 500,000-row CS estimate's samples in perf).
-                    let expected = (ends.len() as u128 * *expected_cells as u128
-                        / *looked_up as u128) as usize;
-                    let more = expected.min(*expected_cells) - ends.len();
-                    table.reserve(more, |&c| Self::hash(Self::label(arena, ends, c)));
-                    ends.reserve(more);
-                    arena.reserve(arena.len() / ends.len() * more);
-                }
                 arena.extend_from_slice(cell);
                 ends.push(arena.len());
                 table.insert_unique(hash, c, |&c| Self::hash(Self::label(arena, ends, c)));
@@ -264,18 +235,13 @@ impl<'a> ChunkReader<'a> {
         width: usize,
         parts: Vec<ColumnPart<'a>>,
     ) -> Self {
-        // Every part is the chunk's stretch of its column: as long as the chunk's lines.
-        let cells = parts.first().map_or(0, |part| match part {
-            ColumnPart::Number(v) => v.len(),
-            ColumnPart::Text(v) => v.len(),
-        });
         Self {
             path,
             columns,
             positions,
             width,
             parts,
-            texts: vec![LabelIndex::for_cells(cells); columns.len()],
+            texts: vec![Default::default(); columns.len()],
             row: 0,
         }
     }
