@@ -1,6 +1,6 @@
 //! CSV rows written as the csv crate writes them (fields quoted only when they hold a comma, a
-//! quote or a line break, quotes doubled, `\n` after each record), with each column's last field
-//! kept escaped: a table's title, footnotes, unit and basis repeat on every one of its figures, and
+//! quote or a line break, quotes doubled, `\n` after each record), with each column's last long
+//! field kept escaped: a table's title, footnotes and basis repeat on every one of its figures, and
 //! escaping them byte by byte for every row was most of writing a big section.
 
 use std::io::Write;
