@@ -360,51 +360,23 @@ impl EstimateArgs {
             };
             v
         };
-        // Periods must be integers: a non-integer would otherwise be rounded and merged with another.
-        // Checked first, so that the conversion cannot fail and maps the column in place.
-        let check_periods = |column: &str, values: &[f64]| -> anyhow::Result<()> {
-            // Whole up to 1e15 where the cast and back gives the same number (`fract` calls
-            // libm's trunc per row on the baseline x86-64 target).
-            let bad = |v: &f64| !v.is_nan() && (v.abs() > 1e15 || (*v as i64) as f64 != *v);
-            if let Some(row) = values.iter().position(bad) {
-                bail!(
-                    "{file}: column `{column}`, data row {}: {} is not an integer period; \
-                     periods must be integers (a year or a period index), and regstat does \
-                     not round them",
-                    row + 1,
-                    values[row]
-                );
-            }
-            Ok(())
-        };
         let unit = labels(&self.unit, data.next().expect("unit"))?;
-        let time = numbers(data.next().expect("time"));
-        check_periods(&self.time, &time)?;
-        if let Some(row) = time.iter().position(|v| v.is_nan()) {
-            bail!(
-                "{file}: column `{}`, data row {}: empty; every row needs a period",
-                self.time,
-                row + 1
-            );
-        }
-        let time: Vec<i64> = time.into_iter().map(|v| v as i64).collect();
+        let time = periods(
+            &file,
+            &self.time,
+            numbers(data.next().expect("time")),
+            EmptyPeriod::Refused,
+        )?;
         let treatment_values = numbers(data.next().expect("treatment"));
         let treatment = match (&self.treat, &self.cohort) {
             (Some(name), _) => Treatment::Indicator {
                 name: name.clone(),
                 values: treatment_values,
             },
-            (None, Some(name)) => {
-                check_periods(name, &treatment_values)?;
-                Treatment::Cohort {
-                    name: name.clone(),
-                    // Empty: never treated, as 0.
-                    values: treatment_values
-                        .into_iter()
-                        .map(|v| if v.is_nan() { 0 } else { v as i64 })
-                        .collect(),
-                }
-            }
+            (None, Some(name)) => Treatment::Cohort {
+                name: name.clone(),
+                values: periods(&file, name, treatment_values, EmptyPeriod::NeverTreated)?,
+            },
             (None, None) => unreachable!("checked above"),
         };
         let outcomes = self
@@ -466,6 +438,59 @@ impl EstimateArgs {
         }
         Ok(())
     }
+}
+
+/// What an empty cell of a period column means.
+#[derive(Clone, Copy)]
+enum EmptyPeriod {
+    /// An error: every row needs a period.
+    Refused,
+    /// A cohort column: never treated, as 0 (R did's convention).
+    NeverTreated,
+}
+
+/// A period column as integers, converted in place. Periods must be whole: a non-integer would
+/// otherwise be rounded and merged with another, and regstat does not round them. The check is
+/// one pass without early exit (it vectorises; a 500,000-row column took 1.5 ms with `position`
+/// and libm-free casts); the row is looked up only when a value is wrong.
+fn periods(
+    file: &impl std::fmt::Display,
+    column: &str,
+    values: Vec<f64>,
+    empty: EmptyPeriod,
+) -> anyhow::Result<Vec<i64>> {
+    // Whole up to 1e15, where the cast and back gives the same number.
+    let not_whole = |v: f64| !v.is_nan() && (v.abs() > 1e15 || (v as i64) as f64 != v);
+    let (bad, missing) = values.iter().fold((false, false), |(bad, missing), &v| {
+        (bad | not_whole(v), missing | v.is_nan())
+    });
+    if bad {
+        let row = values
+            .iter()
+            .position(|&v| not_whole(v))
+            .expect("a bad value");
+        bail!(
+            "{file}: column `{column}`, data row {}: {} is not an integer period; \
+             periods must be integers (a year or a period index), and regstat does \
+             not round them",
+            row + 1,
+            values[row]
+        );
+    }
+    if missing {
+        if let EmptyPeriod::Refused = empty {
+            let row = values
+                .iter()
+                .position(|v| v.is_nan())
+                .expect("a missing value");
+            bail!(
+                "{file}: column `{column}`, data row {}: empty; every row needs a period",
+                row + 1
+            );
+        }
+    }
+    // NaN casts to 0: never treated, where allowed.
+    Ok(values.into_iter().map(|v| v as i64).collect())
 }
 
 fn print_report(r: &Report) {

@@ -578,3 +578,84 @@ fn flags_a_method_does_not_use_are_refused() {
         assert!(!ok && stderr.contains(expected), "{flags:?}: {stderr}");
     }
 }
+
+/// The small panel with a cohort column `g` (2004 for r0-r2, empty for the never treated) instead
+/// of the indicator.
+fn small_cohort_panel_csv() -> String {
+    let mut text = String::from("u,t,y,g\n");
+    for line in small_panel_csv().lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let g = if ["r0", "r1", "r2"].contains(&f[0]) {
+            "2004"
+        } else {
+            ""
+        };
+        text.push_str(&format!("{},{},{},{g}\n", f[0], f[1], f[2]));
+    }
+    text
+}
+
+/// Period and cohort columns are checked as they are converted to integers: an empty period, a
+/// fractional cohort and a cohort that changes within a unit are each refused with the row or
+/// unit; an empty cohort is never treated.
+#[test]
+fn period_and_cohort_cells_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = small_cohort_panel_csv();
+    let cs = ["--cohort", "g", "--method", "cs", "--reps", "0", "--json"];
+    let csv = panel_file(dir.path(), "ok.csv", &text);
+    let (ok, stdout, stderr) = small_estimate(&csv, &cs);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let groups: Vec<i64> = v["att_gt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["group"].as_i64().unwrap())
+        .collect();
+    assert!(
+        !groups.is_empty() && groups.iter().all(|g| *g == 2004),
+        "{groups:?}"
+    );
+
+    let empty_period = text.replacen("r1,2003,", "r1,,", 1);
+    let csv = panel_file(dir.path(), "t.csv", &empty_period);
+    let (ok, _, stderr) = small_estimate(&csv, &cs);
+    assert!(!ok);
+    assert!(
+        stderr.contains("column `t`, data row 9: empty; every row needs a period"),
+        "{stderr}"
+    );
+
+    // A fraction is reported although an empty period comes before it.
+    let fractional = empty_period.replacen("r3,2002,", "r3,2002.5,", 1);
+    let csv = panel_file(dir.path(), "t2.csv", &fractional);
+    let (ok, _, stderr) = small_estimate(&csv, &cs);
+    assert!(!ok);
+    assert!(
+        stderr.contains("column `t`, data row 20: 2002.5 is not an integer period"),
+        "{stderr}"
+    );
+    let fractional = text.replace(",2004\n", ",2004.5\n");
+    let csv = panel_file(dir.path(), "g.csv", &fractional);
+    let (ok, _, stderr) = small_estimate(&csv, &cs);
+    assert!(!ok);
+    assert!(
+        stderr.contains("column `g`, data row 1: 2004.5 is not an integer period"),
+        "{stderr}"
+    );
+
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // r4's third row (data row 27) says 2005 where its others are empty.
+    assert!(lines[27].starts_with("r4,2003,"), "{}", lines[27]);
+    lines[27].push_str("2005");
+    let csv = panel_file(dir.path(), "varies.csv", &(lines.join("\n") + "\n"));
+    let (ok, _, stderr) = small_estimate(&csv, &cs);
+    assert!(!ok);
+    assert!(
+        stderr.contains("unit r4")
+            && stderr.contains("never (0 or empty)")
+            && stderr.contains("2005"),
+        "{stderr}"
+    );
+}

@@ -147,34 +147,45 @@ impl Panel {
                 }
             }
             Treatment::Cohort { name, values } => {
-                let mut first: Vec<Option<Option<i64>>> = vec![None; units.levels];
+                // Each unit's cohort as first given (0: never), checked on its other rows.
+                let mut first: Vec<Option<i64>> = vec![None; units.levels];
                 for i in 0..n {
-                    let cohort = Some(values[i]).filter(|c| *c != 0);
-                    let seen = *first[code(i)].get_or_insert(cohort);
-                    if seen != cohort {
-                        let show = |c: Option<i64>| {
-                            c.map_or("never (0 or empty)".into(), |c| c.to_string())
-                        };
-                        return Err(EstimateError::CohortVaries {
-                            column: name.clone(),
-                            unit: data.unit[i].to_string(),
-                            first: show(seen),
-                            second: show(cohort),
-                        });
+                    let cohort = values[i];
+                    match first[code(i)] {
+                        None => first[code(i)] = Some(cohort),
+                        Some(seen) if seen != cohort => {
+                            let show = |c: i64| match c {
+                                0 => "never (0 or empty)".to_string(),
+                                c => c.to_string(),
+                            };
+                            return Err(EstimateError::CohortVaries {
+                                column: name.clone(),
+                                unit: data.unit[i].to_string(),
+                                first: show(seen),
+                                second: show(cohort),
+                            });
+                        }
+                        Some(_) => {}
                     }
-                    unit_adoption[code(i)] = cohort;
+                }
+                for (adoption, cohort) in unit_adoption.iter_mut().zip(first) {
+                    *adoption = cohort.filter(|c| *c != 0);
                 }
             }
         }
-        let treated = |i: usize| treated_in(&data.treatment, &data.time, i);
-        let switches_off = (0..n)
-            .filter(|&i| treated(i) == 0.0)
-            .filter_map(|i| {
-                unit_adoption[code(i)]
-                    .filter(|a| data.time[i] > *a)
-                    .map(|a| (data.unit[i].to_string(), a, data.time[i]))
-            })
-            .min_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
+        // A cohort is absorbing by construction (treated from its period on); only an indicator
+        // can switch off.
+        let switches_off = match &data.treatment {
+            Treatment::Cohort { .. } => None,
+            Treatment::Indicator { values, .. } => (0..n)
+                .filter(|&i| values[i] == 0.0)
+                .filter_map(|i| {
+                    unit_adoption[code(i)]
+                        .filter(|a| data.time[i] > *a)
+                        .map(|a| (data.unit[i].to_string(), a, data.time[i]))
+                })
+                .min_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2))),
+        };
         Ok(Self {
             data,
             units,
