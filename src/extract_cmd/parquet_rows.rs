@@ -13,9 +13,11 @@ use std::sync::Arc;
 
 use super::COLUMNS;
 use anyhow::Context;
-use arrow_array::builder::{Float64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::builder::{ArrayBuilder, Float64Builder, Int32Builder, StringBuilder};
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, DictionaryArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -28,7 +30,7 @@ pub(super) struct ParquetRows {
     /// None once finished.
     writer: Option<ArrowWriter<std::fs::File>>,
     schema: Arc<Schema>,
-    texts: Vec<StringBuilder>,
+    texts: Vec<RunColumn>,
     values: Float64Builder,
     rows: usize,
     partial: PathBuf,
@@ -46,7 +48,7 @@ impl ParquetRows {
                     let kind = if i == VALUE {
                         DataType::Float64
                     } else {
-                        DataType::Utf8
+                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
                     };
                     Field::new(*name, kind, true)
                 })
@@ -58,13 +60,18 @@ impl ParquetRows {
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .build();
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
+        // Without the arrow schema, readers take the columns as the Parquet types say: strings,
+        // not dictionaries (pyarrow would otherwise give categoricals).
+        let options = ArrowWriterOptions::new()
+            .with_properties(properties)
+            .with_skip_arrow_metadata(true);
+        let writer = ArrowWriter::try_new_with_options(file, schema.clone(), options)
             .with_context(|| format!("writing {}", partial.display()))?;
         Ok(Self {
             writer: Some(writer),
             schema,
             texts: (0..COLUMNS.len() - 1)
-                .map(|_| StringBuilder::new())
+                .map(|_| RunColumn::default())
                 .collect(),
             values: Float64Builder::with_capacity(BATCH_ROWS),
             rows: 0,
@@ -84,12 +91,8 @@ impl ParquetRows {
             .enumerate()
             .filter(|(i, _)| *i != VALUE)
             .map(|(_, f)| f);
-        for (builder, field) in self.texts.iter_mut().zip(texts) {
-            if field.is_empty() {
-                builder.append_null();
-            } else {
-                builder.append_value(field);
-            }
+        for (column, field) in self.texts.iter_mut().zip(texts) {
+            column.push(field);
         }
         self.values.append_option(value);
         self.rows += 1;
@@ -106,7 +109,7 @@ impl ParquetRows {
                 if i == VALUE {
                     Arc::new(self.values.finish())
                 } else {
-                    Arc::new(texts.next().expect("a builder per text column").finish())
+                    Arc::new(texts.next().expect("a builder per text column").finish()) as ArrayRef
                 }
             })
             .collect();
@@ -132,6 +135,39 @@ impl ParquetRows {
         std::fs::rename(&self.partial, &self.out)
             .with_context(|| format!("renaming {} into place", self.partial.display()))?;
         Ok(())
+    }
+}
+
+/// A text column of one batch: each row's key into the runs' values (NULL for an empty field).
+#[derive(Default)]
+struct RunColumn {
+    keys: Int32Builder,
+    values: StringBuilder,
+}
+
+impl RunColumn {
+    fn push(&mut self, field: &str) {
+        if field.is_empty() {
+            self.keys.append_null();
+            return;
+        }
+        let runs = self.values.len();
+        let offsets = self.values.offsets_slice();
+        let same = runs > 0 && {
+            let last = offsets[runs - 1] as usize..offsets[runs] as usize;
+            &self.values.values_slice()[last] == field.as_bytes()
+        };
+        if !same {
+            self.values.append_value(field);
+        }
+        // A batch has at most BATCH_ROWS runs.
+        self.keys.append_value(self.values.len() as i32 - 1);
+    }
+
+    fn finish(&mut self) -> DictionaryArray<Int32Type> {
+        let keys = self.keys.finish();
+        let values = Arc::new(self.values.finish());
+        DictionaryArray::try_new(keys, values).expect("every key is a run's index")
     }
 }
 
