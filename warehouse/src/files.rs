@@ -408,12 +408,11 @@ fn read_csv_columns(
     // such data are split here, at memchr speed, and in one chunk per core cut at line breaks.
     // With quotes, the csv crate reads the records (quoted delimiters and line breaks), in one
     // chunk.
-    let quoted = memchr::memchr(b'"', data).is_some();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let chunks: Vec<&[u8]> = if threads > 1 && data.len() > (1 << 20) && !quoted {
-        let mut chunks = Vec::with_capacity(threads);
+    let pieces: Vec<&[u8]> = if threads > 1 && data.len() > (1 << 20) {
+        let mut pieces = Vec::with_capacity(threads);
         let mut start = 0;
         for k in 1..threads {
             let target = data.len() * k / threads;
@@ -421,16 +420,38 @@ fn read_csv_columns(
                 continue;
             }
             let cut = memchr_newline(data, target).map_or(data.len(), |i| i + 1);
-            chunks.push(&data[start..cut]);
+            pieces.push(&data[start..cut]);
             start = cut;
         }
-        chunks.push(&data[start..]);
-        chunks
+        pieces.push(&data[start..]);
+        pieces
     } else {
         vec![data]
     };
+    // Each piece is looked over for a quote and its lines counted on its own core (one thread
+    // did both scans of a 15 MB panel before the parse could start).
+    let scan = |piece: &[u8]| (memchr::memchr(b'"', piece).is_some(), line_bound(piece));
+    let scans: Vec<(bool, usize)> = if pieces.len() > 1 {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = pieces
+                .iter()
+                .map(|piece| scope.spawn(move || scan(piece)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a CSV line counter panicked"))
+                .collect()
+        })
+    } else {
+        pieces.iter().map(|piece| scan(piece)).collect()
+    };
+    let quoted = scans.iter().any(|(quote, _)| *quote);
     // The file's columns, sized once for every line; each chunk fills its own stretch of them.
-    let bounds: Vec<usize> = chunks.iter().map(|c| line_bound(c)).collect();
+    let (chunks, bounds): (Vec<&[u8]>, Vec<usize>) = if quoted && pieces.len() > 1 {
+        (vec![data], vec![scans.iter().map(|(_, lines)| lines).sum()])
+    } else {
+        (pieces, scans.into_iter().map(|(_, lines)| lines).collect())
+    };
     let capacity: usize = bounds.iter().sum();
     let mut out: Vec<ColumnData> = columns
         .iter()
@@ -963,6 +984,31 @@ mod tests {
         assert_eq!(y[2], 3.0);
         // NaN != NaN: compare the debug forms.
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+
+    #[test]
+    fn a_quote_only_in_the_last_part_of_a_big_file_is_read_as_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        // Over 1 MiB, so the file is cut into parts; only the last part has quotes, around a
+        // label holding the delimiter and a line break.
+        let mut text = String::from("unit,y\n");
+        let rows = 120_000;
+        for i in 0..rows {
+            text.push_str(&format!("u{},{i}.5\n", i % 1000));
+        }
+        text.push_str("\"v, w\nx\",7\n");
+        let path = write(dir.path(), "late-quote.csv", &text);
+        let columns = read_columns(&path, &COLUMNS).unwrap();
+        let ColumnData::Text(units) = &columns[0] else {
+            panic!("text")
+        };
+        assert_eq!(units.len(), rows + 1);
+        assert_eq!(units.get(rows), Some("v, w\nx"));
+        assert_eq!(units.get(rows - 1), Some("u999"));
+        let ColumnData::Number(y) = &columns[1] else {
+            panic!("numbers")
+        };
+        assert_eq!((y[0], y[rows - 1], y[rows]), (0.5, rows as f64 - 0.5, 7.0));
     }
 
     #[test]
