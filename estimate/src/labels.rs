@@ -22,7 +22,15 @@ impl Labels {
         codes: Vec<u32>,
         names: Vec<String>,
     ) -> Result<Self, EstimateError> {
-        if let Some(row) = codes.iter().position(|&c| c as usize >= names.len()) {
+        // Checked without early exit (it vectorises); the row is looked up only when one is out.
+        let bound = names.len();
+        let out_of_range = codes
+            .iter()
+            .fold(false, |out, &c| out | (c as usize >= bound));
+        if let Some(row) = out_of_range
+            .then(|| codes.iter().position(|&c| c as usize >= bound))
+            .flatten()
+        {
             return Err(EstimateError::BadParameter {
                 parameter: "labels",
                 message: format!(

@@ -682,22 +682,35 @@ fn vcov_name(clusters: &[Factor]) -> String {
     }
 }
 
-/// Every outcome's rows: complete in the outcome, the covariates, the weights and the treatment.
-/// Outcomes with the same rows are grouped, so each distinct sample is demeaned once.
-fn samples(panel: &Panel) -> BTreeMap<Vec<bool>, Vec<usize>> {
+/// The outcomes grouped by their complete rows (treatment, covariates, weights and the outcome
+/// all present): each group's rows, in order, and its outcomes. The rows are collected in one pass
+/// per outcome (a mask per outcome, then the rows from it, was two more passes over the panel).
+fn samples(panel: &Panel) -> Vec<(Vec<usize>, Vec<usize>)> {
     let data = &panel.data;
     let n = panel.len();
-    let base: Vec<bool> = (0..n)
-        .map(|i| {
-            panel.treated(i).is_finite()
-                && data.covariates.iter().all(|(_, c)| c[i].is_finite())
-                && data.weights.as_ref().is_none_or(|(_, w)| w[i].is_finite())
-        })
-        .collect();
-    let mut groups: BTreeMap<Vec<bool>, Vec<usize>> = BTreeMap::new();
+    let may_miss = matches!(data.treatment, Treatment::Indicator { .. })
+        || !data.covariates.is_empty()
+        || data.weights.is_some();
+    let base: Option<Vec<bool>> = may_miss.then(|| {
+        (0..n)
+            .map(|i| {
+                panel.treated(i).is_finite()
+                    && data.covariates.iter().all(|(_, c)| c[i].is_finite())
+                    && data.weights.as_ref().is_none_or(|(_, w)| w[i].is_finite())
+            })
+            .collect()
+    });
+    let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
     for (j, (_, y)) in data.outcomes.iter().enumerate() {
-        let mask: Vec<bool> = (0..n).map(|i| base[i] && y[i].is_finite()).collect();
-        groups.entry(mask).or_default().push(j);
+        let mut rows = Vec::with_capacity(n);
+        match &base {
+            Some(base) => rows.extend((0..n).filter(|&i| base[i] && y[i].is_finite())),
+            None => rows.extend((0..n).filter(|&i| y[i].is_finite())),
+        }
+        match groups.iter_mut().find(|(other, _)| *other == rows) {
+            Some((_, outcomes)) => outcomes.push(j),
+            None => groups.push((rows, vec![j])),
+        }
     }
     groups
 }
@@ -709,9 +722,7 @@ pub fn estimate(panel: &Panel, spec: &Spec) -> Result<Vec<Report>, EstimateError
     }
     let data = &panel.data;
     let mut reports: Vec<Option<Report>> = vec![None; data.outcomes.len()];
-    for (mask, outcomes) in samples(panel) {
-        let mut rows: Vec<usize> = Vec::with_capacity(mask.iter().filter(|m| **m).count());
-        rows.extend((0..panel.len()).filter(|&i| mask[i]));
+    for (rows, outcomes) in samples(panel) {
         let left_out = panel.len() - rows.len();
         let estimated = match spec.method {
             Method::Did2x2 => outcomes
