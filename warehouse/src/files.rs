@@ -130,6 +130,16 @@ impl LabelIndex {
 
     /// Codes of `other`'s labels in this index (added when new), indexed by `other`'s codes.
     fn absorb(&mut self, other: &LabelIndex) -> Vec<u32> {
+        // Room for all of them at once: chunks of a panel share few labels, and growing the
+        // table on the way rehashed every label already in it.
+        let Self {
+            table, arena, ends, ..
+        } = self;
+        table.reserve(other.ends.len(), |&c| {
+            Self::hash(Self::label(arena, ends, c))
+        });
+        arena.reserve(other.arena.len());
+        ends.reserve(other.ends.len());
         (0..other.ends.len() as u32)
             .map(|c| self.code(Self::label(&other.arena, &other.ends, c)))
             .collect()
