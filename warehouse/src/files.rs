@@ -1,9 +1,11 @@
-//! Reading columns of a CSV or Parquet file (a panel for `regstat estimate`) through an in-memory
-//! DuckDB, which parses both formats fast; no warehouse is touched.
+//! Reading columns of a CSV or Parquet file (a panel for `regstat estimate`); no warehouse is
+//! touched. CSV is split and parsed here, on every core; Parquet is read with the `parquet` crate,
+//! and through an in-memory DuckDB when that crate cannot read the file (a compression it is not
+//! built with, nested columns).
 //!
 //! Columns are found by their exact names as the file spells them (DuckDB's own binding is
 //! case-insensitive and renames `D` beside `d`, so columns are selected by position). CSV cells are
-//! read as text and parsed here, so a column that looks numeric in DuckDB's sample and holds text
+//! read as text and parsed here, so a column that looks numeric in a sample and holds text
 //! further down is read as the text it is, and a cell that is not a number is an error naming the
 //! file, the column, the row and the value, never a silent null or a cast failure with SQL in it.
 
