@@ -1,7 +1,7 @@
 //! DuckDB is loaded when a command needs it, not when `regstat` starts (`scripts/libduckdb-lazy`):
-//! extracting a workbook (CSV or Parquet) and estimating on a CSV panel never map libduckdb.so,
-//! reading a Parquet panel does, and a missing library fails only the command that needs it, with
-//! a message that says what to do.
+//! extracting a workbook (CSV or Parquet) and estimating on a CSV or snappy Parquet panel never map
+//! libduckdb.so, reading a Parquet panel the `parquet` crate cannot (zstd) does, and a missing
+//! library fails only the command that needs it, with a message that says what to do.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -26,21 +26,33 @@ fn traced(args: &[&str], envs: &[(&str, &str)]) -> Output {
         .expect("regstat runs")
 }
 
-/// base_did with a cohort column, as CSV and as Parquet (written by this test's own DuckDB).
-fn panels(dir: &Path) -> (PathBuf, PathBuf) {
-    let csv = dir.join("panel.csv");
-    let parquet = dir.join("panel.parquet");
+/// base_did with a cohort column as CSV, as snappy Parquet and as zstd Parquet (written by this
+/// test's own DuckDB).
+struct Panels {
+    csv: PathBuf,
+    snappy: PathBuf,
+    zstd: PathBuf,
+}
+
+fn panels(dir: &Path) -> Panels {
+    let panels = Panels {
+        csv: dir.join("panel.csv"),
+        snappy: dir.join("panel.parquet"),
+        zstd: dir.join("panel-zstd.parquet"),
+    };
     duckdb::Connection::open_in_memory()
         .unwrap()
         .execute_batch(&format!(
             "CREATE TABLE p AS SELECT *, CASE WHEN treat = 1 THEN 6 ELSE 0 END AS g FROM read_csv('{}');
-             COPY p TO '{}' (HEADER); COPY p TO '{}' (FORMAT parquet);",
+             COPY p TO '{}' (HEADER); COPY p TO '{}' (FORMAT parquet, COMPRESSION snappy);
+             COPY p TO '{}' (FORMAT parquet, COMPRESSION zstd);",
             common::shared("reference/did/base_did.csv").display(),
-            csv.display(),
-            parquet.display()
+            panels.csv.display(),
+            panels.snappy.display(),
+            panels.zstd.display()
         ))
         .unwrap();
-    (csv, parquet)
+    panels
 }
 
 fn estimate_args(panel: &Path) -> Vec<String> {
@@ -97,28 +109,25 @@ fn libduckdb_is_loaded_only_by_commands_that_use_it() {
         assert!(out.exists());
     }
 
-    let (csv, parquet) = panels(dir.path());
-    let args = estimate_args(&csv);
-    let run = traced(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
-    let trace = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{trace}");
-    assert!(
-        !trace.contains("libduckdb"),
-        "an estimate on a CSV loaded DuckDB:\n{trace}"
-    );
-    let from_csv = String::from_utf8_lossy(&run.stdout).into_owned();
-
-    let args = estimate_args(&parquet);
-    let run = traced(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
-    let trace = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{trace}");
-    assert!(
-        trace.contains("libduckdb.so"),
-        "a Parquet panel read without DuckDB?\n{trace}"
-    );
-    // The same estimate through the loaded library (the panel's file name aside).
-    let from_parquet = String::from_utf8_lossy(&run.stdout).replace("panel.parquet", "panel.csv");
-    assert_eq!(from_parquet, from_csv);
+    let panels = panels(dir.path());
+    let estimate = |panel: &Path| {
+        let args = estimate_args(panel);
+        let run = traced(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        let trace = String::from_utf8_lossy(&run.stderr).into_owned();
+        assert!(run.status.success(), "{trace}");
+        let name = panel.file_name().unwrap().to_string_lossy().into_owned();
+        // The estimate with the panel's file name aside.
+        let json = String::from_utf8_lossy(&run.stdout).replace(&name, "panel");
+        (trace.contains("libduckdb"), json, trace)
+    };
+    let (loaded, from_csv, trace) = estimate(&panels.csv);
+    assert!(!loaded, "an estimate on a CSV loaded DuckDB:\n{trace}");
+    let (loaded, from_snappy, trace) = estimate(&panels.snappy);
+    assert!(!loaded, "a snappy Parquet panel loaded DuckDB:\n{trace}");
+    assert_eq!(from_snappy, from_csv);
+    let (loaded, from_zstd, trace) = estimate(&panels.zstd);
+    assert!(loaded, "a zstd Parquet panel read without DuckDB?\n{trace}");
+    assert_eq!(from_zstd, from_csv);
 }
 
 #[test]
@@ -127,7 +136,7 @@ fn a_missing_libduckdb_fails_only_the_commands_that_need_it() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (csv, parquet) = panels(dir.path());
+    let panels = panels(dir.path());
     let missing = [("REGSTAT_LIBDUCKDB", "/nonexistent/libduckdb.so")];
     let run = |panel: &Path| {
         Command::new(env!("CARGO_BIN_EXE_regstat"))
@@ -136,10 +145,12 @@ fn a_missing_libduckdb_fails_only_the_commands_that_need_it() {
             .output()
             .unwrap()
     };
-    let out = run(&csv);
-    assert!(out.status.success(), "{out:?}");
+    for panel in [&panels.csv, &panels.snappy] {
+        let out = run(panel);
+        assert!(out.status.success(), "{}: {out:?}", panel.display());
+    }
 
-    let out = run(&parquet);
+    let out = run(&panels.zstd);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(

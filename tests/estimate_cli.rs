@@ -618,44 +618,40 @@ fn period_and_cohort_cells_are_checked() {
         "{groups:?}"
     );
 
+    // The panel `text` is refused with a message holding every one of `expected`.
+    let refused = |name: &str, text: &str, expected: &[&str]| {
+        let csv = panel_file(dir.path(), name, text);
+        let (ok, _, stderr) = small_estimate(&csv, &cs);
+        assert!(!ok, "{name} was accepted");
+        assert!(
+            expected.iter().all(|e| stderr.contains(e)),
+            "{name}: {stderr}"
+        );
+    };
     let empty_period = text.replacen("r1,2003,", "r1,,", 1);
-    let csv = panel_file(dir.path(), "t.csv", &empty_period);
-    let (ok, _, stderr) = small_estimate(&csv, &cs);
-    assert!(!ok);
-    assert!(
-        stderr.contains("column `t`, data row 9: empty; every row needs a period"),
-        "{stderr}"
+    refused(
+        "t.csv",
+        &empty_period,
+        &["column `t`, data row 9: empty; every row needs a period"],
     );
-
     // A fraction is reported although an empty period comes before it.
-    let fractional = empty_period.replacen("r3,2002,", "r3,2002.5,", 1);
-    let csv = panel_file(dir.path(), "t2.csv", &fractional);
-    let (ok, _, stderr) = small_estimate(&csv, &cs);
-    assert!(!ok);
-    assert!(
-        stderr.contains("column `t`, data row 20: 2002.5 is not an integer period"),
-        "{stderr}"
+    refused(
+        "t2.csv",
+        &empty_period.replacen("r3,2002,", "r3,2002.5,", 1),
+        &["column `t`, data row 20: 2002.5 is not an integer period"],
     );
-    let fractional = text.replace(",2004\n", ",2004.5\n");
-    let csv = panel_file(dir.path(), "g.csv", &fractional);
-    let (ok, _, stderr) = small_estimate(&csv, &cs);
-    assert!(!ok);
-    assert!(
-        stderr.contains("column `g`, data row 1: 2004.5 is not an integer period"),
-        "{stderr}"
+    refused(
+        "g.csv",
+        &text.replace(",2004\n", ",2004.5\n"),
+        &["column `g`, data row 1: 2004.5 is not an integer period"],
     );
-
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     // r4's third row (data row 27) says 2005 where its others are empty.
     assert!(lines[27].starts_with("r4,2003,"), "{}", lines[27]);
     lines[27].push_str("2005");
-    let csv = panel_file(dir.path(), "varies.csv", &(lines.join("\n") + "\n"));
-    let (ok, _, stderr) = small_estimate(&csv, &cs);
-    assert!(!ok);
-    assert!(
-        stderr.contains("unit r4")
-            && stderr.contains("never (0 or empty)")
-            && stderr.contains("2005"),
-        "{stderr}"
+    refused(
+        "varies.csv",
+        &(lines.join("\n") + "\n"),
+        &["unit r4", "never (0 or empty)", "2005"],
     );
 }

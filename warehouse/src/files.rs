@@ -244,13 +244,41 @@ fn period_of(value: Option<f64>) -> Result<i64, ()> {
     }
 }
 
+/// What is wrong with a period cell.
+#[derive(Clone, Copy)]
+enum BadPeriod {
+    NotANumber,
+    NotWhole,
+}
+
+impl BadPeriod {
+    fn at(self, path: &Path, column: &str, row: usize, value: String) -> PanelFileError {
+        let (path, column) = (path.to_path_buf(), column.to_string());
+        match self {
+            BadPeriod::NotANumber => PanelFileError::NotANumber {
+                path,
+                column,
+                row,
+                value,
+            },
+            BadPeriod::NotWhole => PanelFileError::NotAPeriod {
+                path,
+                column,
+                row,
+                value,
+            },
+        }
+    }
+}
+
 /// Parses a period cell: plain digits straight to an integer, anything else as a number that
-/// must be whole. `Err(true)` when it is no number at all, `Err(false)` when it is not whole.
-fn parse_period(cell: &[u8]) -> Result<i64, bool> {
+/// must be whole.
+fn parse_period(cell: &[u8]) -> Result<i64, BadPeriod> {
     if !cell.is_empty() && cell.len() <= 15 && cell.iter().all(u8::is_ascii_digit) {
         return Ok(cell.iter().fold(0i64, |v, d| v * 10 + i64::from(d - b'0')));
     }
-    period_of(parse_number(cell).map_err(|()| true)?).map_err(|()| false)
+    let number = parse_number(cell).map_err(|()| BadPeriod::NotANumber)?;
+    period_of(number).map_err(|()| BadPeriod::NotWhole)
 }
 
 /// A chunk's labels per column and its rows, or the error with its row within the chunk.
@@ -340,30 +368,9 @@ impl<'a> ChunkReader<'a> {
                 },
                 ColumnPart::Period(v) => match parse_period(cell) {
                     Ok(p) => v[at] = p,
-                    Err(not_a_number) => {
-                        let (path, column, value) = (
-                            self.path.to_path_buf(),
-                            column.to_string(),
-                            String::from_utf8_lossy(cell).into_owned(),
-                        );
-                        return Err((
-                            row,
-                            if not_a_number {
-                                PanelFileError::NotANumber {
-                                    path,
-                                    column,
-                                    row,
-                                    value,
-                                }
-                            } else {
-                                PanelFileError::NotAPeriod {
-                                    path,
-                                    column,
-                                    row,
-                                    value,
-                                }
-                            },
-                        ));
+                    Err(bad) => {
+                        let value = String::from_utf8_lossy(cell).into_owned();
+                        return Err((row, bad.at(self.path, column, row, value)));
                     }
                 },
                 ColumnPart::Text(v) => v[at] = index.code(cell),
@@ -1131,30 +1138,9 @@ fn append(
             v.reserve(a.len());
             for r in 0..a.len() {
                 let cell = if a.is_valid(r) { a.value(r) } else { "" };
-                let error = |not_a_number: bool| {
-                    let (path, column, row, value) = (
-                        path.to_path_buf(),
-                        column.to_string(),
-                        row_base + r + 1,
-                        cell.to_string(),
-                    );
-                    if not_a_number {
-                        PanelFileError::NotANumber {
-                            path,
-                            column,
-                            row,
-                            value,
-                        }
-                    } else {
-                        PanelFileError::NotAPeriod {
-                            path,
-                            column,
-                            row,
-                            value,
-                        }
-                    }
-                };
-                v.push(parse_period(cell.as_bytes()).map_err(error)?);
+                let period = parse_period(cell.as_bytes())
+                    .map_err(|bad| bad.at(path, column, row_base + r + 1, cell.to_string()))?;
+                v.push(period);
             }
         }
         (ColumnData::Period(v), None) => {
