@@ -234,17 +234,19 @@ fn parse_number(cell: &[u8]) -> Result<Option<f64>, ()> {
     }
 }
 
-/// A period from a number cell's value: `Err` when it is not whole (or beyond 1e15, where an f64
-/// no longer tells).
+/// The largest period by magnitude: beyond it an f64 no longer tells a fraction.
+const LARGEST_PERIOD: i64 = 1_000_000_000_000_000;
+
+/// A period from a number cell's value: `Err` when it is not whole or beyond [`LARGEST_PERIOD`].
 fn period_of(value: Option<f64>) -> Result<i64, ()> {
     match value {
         None => Ok(MISSING_PERIOD),
-        Some(v) if v.abs() <= 1e15 && (v as i64) as f64 == v => Ok(v as i64),
+        Some(v) if v.abs() <= LARGEST_PERIOD as f64 && (v as i64) as f64 == v => Ok(v as i64),
         Some(_) => Err(()),
     }
 }
 
-/// What is wrong with a period cell.
+/// What is wrong with a period cell; [`BadPeriod::at`] makes the error that names it.
 #[derive(Clone, Copy)]
 enum BadPeriod {
     NotANumber,
@@ -856,27 +858,72 @@ pub fn read_columns(
     let select: Vec<String> = positions.iter().map(|p| format!("#{}", p + 1)).collect();
     let sql = format!("SELECT {} FROM {source}", select.join(", "));
     let mut stmt = conn.prepare(&sql).map_err(failed)?;
-    let mut out = empty_columns(columns);
-    // Per text column, its labels' codes, kept across batches.
-    let mut indexes: Vec<LabelIndex> = vec![LabelIndex::default(); columns.len()];
-    let mut rows = 0usize;
+    let mut out = BatchColumns::new(path, columns, 0);
+    let in_order: Vec<usize> = (0..columns.len()).collect();
     for batch in stmt.query_arrow([]).map_err(failed)? {
-        for (c, (data, index)) in out.iter_mut().zip(indexes.iter_mut()).enumerate() {
-            append(path, columns[c].0, batch.column(c), rows, data, index)?;
+        out.append(&batch, &in_order)?;
+    }
+    out.finish()
+}
+
+/// The requested columns filled from Arrow batches (DuckDB's or the `parquet` crate's): one
+/// [`append`] per column and batch, each text column's labels kept across batches.
+struct BatchColumns<'a> {
+    path: &'a Path,
+    columns: &'a [(&'a str, ColumnKind)],
+    out: Vec<ColumnData>,
+    indexes: Vec<LabelIndex>,
+    rows: usize,
+}
+
+impl<'a> BatchColumns<'a> {
+    /// Columns sized for `capacity` rows when the file says how many it has (grown batch by
+    /// batch, each doubling copied them); 0 when it does not.
+    fn new(path: &'a Path, columns: &'a [(&'a str, ColumnKind)], capacity: usize) -> Self {
+        let mut out = empty_columns(columns);
+        for column in &mut out {
+            match column {
+                ColumnData::Text(v) => v.codes.reserve_exact(capacity),
+                ColumnData::Number(v) => v.reserve_exact(capacity),
+                ColumnData::Period(v) => v.reserve_exact(capacity),
+            }
         }
-        rows += batch.num_rows();
-    }
-    if rows == 0 {
-        return Err(PanelFileError::NoRows {
-            path: path.to_path_buf(),
-        });
-    }
-    for (data, index) in out.iter_mut().zip(indexes) {
-        if let ColumnData::Text(v) = data {
-            v.labels = index.into_labels();
+        Self {
+            path,
+            columns,
+            out,
+            indexes: vec![LabelIndex::default(); columns.len()],
+            rows: 0,
         }
     }
-    Ok(out)
+
+    /// Appends one batch; requested column `c` is the batch's column `place[c]`.
+    fn append(
+        &mut self,
+        batch: &duckdb::arrow::record_batch::RecordBatch,
+        place: &[usize],
+    ) -> Result<(), PanelFileError> {
+        for (c, (data, index)) in self.out.iter_mut().zip(&mut self.indexes).enumerate() {
+            let column = batch.column(place[c]);
+            append(self.path, self.columns[c].0, column, self.rows, data, index)?;
+        }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<ColumnData>, PanelFileError> {
+        if self.rows == 0 {
+            return Err(PanelFileError::NoRows {
+                path: self.path.to_path_buf(),
+            });
+        }
+        for (data, index) in self.out.iter_mut().zip(self.indexes) {
+            if let ColumnData::Text(v) = data {
+                v.labels = index.into_labels();
+            }
+        }
+        Ok(self.out)
+    }
 }
 
 /// Why [`read_parquet_columns`] did not read a file.
@@ -936,43 +983,11 @@ fn read_parquet_columns(
         .with_batch_size(8192)
         .build()
         .map_err(|e| unreadable(&e))?;
-    let mut out = empty_columns(columns);
-    // Every column sized once for the file's rows (grown batch by batch, each doubling copied it).
-    for column in &mut out {
-        match column {
-            ColumnData::Text(v) => v.codes.reserve_exact(total),
-            ColumnData::Number(v) => v.reserve_exact(total),
-            ColumnData::Period(v) => v.reserve_exact(total),
-        }
-    }
-    let mut indexes: Vec<LabelIndex> = vec![LabelIndex::default(); columns.len()];
-    let mut rows = 0usize;
+    let mut out = BatchColumns::new(path, columns, total);
     for batch in reader {
-        let batch = batch.map_err(|e| unreadable(&e))?;
-        for (c, (data, index)) in out.iter_mut().zip(indexes.iter_mut()).enumerate() {
-            append(
-                path,
-                columns[c].0,
-                batch.column(place[c]),
-                rows,
-                data,
-                index,
-            )?;
-        }
-        rows += batch.num_rows();
+        out.append(&batch.map_err(|e| unreadable(&e))?, &place)?;
     }
-    if rows == 0 {
-        return Err(PanelFileError::NoRows {
-            path: path.to_path_buf(),
-        }
-        .into());
-    }
-    for (data, index) in out.iter_mut().zip(indexes) {
-        if let ColumnData::Text(v) = data {
-            v.labels = index.into_labels();
-        }
-    }
-    Ok(out)
+    Ok(out.finish()?)
 }
 
 fn empty_columns(columns: &[(&str, ColumnKind)]) -> Vec<ColumnData> {
@@ -1099,14 +1114,10 @@ fn append(
                 let value = values.is_valid(r).then(|| values.value(r));
                 v.push(match value {
                     None => MISSING_PERIOD,
-                    Some(p) if p.unsigned_abs() <= 1_000_000_000_000_000 => p,
+                    Some(p) if p.unsigned_abs() <= LARGEST_PERIOD.unsigned_abs() => p,
                     Some(p) => {
-                        return Err(PanelFileError::NotAPeriod {
-                            path: path.to_path_buf(),
-                            column: column.to_string(),
-                            row: row_base + r + 1,
-                            value: p.to_string(),
-                        })
+                        let row = row_base + r + 1;
+                        return Err(BadPeriod::NotWhole.at(path, column, row, p.to_string()));
                     }
                 });
             }
@@ -1165,12 +1176,11 @@ fn append(
             v.reserve(a.len());
             for r in 0..a.len() {
                 let value = a.is_valid(r).then(|| a.value(r)).filter(|x| !x.is_nan());
-                v.push(period_of(value).map_err(|()| PanelFileError::NotAPeriod {
-                    path: path.to_path_buf(),
-                    column: column.to_string(),
-                    row: row_base + r + 1,
-                    value: a.value(r).to_string(),
-                })?);
+                let period = period_of(value).map_err(|()| {
+                    let row = row_base + r + 1;
+                    BadPeriod::NotWhole.at(path, column, row, a.value(r).to_string())
+                })?;
+                v.push(period);
             }
         }
         (ColumnData::Number(v), None) => {
