@@ -1073,6 +1073,14 @@ fn append(
     .then(|| cast(array, &DataType::Int64))
     .transpose()
     .map_err(|_| type_error("a number"))?;
+    // A numeric (or boolean) column as floats; anything else is not what `expected` says.
+    let floats = |expected: &'static str| -> Result<ArrayRef, PanelFileError> {
+        let numeric = array.data_type().is_numeric() || *array.data_type() == DataType::Boolean;
+        if !numeric {
+            return Err(type_error(expected));
+        }
+        cast(array, &DataType::Float64).map_err(|_| type_error(expected))
+    };
     match (data, text) {
         (ColumnData::Text(v), _) if integers.is_some() => {
             // Each distinct id written as text once: formatting every row's id (what a cast to
@@ -1167,11 +1175,7 @@ fn append(
             }
         }
         (ColumnData::Period(v), None) => {
-            let numeric = array.data_type().is_numeric() || *array.data_type() == DataType::Boolean;
-            if !numeric {
-                return Err(type_error("a whole number"));
-            }
-            let f = cast(array, &DataType::Float64).map_err(|_| type_error("a whole number"))?;
+            let f = floats("a whole number")?;
             let a = f.as_primitive::<Float64Type>();
             v.reserve(a.len());
             for r in 0..a.len() {
@@ -1184,11 +1188,7 @@ fn append(
             }
         }
         (ColumnData::Number(v), None) => {
-            let numeric = array.data_type().is_numeric() || *array.data_type() == DataType::Boolean;
-            if !numeric {
-                return Err(type_error("a number"));
-            }
-            let f = cast(array, &DataType::Float64).map_err(|_| type_error("a number"))?;
+            let f = floats("a number")?;
             let a = f.as_primitive::<Float64Type>();
             v.extend((0..a.len()).map(|r| if a.is_valid(r) { a.value(r) } else { f64::NAN }));
         }
