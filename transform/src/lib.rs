@@ -20,6 +20,7 @@ pub mod rosstat;
 pub mod sdmx;
 pub mod table_file;
 pub mod unit;
+mod xlsx;
 
 pub use catalogue::{Catalogue, IndicatorEntry};
 pub use cell::{parse_cell_text, CellValue};

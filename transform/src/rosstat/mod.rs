@@ -18,10 +18,10 @@ use crate::error::{Location, ParseProblem, TransformError};
 use crate::observation::{Observation, Provenance, Status};
 use crate::period::{strip_footnote_mark, Period};
 use crate::region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
+use crate::xlsx::{SheetReader, XlsxBook};
 
 mod header;
 mod lines;
-mod merges;
 
 use header::{header_marks, header_period, header_periods, sub_periods, year_in_text};
 use lines::{
@@ -88,9 +88,11 @@ impl ParsedDocument {
 /// as it and the sheets before it are read, so a caller can write while the rest is parsed and
 /// never holds the whole workbook's figures.
 ///
-/// An .xlsx workbook's sheets are parsed in parallel, one reader per core each taking the next
-/// sheet (a section's sheets differ tenfold in size). The first failing sheet's error, in sheet
-/// order, is the one returned, as if read in order; the sheets before it have been emitted.
+/// An .xlsx workbook is opened once by the fast reader ([`crate::xlsx`]) and its sheets parsed in
+/// parallel, one reader per core each taking the next sheet (a section's sheets differ tenfold in
+/// size). A sheet that reader steps aside from, and any workbook it cannot open (legacy .xls,
+/// .xlsb, .ods, a damaged package), is read by calamine. The first failing sheet's error, in
+/// sheet order, is the one returned, as if read in order; the sheets before it have been emitted.
 pub fn parse_workbook_each(
     file: &str,
     bytes: &[u8],
@@ -98,54 +100,53 @@ pub fn parse_workbook_each(
     sheets: &[String],
     emit: &mut dyn FnMut(ParsedDocument),
 ) -> Result<(), TransformError> {
-    let mut workbook = open_workbook(file, bytes)?;
-    let names: Vec<String> = workbook
-        .sheet_names()
-        .into_iter()
-        .filter(|sheet| sheets.is_empty() || sheets.iter().any(|s| s.trim() == sheet.trim()))
-        .collect();
+    let wanted = |names: Vec<String>| -> Vec<String> {
+        names
+            .into_iter()
+            .filter(|sheet| sheets.is_empty() || sheets.iter().any(|s| s.trim() == sheet.trim()))
+            .collect()
+    };
+    let book = if bytes.starts_with(b"PK\x03\x04") {
+        XlsxBook::open(bytes)
+            .inspect_err(|step| tracing::debug!(file, reason = step.0, "read by calamine"))
+            .ok()
+    } else {
+        None
+    };
+    let Some(book) = book else {
+        let mut workbook = open_workbook(file, bytes)?;
+        for name in wanted(workbook.sheet_names()) {
+            emit(parse_sheet(&mut workbook, file, &name, regions)?);
+        }
+        return Ok(());
+    };
+    let names = wanted(book.sheet_names());
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(names.len());
-    if workers <= 1 || !matches!(workbook, calamine::Sheets::Xlsx(_)) {
-        let mut raw = merges::RawMerges::new(bytes);
+    if workers <= 1 {
+        let mut sheets = SheetSource::new(&book, file, bytes);
         for name in &names {
-            emit(parse_sheet(
-                &mut workbook,
-                raw.as_mut(),
-                file,
-                name,
-                regions,
-            )?);
+            emit(sheets.parse(name, regions)?);
         }
         return Ok(());
     }
     use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
     let (sent, received) = std::sync::mpsc::channel();
-    let run =
-        |workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
-         sent: std::sync::mpsc::Sender<(usize, Result<ParsedDocument, TransformError>)>| {
-            let mut raw = merges::RawMerges::new(bytes);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(name) = names.get(i) else { break };
-                let part = parse_sheet(workbook, raw.as_mut(), file, name, regions);
-                if sent.send((i, part)).is_err() {
-                    break;
-                }
-            }
-        };
     std::thread::scope(|scope| {
-        let first = sent.clone();
-        let run = &run;
-        scope.spawn(move || run(&mut workbook, first));
-        for _ in 1..workers {
+        for _ in 0..workers {
             let sent = sent.clone();
+            let (book, names, next) = (&book, &names, &next);
             scope.spawn(move || {
-                // The first reader opened this workbook; a second cannot fail to.
-                if let Ok(mut own) = open_workbook(file, bytes) {
-                    run(&mut own, sent);
+                let mut sheets = SheetSource::new(book, file, bytes);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(name) = names.get(i) else { break };
+                    let part = sheets.parse(name, regions);
+                    if sent.send((i, part)).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -170,6 +171,49 @@ pub fn parse_workbook_each(
     })
 }
 
+/// One thread's way to a workbook's sheets: the fast reader, and calamine (opened when first
+/// needed) for a sheet that reader steps aside from.
+struct SheetSource<'a, 'b> {
+    reader: SheetReader<'a, 'b>,
+    fallback: Option<calamine::Sheets<Cursor<&'b [u8]>>>,
+    file: &'a str,
+    bytes: &'b [u8],
+}
+
+impl<'a, 'b> SheetSource<'a, 'b> {
+    fn new(book: &'a XlsxBook<'b>, file: &'a str, bytes: &'b [u8]) -> Self {
+        SheetSource {
+            reader: book.reader(),
+            fallback: None,
+            file,
+            bytes,
+        }
+    }
+
+    fn parse(
+        &mut self,
+        name: &str,
+        regions: &RegionDictionary,
+    ) -> Result<ParsedDocument, TransformError> {
+        match self.reader.sheet(name) {
+            Ok((range, merges)) => parse_range(self.file, name, range, &merges, regions),
+            Err(step) => {
+                tracing::debug!(
+                    file = self.file,
+                    sheet = name,
+                    reason = step.0,
+                    "sheet read by calamine"
+                );
+                let workbook = match &mut self.fallback {
+                    Some(workbook) => workbook,
+                    None => self.fallback.insert(open_workbook(self.file, self.bytes)?),
+                };
+                parse_sheet(workbook, self.file, name, regions)
+            }
+        }
+    }
+}
+
 /// A sheet's cells read: a workbook's, or a grid from another format (see [`crate::grid`]).
 pub(crate) fn parse_range(
     file: &str,
@@ -191,10 +235,9 @@ pub(crate) fn parse_range(
     Ok(doc)
 }
 
-/// One sheet's tables, figures and problems.
+/// One sheet's tables, figures and problems, read by calamine.
 fn parse_sheet(
     workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
-    raw: Option<&mut merges::RawMerges<'_>>,
     file: &str,
     sheet: &str,
     regions: &RegionDictionary,
@@ -205,21 +248,12 @@ fn parse_sheet(
             file: file.to_string(),
             reason: format!("sheet '{sheet}': {e}"),
         })?;
-    let merges = raw
-        .and_then(|raw| raw.of(sheet))
-        .unwrap_or_else(|| merged_areas(workbook, sheet));
-    parse_range(file, sheet, range, &merges, regions)
-}
-
-fn merged_areas(
-    workbook: &mut calamine::Sheets<Cursor<&[u8]>>,
-    sheet: &str,
-) -> Vec<calamine::Dimensions> {
-    match workbook {
+    let merges = match workbook {
         calamine::Sheets::Xls(x) => x.merge_cells_by_sheet_name(sheet).unwrap_or_default(),
         calamine::Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(sheet).unwrap_or_default(),
         _ => Vec::new(),
-    }
+    };
+    parse_range(file, sheet, range, &merges, regions)
 }
 
 /// A vertically merged header cell shows one value; some sheets keep it in the hidden lower half
