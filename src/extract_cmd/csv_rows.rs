@@ -3,14 +3,12 @@
 //! field kept escaped: a table's title, footnotes and basis repeat on every one of its figures, and
 //! escaping them byte by byte for every row was most of writing a big section.
 
-use std::io::Write;
-
+/// Rows appended to a buffer that the caller takes ([`CsvRows::take`]) and writes: rows are made on
+/// the thread that parsed their sheet, and written in order by another.
 pub(crate) struct CsvRows<const N: usize> {
-    out: Box<dyn Write>,
+    out: Vec<u8>,
     /// Per column, the last long field as given and as written.
     last: [(Vec<u8>, Vec<u8>); N],
-    /// The row being written, handed to `out` whole.
-    line: Vec<u8>,
 }
 
 /// Fields up to this length are escaped as they come: comparing them with the last one costs as
@@ -39,23 +37,21 @@ fn escape(field: &[u8], out: &mut Vec<u8>) {
 }
 
 impl<const N: usize> CsvRows<N> {
-    pub(crate) fn new(out: Box<dyn Write>) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            out,
+            out: Vec::new(),
             last: std::array::from_fn(|_| Default::default()),
-            line: Vec::new(),
         }
     }
 
-    pub(crate) fn write_row(&mut self, row: &[&str; N]) -> std::io::Result<()> {
-        self.line.clear();
+    pub(crate) fn write_row(&mut self, row: &[&str; N]) {
         for (k, (field, (given, written))) in row.iter().zip(&mut self.last).enumerate() {
             if k > 0 {
-                self.line.push(b',');
+                self.out.push(b',');
             }
             let field = field.as_bytes();
             if field.len() <= SHORT_FIELD {
-                escape(field, &mut self.line);
+                escape(field, &mut self.out);
                 continue;
             }
             if field != given.as_slice() {
@@ -64,14 +60,24 @@ impl<const N: usize> CsvRows<N> {
                 written.clear();
                 escape(field, written);
             }
-            self.line.extend_from_slice(written);
+            self.out.extend_from_slice(written);
         }
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)
+        self.out.push(b'\n');
     }
 
-    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
+    /// The rows written since the last take.
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// The rows written since the last take.
+    pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// Bytes waiting to be taken.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
     }
 }
 
@@ -115,15 +121,18 @@ mod tests {
             expected.write_record(row).unwrap();
         }
         let expected = expected.into_inner().unwrap();
-        let file = tempfile::NamedTempFile::new().unwrap();
-        let mut ours = CsvRows::<4>::new(Box::new(file.reopen().unwrap()));
-        for row in &rows {
-            ours.write_row(row).unwrap();
+        let mut ours = CsvRows::<4>::new();
+        let mut written = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            ours.write_row(row);
+            // Taken at odd moments: the escaped-field cache outlives a take.
+            if i % 3 == 1 {
+                written.extend(ours.take());
+            }
         }
-        ours.flush().unwrap();
-        drop(ours);
+        written.extend(ours.take());
         assert_eq!(
-            String::from_utf8(std::fs::read(file.path()).unwrap()).unwrap(),
+            String::from_utf8(written).unwrap(),
             String::from_utf8(expected).unwrap()
         );
     }

@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use regstat_transform::{parse_document_each, read_sdmx, Observation, RegionDictionary};
+use std::sync::Arc;
+
+use regstat_transform::{parse_document_each_with, read_sdmx, Observation, RegionDictionary};
 
 mod csv_rows;
 mod parquet_rows;
@@ -66,7 +68,7 @@ impl RowFields {
         let _ = write!(self.period, "{}", o.period);
         self.value.clear();
         if let Some(v) = o.value {
-            let _ = write!(self.value, "{v}");
+            write_value(&mut self.value, v);
         }
         self.footnotes.clear();
         for (i, f) in o.footnotes.iter().enumerate() {
@@ -102,6 +104,18 @@ impl RowFields {
     }
 }
 
+/// A figure as `{v}` writes it. A whole number goes through the integer formatting, which skips
+/// the float formatting's search for the shortest digits (most Rosstat figures are whole); -0
+/// keeps its sign through `{v}`.
+fn write_value(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        let _ = write!(out, "{}", v as i64);
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
 /// The columns that JSON lines give as `null` when empty (the others are always strings).
 const JSON_NULLABLE: [&str; 4] = ["region_iso", "footnotes", "dimensions", "basis"];
 
@@ -119,20 +133,110 @@ fn json_row(row: &[&str; COLUMNS.len()], value: Option<f64>) -> serde_json::Valu
     serde_json::Value::Object(fields.collect())
 }
 
-/// Where rows go, as they come: CSV and JSON lines to their file, Parquet through arrow batches
-/// (its dictionary encoding stores each table's repeated title and footnotes once per page).
-enum Writer {
+/// The output's format, from `--out`'s extension (CSV on standard output without it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+/// Some observations' rows in the output's format, made on the thread that read them and written
+/// in order by [`Sink`].
+enum Chunk {
+    Bytes(Vec<u8>),
+    Batches(Vec<arrow_array::RecordBatch>),
+}
+
+/// Observations into rows: each row's fields made once ([`RowFields`]), then encoded by the format.
+struct Encoder {
+    fields: RowFields,
+    rows: Rows,
+}
+
+enum Rows {
     /// Fields written straight from the observation, each column's repeated text escaped once:
     /// a big section has tens of thousands of figures sharing one title and its footnotes.
     Csv(Box<csv_rows::CsvRows<{ COLUMNS.len() }>>),
-    Jsonl(Box<dyn Write>),
-    Parquet(Box<parquet_rows::ParquetRows>),
+    Jsonl(Vec<u8>),
+    /// Parquet's dictionary encoding stores each table's repeated title and footnotes once per
+    /// page.
+    Parquet(Box<parquet_rows::ParquetBatches>),
 }
 
-/// Each row's fields made once ([`RowFields`]), then written by the chosen format.
+/// Bytes of rows an encoder gathers before [`Sink::push`] writes them.
+const CHUNK_BYTES: usize = 1 << 16;
+
+impl Encoder {
+    fn new(format: Format, schema: &Arc<arrow_schema::Schema>) -> Self {
+        let rows = match format {
+            Format::Csv => Rows::Csv(Box::new(csv_rows::CsvRows::new())),
+            Format::Jsonl => Rows::Jsonl(Vec::new()),
+            Format::Parquet => {
+                Rows::Parquet(Box::new(parquet_rows::ParquetBatches::new(schema.clone())))
+            }
+        };
+        Encoder {
+            fields: RowFields::default(),
+            rows,
+        }
+    }
+
+    fn push(&mut self, file: &str, o: &Observation, regions: &RegionDictionary) {
+        let row = self.fields.of(file, o, regions);
+        match &mut self.rows {
+            Rows::Csv(w) => w.write_row(&row),
+            Rows::Parquet(rows) => rows.push(&row, o.value),
+            Rows::Jsonl(out) => {
+                // A Vec takes every byte; JSON of strings and a number cannot fail.
+                let _ = serde_json::to_writer(&mut *out, &json_row(&row, o.value));
+                out.push(b'\n');
+            }
+        }
+    }
+
+    /// Sizes the text buffer for this many more rows like those it holds: a big sheet's rows
+    /// are one buffer, which grown by doubling copied itself into fresh pages again and again.
+    fn expect_rows(&mut self, rows: usize) {
+        let buffered = match &mut self.rows {
+            Rows::Csv(w) => w.buffer(),
+            Rows::Jsonl(out) => out,
+            Rows::Parquet(_) => return,
+        };
+        let row = buffered.len();
+        buffered.reserve(row.saturating_mul(rows).saturating_add(row) / 8 * 9);
+    }
+
+    /// Whether enough rows wait to be written.
+    fn is_full(&self) -> bool {
+        match &self.rows {
+            Rows::Csv(w) => w.len() >= CHUNK_BYTES,
+            Rows::Jsonl(out) => out.len() >= CHUNK_BYTES,
+            Rows::Parquet(rows) => rows.finished() > 0,
+        }
+    }
+
+    fn take(&mut self) -> Chunk {
+        match &mut self.rows {
+            Rows::Csv(w) => Chunk::Bytes(w.take()),
+            Rows::Jsonl(out) => Chunk::Bytes(std::mem::take(out)),
+            Rows::Parquet(rows) => Chunk::Batches(rows.take()),
+        }
+    }
+}
+
+/// Where the rows go: a text file (or standard output), or the Parquet file.
+enum Output {
+    Text(Box<dyn Write>),
+    Parquet(Box<parquet_rows::ParquetFile>),
+}
+
+/// The output, and an encoder for rows pushed one by one (SDMX, an analyst's file).
 struct Sink {
-    fields: RowFields,
-    writer: Writer,
+    format: Format,
+    schema: Arc<arrow_schema::Schema>,
+    output: Output,
+    encoder: Encoder,
 }
 
 impl Sink {
@@ -142,24 +246,27 @@ impl Sink {
                 std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
             Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)))
         };
-        let csv = |w: Box<dyn Write>| -> anyhow::Result<Writer> {
-            let mut writer = csv_rows::CsvRows::new(w);
-            writer.write_row(&COLUMNS)?;
-            Ok(Writer::Csv(Box::new(writer)))
-        };
         let ext = out
             .and_then(|p| p.extension())
             .map(|e| e.to_string_lossy().to_lowercase());
-        let writer = match (out, ext.as_deref()) {
-            (None, _) => csv(Box::new(std::io::BufWriter::with_capacity(
-                1 << 16,
-                std::io::stdout().lock(),
-            )))?,
-            (Some(p), Some("csv")) => csv(create(p)?)?,
-            (Some(p), Some("jsonl")) => Writer::Jsonl(create(p)?),
-            (Some(p), Some("parquet")) => {
-                Writer::Parquet(Box::new(parquet_rows::ParquetRows::create(p)?))
-            }
+        let schema = parquet_rows::schema();
+        let (format, output) = match (out, ext.as_deref()) {
+            (None, _) => (
+                Format::Csv,
+                Output::Text(Box::new(std::io::BufWriter::with_capacity(
+                    1 << 16,
+                    std::io::stdout().lock(),
+                ))),
+            ),
+            (Some(p), Some("csv")) => (Format::Csv, Output::Text(create(p)?)),
+            (Some(p), Some("jsonl")) => (Format::Jsonl, Output::Text(create(p)?)),
+            (Some(p), Some("parquet")) => (
+                Format::Parquet,
+                Output::Parquet(Box::new(parquet_rows::ParquetFile::create(
+                    p,
+                    schema.clone(),
+                )?)),
+            ),
             (Some(_), other) => {
                 bail!(
                     "--out: expected a .csv, .parquet or .jsonl file, found {:?}",
@@ -167,10 +274,32 @@ impl Sink {
                 )
             }
         };
-        Ok(Sink {
-            fields: RowFields::default(),
-            writer,
-        })
+        let mut sink = Sink {
+            format,
+            encoder: Encoder::new(format, &schema),
+            schema,
+            output,
+        };
+        if format == Format::Csv {
+            let mut header = csv_rows::CsvRows::<{ COLUMNS.len() }>::new();
+            header.write_row(&COLUMNS);
+            sink.write(Chunk::Bytes(header.take()))?;
+        }
+        Ok(sink)
+    }
+
+    /// A fresh encoder for a thread that reads part of the document.
+    fn encoder(&self) -> (Format, Arc<arrow_schema::Schema>) {
+        (self.format, self.schema.clone())
+    }
+
+    fn write(&mut self, chunk: Chunk) -> anyhow::Result<()> {
+        match (&mut self.output, chunk) {
+            (Output::Text(w), Chunk::Bytes(bytes)) => w.write_all(&bytes)?,
+            (Output::Parquet(file), Chunk::Batches(batches)) => file.write(batches)?,
+            _ => bail!("rows encoded for another format than the output's"),
+        }
+        Ok(())
     }
 
     fn push(
@@ -179,23 +308,20 @@ impl Sink {
         o: &Observation,
         regions: &RegionDictionary,
     ) -> anyhow::Result<()> {
-        let row = self.fields.of(file, o, regions);
-        match &mut self.writer {
-            Writer::Csv(w) => w.write_row(&row)?,
-            Writer::Parquet(rows) => rows.push(&row, o.value)?,
-            Writer::Jsonl(w) => {
-                serde_json::to_writer(&mut *w, &json_row(&row, o.value))?;
-                w.write_all(b"\n")?;
-            }
+        self.encoder.push(file, o, regions);
+        if self.encoder.is_full() {
+            let chunk = self.encoder.take();
+            self.write(chunk)?;
         }
         Ok(())
     }
 
-    fn finish(self) -> anyhow::Result<()> {
-        match self.writer {
-            Writer::Csv(mut w) => w.flush()?,
-            Writer::Jsonl(mut w) => w.flush()?,
-            Writer::Parquet(rows) => rows.finish()?,
+    fn finish(mut self) -> anyhow::Result<()> {
+        let chunk = self.encoder.take();
+        self.write(chunk)?;
+        match self.output {
+            Output::Text(mut w) => w.flush()?,
+            Output::Parquet(file) => file.finish()?,
         }
         Ok(())
     }
@@ -264,23 +390,32 @@ impl ExtractArgs {
         }
         let bytes = std::fs::read(&self.file)
             .with_context(|| format!("reading {}", self.file.display()))?;
-        // Each sheet is written as soon as it and those before it are parsed; only the tables'
-        // summaries and the problems are kept for the report below.
+        // Each sheet's rows are encoded on the thread that parsed it (its figures freed there),
+        // and written as soon as it and those before it are done; only the tables' summaries and
+        // the problems are kept for the report below.
         let mut doc = regstat_transform::ParsedDocument::default();
         let mut write_error: Option<anyhow::Error> = None;
         let sheets = source.map_or(&[][..], |s| s.parser.sheets.as_slice());
-        let mut each = |mut part: regstat_transform::ParsedDocument| {
+        let (format, schema) = sink.encoder();
+        let finish = |mut part: regstat_transform::ParsedDocument| {
             crate::pipeline::name_indicators(config.as_ref(), &mut part.observations);
-            if write_error.is_none() {
-                for o in &part.observations {
-                    if let Err(e) = sink.push(&name, o, regions) {
-                        write_error = Some(e);
-                        break;
-                    }
-                }
+            let mut encoder = Encoder::new(format, &schema);
+            let mut observations = part.observations.iter();
+            if let Some(first) = observations.next() {
+                encoder.push(&name, first, regions);
+                encoder.expect_rows(observations.len());
             }
-            doc.tables.append(&mut part.tables);
-            doc.problems.append(&mut part.problems);
+            for o in observations {
+                encoder.push(&name, o, regions);
+            }
+            (encoder.take(), part.tables, part.problems)
+        };
+        let mut each = |(chunk, mut tables, mut problems): (Chunk, Vec<_>, Vec<_>)| {
+            if write_error.is_none() {
+                write_error = sink.write(chunk).err();
+            }
+            doc.tables.append(&mut tables);
+            doc.problems.append(&mut problems);
         };
         match source.map(|s| &s.kind) {
             // An analyst's table through its declared mapping, as a run reads it (its own
@@ -295,7 +430,7 @@ impl ExtractArgs {
                 doc.tables = part.tables;
                 doc.problems = part.problems;
             }
-            _ => parse_document_each(&name, &bytes, regions, sheets, &mut each)?,
+            _ => parse_document_each_with(&name, &bytes, regions, sheets, &finish, &mut each)?,
         }
         if let Some(e) = write_error {
             return Err(e);
@@ -356,5 +491,41 @@ impl ExtractArgs {
             eprintln!("  {p}");
         }
         Ok(!summary.problems.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_value;
+
+    #[test]
+    fn values_are_written_as_display_writes_them() {
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            72770.0,
+            12.5,
+            -3.25,
+            0.1,
+            1e-7,
+            1e14,
+            999_999_999_999_999.0,
+            1e15,
+            -1e15,
+            1e16,
+            1.5e300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            4503599627370497.0,
+        ] {
+            let mut ours = String::new();
+            write_value(&mut ours, v);
+            assert_eq!(ours, format!("{v}"), "{v:?}");
+        }
     }
 }

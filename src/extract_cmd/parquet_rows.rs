@@ -26,66 +26,49 @@ use parquet::file::properties::WriterProperties;
 const BATCH_ROWS: usize = 8192;
 const VALUE: usize = 11;
 
-pub(super) struct ParquetRows {
-    /// None once finished.
-    writer: Option<ArrowWriter<std::fs::File>>,
+/// The file's schema: every column text (dictionary-encoded in the batches) but `value`.
+pub(super) fn schema() -> Arc<Schema> {
+    debug_assert_eq!(COLUMNS[VALUE], "value");
+    Arc::new(Schema::new(
+        COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let kind = if i == VALUE {
+                    DataType::Float64
+                } else {
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+                };
+                Field::new(*name, kind, true)
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Rows into arrow batches, on the thread that parsed them; [`ParquetFile`] writes the batches.
+pub(super) struct ParquetBatches {
     schema: Arc<Schema>,
     texts: Vec<RunColumn>,
     values: Float64Builder,
     rows: usize,
-    partial: PathBuf,
-    out: PathBuf,
+    done: Vec<RecordBatch>,
 }
 
-impl ParquetRows {
-    pub(super) fn create(out: &Path) -> anyhow::Result<Self> {
-        debug_assert_eq!(COLUMNS[VALUE], "value");
-        let schema = Arc::new(Schema::new(
-            COLUMNS
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    let kind = if i == VALUE {
-                        DataType::Float64
-                    } else {
-                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
-                    };
-                    Field::new(*name, kind, true)
-                })
-                .collect::<Vec<_>>(),
-        ));
-        let partial = out.with_extension("parquet.partial");
-        let file = std::fs::File::create(&partial)
-            .with_context(|| format!("creating {}", partial.display()))?;
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build();
-        // Without the arrow schema, readers take the columns as the Parquet types say: strings,
-        // not dictionaries (pyarrow would otherwise give categoricals).
-        let options = ArrowWriterOptions::new()
-            .with_properties(properties)
-            .with_skip_arrow_metadata(true);
-        let writer = ArrowWriter::try_new_with_options(file, schema.clone(), options)
-            .with_context(|| format!("writing {}", partial.display()))?;
-        Ok(Self {
-            writer: Some(writer),
+impl ParquetBatches {
+    pub(super) fn new(schema: Arc<Schema>) -> Self {
+        Self {
             schema,
             texts: (0..COLUMNS.len() - 1)
                 .map(|_| RunColumn::default())
                 .collect(),
-            values: Float64Builder::with_capacity(BATCH_ROWS),
+            values: Float64Builder::new(),
             rows: 0,
-            partial,
-            out: out.to_path_buf(),
-        })
+            done: Vec::new(),
+        }
     }
 
     /// One row's fields ([`super::RowFields`]); the value as the number, not its text.
-    pub(super) fn push(
-        &mut self,
-        row: &[&str; COLUMNS.len()],
-        value: Option<f64>,
-    ) -> anyhow::Result<()> {
+    pub(super) fn push(&mut self, row: &[&str; COLUMNS.len()], value: Option<f64>) {
         let texts = row
             .iter()
             .enumerate()
@@ -97,12 +80,11 @@ impl ParquetRows {
         self.values.append_option(value);
         self.rows += 1;
         if self.rows == BATCH_ROWS {
-            self.flush_batch()?;
+            self.finish_batch();
         }
-        Ok(())
     }
 
-    fn flush_batch(&mut self) -> anyhow::Result<()> {
+    fn finish_batch(&mut self) {
         let mut texts = self.texts.iter_mut();
         let columns: Vec<ArrayRef> = (0..COLUMNS.len())
             .map(|i| -> ArrayRef {
@@ -114,20 +96,67 @@ impl ParquetRows {
             })
             .collect();
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
-            .context("assembling a batch of rows")?;
+            .expect("every column is built to the schema, with as many rows as the values");
         self.rows = 0;
+        self.done.push(batch);
+    }
+
+    /// The rows pushed since the last take, as batches.
+    pub(super) fn take(&mut self) -> Vec<RecordBatch> {
+        if self.rows > 0 {
+            self.finish_batch();
+        }
+        std::mem::take(&mut self.done)
+    }
+
+    /// Finished batches waiting to be taken.
+    pub(super) fn finished(&self) -> usize {
+        self.done.len()
+    }
+}
+
+/// The Parquet file, written beside the target and renamed over it when complete.
+pub(super) struct ParquetFile {
+    /// None once finished.
+    writer: Option<ArrowWriter<std::fs::File>>,
+    partial: PathBuf,
+    out: PathBuf,
+}
+
+impl ParquetFile {
+    pub(super) fn create(out: &Path, schema: Arc<Schema>) -> anyhow::Result<Self> {
+        let partial = out.with_extension("parquet.partial");
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("creating {}", partial.display()))?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        // Without the arrow schema, readers take the columns as the Parquet types say: strings,
+        // not dictionaries (pyarrow would otherwise give categoricals).
+        let options = ArrowWriterOptions::new()
+            .with_properties(properties)
+            .with_skip_arrow_metadata(true);
+        let writer = ArrowWriter::try_new_with_options(file, schema, options)
+            .with_context(|| format!("writing {}", partial.display()))?;
+        Ok(Self {
+            writer: Some(writer),
+            partial,
+            out: out.to_path_buf(),
+        })
+    }
+
+    pub(super) fn write(&mut self, batches: Vec<RecordBatch>) -> anyhow::Result<()> {
         let writer = self.writer.as_mut().context("writing after finish")?;
-        writer
-            .write(&batch)
-            .with_context(|| format!("writing {}", self.partial.display()))?;
+        for batch in batches {
+            writer
+                .write(&batch)
+                .with_context(|| format!("writing {}", self.partial.display()))?;
+        }
         Ok(())
     }
 
-    /// Writes the last rows and the footer, then puts the file in place.
+    /// Writes the footer, then puts the file in place.
     pub(super) fn finish(mut self) -> anyhow::Result<()> {
-        if self.rows > 0 {
-            self.flush_batch()?;
-        }
         let writer = self.writer.take().context("finished twice")?;
         writer
             .close()
@@ -171,7 +200,7 @@ impl RunColumn {
     }
 }
 
-impl Drop for ParquetRows {
+impl Drop for ParquetFile {
     /// Unfinished (an error stopped the extraction): no half-written file is left behind.
     fn drop(&mut self) {
         if self.writer.is_some() {

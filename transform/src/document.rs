@@ -47,15 +47,30 @@ pub fn parse_document_each(
     sheets: &[String],
     emit: &mut dyn FnMut(ParsedDocument),
 ) -> Result<(), TransformError> {
+    parse_document_each_with(file, bytes, regions, sheets, &|part| part, emit)
+}
+
+/// [`parse_document_each`] with `finish` applied to each part on the thread that parsed it (see
+/// [`crate::rosstat::parse_workbook_each_with`]).
+pub fn parse_document_each_with<T: Send>(
+    file: &str,
+    bytes: &[u8],
+    regions: &RegionDictionary,
+    sheets: &[String],
+    finish: &(dyn Fn(ParsedDocument) -> T + Sync),
+    emit: &mut dyn FnMut(T),
+) -> Result<(), TransformError> {
     let is_workbook = bytes.starts_with(crate::rosstat::OLE2_MAGIC)
         || (bytes.starts_with(b"PK\x03\x04")
             && zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|a| {
                 a.index_for_name("[Content_Types].xml").is_some() && !crate::docx::is_docx(&a)
             }));
     if is_workbook {
-        return crate::rosstat::parse_workbook_each(file, bytes, regions, sheets, emit);
+        return crate::rosstat::parse_workbook_each_with(
+            file, bytes, regions, sheets, finish, emit,
+        );
     }
-    emit(parse_document(file, bytes, regions, sheets)?);
+    emit(finish(parse_document(file, bytes, regions, sheets)?));
     Ok(())
 }
 

@@ -24,27 +24,42 @@ mod xlsx;
 
 pub use catalogue::{Catalogue, IndicatorEntry};
 pub use cell::{parse_cell_text, CellValue};
-pub use document::{document_kind, parse_document, parse_document_each, DocumentKind};
+pub use document::{
+    document_kind, parse_document, parse_document_each, parse_document_each_with, DocumentKind,
+};
 pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
 pub use period::{Period, PeriodType, SubPeriod};
 pub use region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
 pub use rosstat::{
-    parse_workbook, parse_workbook_each, parse_workbook_sheets, ParsedDocument, TableSummary,
+    parse_workbook, parse_workbook_each, parse_workbook_each_with, parse_workbook_sheets,
+    ParsedDocument, TableSummary,
 };
 pub use sdmx::{read_sdmx, SdmxSummary};
 
 /// A1-style reference for a zero-based (row, column) pair, e.g. `(7, 1)` -> `B8`.
 pub fn a1(row: u32, col: u32) -> String {
-    let mut letters = Vec::new();
-    let mut c = col + 1;
+    // Written right to left into one stack buffer: every figure carries its cell, and the
+    // formatting machinery with its intermediate strings was a few percent of a section's read.
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut r = u64::from(row) + 1;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (r % 10) as u8;
+        r /= 10;
+        if r == 0 {
+            break;
+        }
+    }
+    let mut c = u64::from(col) + 1;
     while c > 0 {
-        let rem = ((c - 1) % 26) as u8;
-        letters.push(b'A' + rem);
+        at -= 1;
+        buf[at] = b'A' + ((c - 1) % 26) as u8;
         c = (c - 1) / 26;
     }
-    letters.reverse();
-    format!("{}{}", String::from_utf8_lossy(&letters), row + 1)
+    // ASCII letters and digits only.
+    String::from_utf8_lossy(&buf[at..]).into_owned()
 }
 
 #[cfg(test)]
@@ -59,5 +74,6 @@ mod tests {
         assert_eq!(a1(0, 26), "AA1");
         assert_eq!(a1(0, 701), "ZZ1");
         assert_eq!(a1(0, 702), "AAA1");
+        assert_eq!(a1(u32::MAX, u32::MAX), "MWLQKWV4294967296");
     }
 }

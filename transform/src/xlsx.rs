@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::io::{Cursor, Read};
 
 use calamine::{Cell, CellErrorType, Data, Dimensions, ExcelDateTime, ExcelDateTimeType, Range};
-use memchr::{memchr, memchr3, memmem};
+use memchr::{memchr, memmem};
 
 /// Largest part read, uncompressed (a damaged archive may declare anything).
 const MAX_PART_BYTES: u64 = 1 << 30;
@@ -174,54 +174,52 @@ impl<'x> Tag<'x> {
 
     /// The raw (undecoded) value of the attribute with this exact qualified name.
     fn attr(&self, name: &[u8]) -> Step<Option<&'x [u8]>> {
-        let mut rest = self.attrs;
-        loop {
-            let start = match rest.iter().position(|b| !b.is_ascii_whitespace()) {
-                Some(i) => i,
-                None => return Ok(None),
-            };
-            rest = &rest[start..];
-            let eq = memchr(b'=', rest).ok_or(StepAside("attribute without a value"))?;
-            let key = rest[..eq].trim_ascii_end();
-            let after = rest[eq + 1..].trim_ascii_start();
-            let quote = *after
-                .first()
-                .ok_or(StepAside("attribute without a value"))?;
-            if quote != b'"' && quote != b'\'' {
-                return Err(StepAside("unquoted attribute"));
-            }
-            let len = memchr(quote, &after[1..]).ok_or(StepAside("unterminated attribute"))?;
-            if key == name {
-                return Ok(Some(&after[1..1 + len]));
-            }
-            rest = &after[len + 2..];
-        }
+        self.find_attr(|key| key == name)
     }
 
     /// An attribute matched on its local name (`r:id` as `id`).
     fn attr_local(&self, local: &[u8]) -> Step<Option<&'x [u8]>> {
-        let mut rest = self.attrs;
-        loop {
-            let start = match rest.iter().position(|b| !b.is_ascii_whitespace()) {
-                Some(i) => i,
-                None => return Ok(None),
-            };
-            rest = &rest[start..];
-            let eq = memchr(b'=', rest).ok_or(StepAside("attribute without a value"))?;
-            let key = rest[..eq].trim_ascii_end();
-            let after = rest[eq + 1..].trim_ascii_start();
-            let quote = *after
-                .first()
-                .ok_or(StepAside("attribute without a value"))?;
-            if quote != b'"' && quote != b'\'' {
-                return Err(StepAside("unquoted attribute"));
+        self.find_attr(|key| local_of(key) == local)
+    }
+
+    fn find_attr(&self, mut wanted: impl FnMut(&[u8]) -> bool) -> Step<Option<&'x [u8]>> {
+        let mut attrs = Attributes(self.attrs);
+        while let Some((key, value)) = attrs.next_pair()? {
+            if wanted(key) {
+                return Ok(Some(value));
             }
-            let len = memchr(quote, &after[1..]).ok_or(StepAside("unterminated attribute"))?;
-            if local_of(key) == local {
-                return Ok(Some(&after[1..1 + len]));
-            }
-            rest = &after[len + 2..];
         }
+        Ok(None)
+    }
+}
+
+/// A tag's attributes, `key="value"` pairs in turn (values raw).
+struct Attributes<'x>(&'x [u8]);
+
+impl<'x> Attributes<'x> {
+    fn next_pair(&mut self) -> Step<Option<(&'x [u8], &'x [u8])>> {
+        let rest = self.0.trim_ascii_start();
+        if rest.is_empty() {
+            return Ok(None);
+        }
+        let eq = rest
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or(StepAside("attribute without a value"))?;
+        let key = rest[..eq].trim_ascii_end();
+        let after = rest[eq + 1..].trim_ascii_start();
+        let quote = *after
+            .first()
+            .ok_or(StepAside("attribute without a value"))?;
+        if quote != b'"' && quote != b'\'' {
+            return Err(StepAside("unquoted attribute"));
+        }
+        let len = after[1..]
+            .iter()
+            .position(|&b| b == quote)
+            .ok_or(StepAside("unterminated attribute"))?;
+        self.0 = &after[len + 2..];
+        Ok(Some((key, &after[1..1 + len])))
     }
 }
 
@@ -247,11 +245,14 @@ impl<'x> Scanner<'x> {
     /// the end of the part.
     fn next_tag(&mut self) -> Step<Option<Tag<'x>>> {
         loop {
-            let Some(lt) = memchr(b'<', &self.xml[self.pos..]) else {
-                self.pos = self.xml.len();
-                return Ok(None);
-            };
-            self.pos += lt;
+            // In a sheet's cells tags follow each other with nothing between them: no search.
+            if self.xml.get(self.pos) != Some(&b'<') {
+                let Some(lt) = memchr(b'<', &self.xml[self.pos..]) else {
+                    self.pos = self.xml.len();
+                    return Ok(None);
+                };
+                self.pos += lt;
+            }
             if let Some(tag) = self.tag_here()? {
                 return Ok(Some(tag));
             }
@@ -363,16 +364,19 @@ impl<'x> Scanner<'x> {
     }
 }
 
-/// The index of the `>` closing the tag that starts `rest`, quotes respected.
+/// The index of the `>` closing the tag that starts `rest`, quotes respected. A byte loop: tags
+/// are a few dozen bytes, shorter than a vector search pays for.
 fn tag_end(rest: &[u8]) -> Option<usize> {
-    let mut i = 1;
-    loop {
-        let j = i + memchr3(b'>', b'"', b'\'', &rest[i..])?;
-        match rest[j] {
-            b'>' => return Some(j),
-            quote => i = j + 1 + memchr(quote, &rest[j + 1..])? + 1,
+    let mut quote = None;
+    for (i, &b) in rest.iter().enumerate().skip(1) {
+        match (quote, b) {
+            (None, b'>') => return Some(i),
+            (None, b'"' | b'\'') => quote = Some(b),
+            (Some(q), _) if q == b => quote = None,
+            _ => {}
         }
     }
+    None
 }
 
 /// XML text with its entity and character references resolved and its line ends normalized
@@ -788,7 +792,18 @@ fn read_sheet(xml: &[u8], book: &XlsxBook<'_>) -> Step<(Range<Data>, Vec<Dimensi
                 }
             }
             TagKind::Start | TagKind::Empty if tag.is(b"c") => {
-                let position = match tag.attr(b"r")? {
+                // The three attributes a cell's value depends on, in one pass over them.
+                let (mut at, mut style, mut kind) = (None, None, None);
+                let mut attrs = Attributes(tag.attrs);
+                while let Some((key, value)) = attrs.next_pair()? {
+                    match key {
+                        b"r" => at = Some(value),
+                        b"s" => style = Some(value),
+                        b"t" => kind = Some(value),
+                        _ => {}
+                    }
+                }
+                let position = match at {
                     Some(r) => {
                         let (r, c) = reference(r)?;
                         col = c.ok_or(StepAside("a cell reference without a column"))?;
@@ -796,8 +811,6 @@ fn read_sheet(xml: &[u8], book: &XlsxBook<'_>) -> Step<(Range<Data>, Vec<Dimensi
                     }
                     None => (row, col),
                 };
-                let style = tag.attr(b"s")?;
-                let kind = tag.attr(b"t")?;
                 let mut value = Data::Empty;
                 if tag.kind == TagKind::Start {
                     loop {

@@ -100,6 +100,21 @@ pub fn parse_workbook_each(
     sheets: &[String],
     emit: &mut dyn FnMut(ParsedDocument),
 ) -> Result<(), TransformError> {
+    parse_workbook_each_with(file, bytes, regions, sheets, &|part| part, emit)
+}
+
+/// [`parse_workbook_each`] with `finish` applied to each sheet's result on the thread that parsed
+/// it, before the result is handed to `emit` in sheet order: the caller's own per-sheet work
+/// (naming indicators, encoding rows) runs in parallel too, and the sheet's figures are freed
+/// where they were made.
+pub fn parse_workbook_each_with<T: Send>(
+    file: &str,
+    bytes: &[u8],
+    regions: &RegionDictionary,
+    sheets: &[String],
+    finish: &(dyn Fn(ParsedDocument) -> T + Sync),
+    emit: &mut dyn FnMut(T),
+) -> Result<(), TransformError> {
     let wanted = |names: Vec<String>| -> Vec<String> {
         names
             .into_iter()
@@ -116,7 +131,7 @@ pub fn parse_workbook_each(
     let Some(book) = book else {
         let mut workbook = open_workbook(file, bytes)?;
         for name in wanted(workbook.sheet_names()) {
-            emit(parse_sheet(&mut workbook, file, &name, regions)?);
+            emit(finish(parse_sheet(&mut workbook, file, &name, regions)?));
         }
         return Ok(());
     };
@@ -127,7 +142,7 @@ pub fn parse_workbook_each(
     if workers <= 1 {
         let mut sheets = SheetSource::new(&book, file, bytes);
         for name in &names {
-            emit(sheets.parse(name, regions)?);
+            emit(finish(sheets.parse(name, regions)?));
         }
         return Ok(());
     }
@@ -143,7 +158,7 @@ pub fn parse_workbook_each(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(name) = names.get(i) else { break };
-                    let part = sheets.parse(name, regions);
+                    let part = sheets.parse(name, regions).map(finish);
                     if sent.send((i, part)).is_err() {
                         break;
                     }
