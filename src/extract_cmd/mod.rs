@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use std::sync::Arc;
 
-use regstat_transform::{parse_document_each_with, read_sdmx, Observation, RegionDictionary};
+use regstat_transform::{parse_document_each, read_sdmx, Observation, RegionDictionary};
 
 mod csv_rows;
 mod parquet_rows;
@@ -430,7 +430,7 @@ impl ExtractArgs {
                 doc.tables = part.tables;
                 doc.problems = part.problems;
             }
-            _ => parse_document_each_with(&name, &bytes, regions, sheets, &finish, &mut each)?,
+            _ => parse_document_each(&name, &bytes, regions, sheets, &finish, &mut each)?,
         }
         if let Some(e) = write_error {
             return Err(e);

@@ -39,20 +39,10 @@ pub fn document_kind(file_name: &str, head: &[u8]) -> DocumentKind {
 
 /// [`parse_document`] handing its figures to `emit` as they are read: a workbook sheet by sheet (in
 /// sheet order, parsed in parallel), anything else in one part. A caller writes while the rest is
-/// parsed and never holds a big workbook's figures whole.
-pub fn parse_document_each(
-    file: &str,
-    bytes: &[u8],
-    regions: &RegionDictionary,
-    sheets: &[String],
-    emit: &mut dyn FnMut(ParsedDocument),
-) -> Result<(), TransformError> {
-    parse_document_each_with(file, bytes, regions, sheets, &|part| part, emit)
-}
-
-/// [`parse_document_each`] with `finish` applied to each part on the thread that parsed it (see
-/// [`crate::rosstat::parse_workbook_each_with`]).
-pub fn parse_document_each_with<T: Send>(
+/// parsed and never holds a big workbook's figures whole. `finish` runs on the thread that parsed
+/// the part (see [`crate::rosstat::parse_workbook_each_with`]); `&|part| part` hands parts on as
+/// they are.
+pub fn parse_document_each<T: Send>(
     file: &str,
     bytes: &[u8],
     regions: &RegionDictionary,

@@ -24,9 +24,7 @@ mod xlsx;
 
 pub use catalogue::{Catalogue, IndicatorEntry};
 pub use cell::{parse_cell_text, CellValue};
-pub use document::{
-    document_kind, parse_document, parse_document_each, parse_document_each_with, DocumentKind,
-};
+pub use document::{document_kind, parse_document, parse_document_each, DocumentKind};
 pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
 pub use period::{Period, PeriodType, SubPeriod};
