@@ -741,15 +741,8 @@ fn reference(r: &[u8]) -> Step<(u32, Option<u32>)> {
             .checked_add(u32::from(b.to_ascii_uppercase() - b'A') + 1)
     });
     let col = col.ok_or(bad)?;
-    let row_digits = &r[letters..];
-    if row_digits.is_empty() || !row_digits.iter().all(u8::is_ascii_digit) {
-        return Err(bad);
-    }
-    let row = row_digits
-        .iter()
-        .try_fold(0u32, |n, b| {
-            n.checked_mul(10)?.checked_add(u32::from(b - b'0'))
-        })
+    let row = digits(&r[letters..])
+        .and_then(|n| u32::try_from(n).ok())
         .ok_or(bad)?;
     Ok((row.checked_sub(1).ok_or(bad)?, col.checked_sub(1)))
 }
@@ -1181,6 +1174,17 @@ break&#13;x</t></si><si><t/></si><si/><si><t>_xD83D__xDCF7_ _xD800_ lone _x005F_
                 Some(StepAside(why)),
                 "{body}"
             );
+        }
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(reference(b"C12"), Ok((11, Some(2))));
+        assert_eq!(reference(b"aa3"), Ok((2, Some(26))));
+        assert_eq!(reference(b"12"), Ok((11, None)));
+        let bad = Err(StepAside("a malformed cell reference"));
+        for r in [&b"A0"[..], b"A", b"", b"1A", b"A1 ", b"A99999999999"] {
+            assert_eq!(reference(r), bad, "{}", String::from_utf8_lossy(r));
         }
     }
 
