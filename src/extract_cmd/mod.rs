@@ -141,6 +141,30 @@ enum Format {
     Parquet,
 }
 
+/// The output's rows as any thread makes them: the format, and the Parquet schema.
+#[derive(Clone)]
+struct RowFormat {
+    format: Format,
+    schema: Arc<arrow_schema::Schema>,
+}
+
+impl RowFormat {
+    /// A fresh encoder, for a thread that reads part of the document.
+    fn encoder(&self) -> Encoder {
+        let rows = match self.format {
+            Format::Csv => Rows::Csv(Box::new(csv_rows::CsvRows::new())),
+            Format::Jsonl => Rows::Jsonl(Vec::new()),
+            Format::Parquet => Rows::Parquet(Box::new(parquet_rows::ParquetBatches::new(
+                self.schema.clone(),
+            ))),
+        };
+        Encoder {
+            fields: RowFields::default(),
+            rows,
+        }
+    }
+}
+
 /// Some observations' rows in the output's format, made on the thread that read them and written
 /// in order by [`Sink`].
 enum Chunk {
@@ -168,20 +192,6 @@ enum Rows {
 const CHUNK_BYTES: usize = 1 << 16;
 
 impl Encoder {
-    fn new(format: Format, schema: &Arc<arrow_schema::Schema>) -> Self {
-        let rows = match format {
-            Format::Csv => Rows::Csv(Box::new(csv_rows::CsvRows::new())),
-            Format::Jsonl => Rows::Jsonl(Vec::new()),
-            Format::Parquet => {
-                Rows::Parquet(Box::new(parquet_rows::ParquetBatches::new(schema.clone())))
-            }
-        };
-        Encoder {
-            fields: RowFields::default(),
-            rows,
-        }
-    }
-
     fn push(&mut self, file: &str, o: &Observation, regions: &RegionDictionary) {
         let row = self.fields.of(file, o, regions);
         match &mut self.rows {
@@ -233,8 +243,7 @@ enum Output {
 
 /// The output, and an encoder for rows pushed one by one (SDMX, an analyst's file).
 struct Sink {
-    format: Format,
-    schema: Arc<arrow_schema::Schema>,
+    row_format: RowFormat,
     output: Output,
     encoder: Encoder,
 }
@@ -274,10 +283,10 @@ impl Sink {
                 )
             }
         };
+        let row_format = RowFormat { format, schema };
         let mut sink = Sink {
-            format,
-            encoder: Encoder::new(format, &schema),
-            schema,
+            encoder: row_format.encoder(),
+            row_format,
             output,
         };
         if format == Format::Csv {
@@ -286,11 +295,6 @@ impl Sink {
             sink.write(Chunk::Bytes(header.take()))?;
         }
         Ok(sink)
-    }
-
-    /// A fresh encoder for a thread that reads part of the document.
-    fn encoder(&self) -> (Format, Arc<arrow_schema::Schema>) {
-        (self.format, self.schema.clone())
     }
 
     fn write(&mut self, chunk: Chunk) -> anyhow::Result<()> {
@@ -396,10 +400,10 @@ impl ExtractArgs {
         let mut doc = regstat_transform::ParsedDocument::default();
         let mut write_error: Option<anyhow::Error> = None;
         let sheets = source.map_or(&[][..], |s| s.parser.sheets.as_slice());
-        let (format, schema) = sink.encoder();
+        let row_format = sink.row_format.clone();
         let finish = |mut part: regstat_transform::ParsedDocument| {
             crate::pipeline::name_indicators(config.as_ref(), &mut part.observations);
-            let mut encoder = Encoder::new(format, &schema);
+            let mut encoder = row_format.encoder();
             let mut observations = part.observations.iter();
             if let Some(first) = observations.next() {
                 encoder.push(&name, first, regions);
