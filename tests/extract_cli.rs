@@ -212,18 +212,19 @@ publish = "{d}/publish"
     );
 }
 
-/// The Parquet output holds exactly the CSV's rows: every column, text as text (an empty field
-/// is NULL, as DuckDB reads an empty CSV field), the value a DOUBLE.
+/// The Parquet output holds exactly the rows of the CSV on standard output: every column, text
+/// as text (an empty field is NULL, as DuckDB reads an empty CSV field), the value a DOUBLE.
 #[test]
 fn parquet_holds_the_same_rows_as_csv() {
     let book = corpus("Раздел 8 - Валовой региональный продукт.xlsx");
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("x.csv");
     let parquet = dir.path().join("x.parquet");
-    for out in [&csv, &parquet] {
-        let (code, _, stderr) = extract(&[book.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-        assert_eq!(code, 0, "{stderr}");
-    }
+    let (code, stdout, stderr) = extract(&[book.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::write(&csv, stdout).unwrap();
+    let (code, _, stderr) = extract(&[book.to_str().unwrap(), "--out", parquet.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
     let conn = duckdb::Connection::open_in_memory().unwrap();
     let types: Vec<(String, String)> = conn
         .prepare(&format!(
@@ -256,6 +257,84 @@ fn parquet_holds_the_same_rows_as_csv() {
     );
     let parquet_rows = format!("SELECT * FROM read_parquet('{}')", parquet.display());
     for (a, b) in [(&csv_rows, &parquet_rows), (&parquet_rows, &csv_rows)] {
+        let differing = common::count(&conn, &format!("SELECT count(*) FROM ({a} EXCEPT ALL {b})"));
+        assert_eq!(differing, 0, "{a}\nEXCEPT ALL\n{b}");
+    }
+}
+
+/// `--out x.csv` writes the figures to x.csv and the texts they share (title, footnotes) once each
+/// to x.texts.csv: joined on `texts`, the two give back the rows of standard output's CSV, all of
+/// them and nothing else.
+#[test]
+fn a_csv_file_and_its_texts_join_back_into_the_full_rows() {
+    let book = corpus("Раздел 2 - Труд.xlsx");
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.csv");
+    let figures = dir.path().join("x.csv");
+    let texts = dir.path().join("x.texts.csv");
+    let (code, stdout, stderr) = extract(&[book.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::write(&full, &stdout).unwrap();
+    let (code, _, stderr) = extract(&[book.to_str().unwrap(), "--out", figures.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let figures_text = std::fs::read_to_string(&figures).unwrap();
+    assert_eq!(
+        figures_text.lines().next().unwrap(),
+        "source_file,sheet,table_code,texts,indicator_id,unit,region_label,region_code,region_iso,period,period_type,value,status,cell,dimensions,basis"
+    );
+    assert!(
+        figures_text.len() * 2 < stdout.len(),
+        "{} bytes of figures against {} of full rows",
+        figures_text.len(),
+        stdout.len()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&texts)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+        "texts,table_title,footnotes"
+    );
+
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let read = |p: &std::path::Path| {
+        format!(
+            "read_csv('{}', all_varchar = true, header = true)",
+            p.display()
+        )
+    };
+    let (text_rows, keys) = (
+        common::count(&conn, &format!("SELECT count(*) FROM {}", read(&texts))),
+        common::count(
+            &conn,
+            &format!("SELECT count(DISTINCT texts) FROM {}", read(&texts)),
+        ),
+    );
+    assert!(text_rows > 10, "{text_rows}");
+    assert_eq!(text_rows, keys, "a key given twice");
+    let unmatched = common::count(
+        &conn,
+        &format!(
+            "SELECT count(*) FROM {} f WHERE texts IS NOT NULL AND texts NOT IN (SELECT texts FROM {})",
+            read(&figures),
+            read(&texts)
+        ),
+    );
+    assert_eq!(unmatched, 0);
+    // The README's join, its columns put in the full rows' order.
+    let joined = format!(
+        "SELECT {} FROM (SELECT * EXCLUDE (texts) FROM {} LEFT JOIN {} USING (texts))",
+        stdout.lines().next().unwrap(),
+        read(&figures),
+        read(&texts)
+    );
+    let full_rows = format!("SELECT * FROM {}", read(&full));
+    assert_eq!(
+        common::count(&conn, &format!("SELECT count(*) FROM ({joined})")),
+        41290
+    );
+    for (a, b) in [(&joined, &full_rows), (&full_rows, &joined)] {
         let differing = common::count(&conn, &format!("SELECT count(*) FROM ({a} EXCEPT ALL {b})"));
         assert_eq!(differing, 0, "{a}\nEXCEPT ALL\n{b}");
     }

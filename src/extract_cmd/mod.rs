@@ -10,6 +10,7 @@ use std::sync::Arc;
 use regstat_transform::{parse_document_each, read_sdmx, Observation, RegionDictionary};
 
 mod csv_rows;
+mod csv_texts;
 mod parquet_rows;
 
 #[derive(clap::Args, Debug)]
@@ -136,7 +137,10 @@ fn json_row(row: &[&str; COLUMNS.len()], value: Option<f64>) -> serde_json::Valu
 /// The output's format, from `--out`'s extension (CSV on standard output without it).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Format {
+    /// Every column on every row: standard output has no side file.
     Csv,
+    /// A CSV file of the figures, and its side file of the texts they share ([`csv_texts`]).
+    CsvWithTexts,
     Jsonl,
     Parquet,
 }
@@ -153,6 +157,7 @@ impl RowFormat {
     fn encoder(&self) -> Encoder {
         let rows = match self.format {
             Format::Csv => Rows::Csv(Box::new(csv_rows::CsvRows::new())),
+            Format::CsvWithTexts => Rows::CsvWithTexts(Box::new(csv_texts::FigureRows::new())),
             Format::Jsonl => Rows::Jsonl(Vec::new()),
             Format::Parquet => Rows::Parquet(Box::new(parquet_rows::ParquetBatches::new(
                 self.schema.clone(),
@@ -169,6 +174,7 @@ impl RowFormat {
 /// in order by [`Sink`].
 enum Chunk {
     Bytes(Vec<u8>),
+    Figures(csv_texts::FiguresChunk),
     Batches(Vec<arrow_array::RecordBatch>),
 }
 
@@ -182,6 +188,7 @@ enum Rows {
     /// Fields written straight from the observation, each column's repeated text escaped once:
     /// a big section has tens of thousands of figures sharing one title and its footnotes.
     Csv(Box<csv_rows::CsvRows<{ COLUMNS.len() }>>),
+    CsvWithTexts(Box<csv_texts::FigureRows>),
     Jsonl(Vec<u8>),
     /// Parquet's dictionary encoding stores each table's repeated title and footnotes once per
     /// page.
@@ -196,6 +203,7 @@ impl Encoder {
         let row = self.fields.of(file, o, regions);
         match &mut self.rows {
             Rows::Csv(w) => w.write_row(&row),
+            Rows::CsvWithTexts(w) => w.write_row(&row),
             Rows::Parquet(rows) => rows.push(&row, o.value),
             Rows::Jsonl(out) => {
                 // A Vec takes every byte; JSON of strings and a number cannot fail.
@@ -210,6 +218,7 @@ impl Encoder {
     fn expect_rows(&mut self, rows: usize) {
         let buffered = match &mut self.rows {
             Rows::Csv(w) => w.buffer(),
+            Rows::CsvWithTexts(w) => w.buffer(),
             Rows::Jsonl(out) => out,
             Rows::Parquet(_) => return,
         };
@@ -221,6 +230,7 @@ impl Encoder {
     fn is_full(&self) -> bool {
         match &self.rows {
             Rows::Csv(w) => w.len() >= CHUNK_BYTES,
+            Rows::CsvWithTexts(w) => w.len() >= CHUNK_BYTES,
             Rows::Jsonl(out) => out.len() >= CHUNK_BYTES,
             Rows::Parquet(rows) => rows.finished() > 0,
         }
@@ -229,15 +239,23 @@ impl Encoder {
     fn take(&mut self) -> Chunk {
         match &mut self.rows {
             Rows::Csv(w) => Chunk::Bytes(w.take()),
+            Rows::CsvWithTexts(w) => Chunk::Figures(w.take()),
             Rows::Jsonl(out) => Chunk::Bytes(std::mem::take(out)),
             Rows::Parquet(rows) => Chunk::Batches(rows.take()),
         }
     }
 }
 
-/// Where the rows go: a text file (or standard output), or the Parquet file.
+/// Where the rows go: a text file (or standard output), the figures' CSV and its texts' side
+/// file, or the Parquet file.
 enum Output {
     Text(Box<dyn Write>),
+    Figures {
+        figures: Box<dyn Write>,
+        texts: Box<dyn Write>,
+        /// The keys whose texts are written.
+        written: std::collections::HashSet<String>,
+    },
     Parquet(Box<parquet_rows::ParquetFile>),
 }
 
@@ -267,7 +285,14 @@ impl Sink {
                     std::io::stdout().lock(),
                 ))),
             ),
-            (Some(p), Some("csv")) => (Format::Csv, Output::Text(create(p)?)),
+            (Some(p), Some("csv")) => (
+                Format::CsvWithTexts,
+                Output::Figures {
+                    figures: create(p)?,
+                    texts: create(&texts_path(p))?,
+                    written: Default::default(),
+                },
+            ),
             (Some(p), Some("jsonl")) => (Format::Jsonl, Output::Text(create(p)?)),
             (Some(p), Some("parquet")) => (
                 Format::Parquet,
@@ -289,10 +314,21 @@ impl Sink {
             row_format,
             output,
         };
-        if format == Format::Csv {
-            let mut header = csv_rows::CsvRows::<{ COLUMNS.len() }>::new();
-            header.write_row(&COLUMNS);
-            sink.write(Chunk::Bytes(header.take()))?;
+        match &mut sink.output {
+            Output::Text(w) if format == Format::Csv => {
+                let mut header = csv_rows::CsvRows::<{ COLUMNS.len() }>::new();
+                header.write_row(&COLUMNS);
+                w.write_all(&header.take())?;
+            }
+            Output::Figures { figures, texts, .. } => {
+                let mut header = csv_rows::CsvRows::<{ csv_texts::FIGURE_COLUMNS.len() }>::new();
+                header.write_row(&csv_texts::FIGURE_COLUMNS);
+                figures.write_all(&header.take())?;
+                let mut header = csv_rows::CsvRows::<{ csv_texts::TEXT_COLUMNS.len() }>::new();
+                header.write_row(&csv_texts::TEXT_COLUMNS);
+                texts.write_all(&header.take())?;
+            }
+            _ => {}
         }
         Ok(sink)
     }
@@ -300,6 +336,21 @@ impl Sink {
     fn write(&mut self, chunk: Chunk) -> anyhow::Result<()> {
         match (&mut self.output, chunk) {
             (Output::Text(w), Chunk::Bytes(bytes)) => w.write_all(&bytes)?,
+            (
+                Output::Figures {
+                    figures,
+                    texts,
+                    written,
+                },
+                Chunk::Figures(chunk),
+            ) => {
+                for (key, row) in chunk.texts {
+                    if written.insert(key) {
+                        texts.write_all(&row)?;
+                    }
+                }
+                figures.write_all(&chunk.figures)?;
+            }
             (Output::Parquet(file), Chunk::Batches(batches)) => file.write(batches)?,
             _ => bail!("rows encoded for another format than the output's"),
         }
@@ -325,10 +376,25 @@ impl Sink {
         self.write(chunk)?;
         match self.output {
             Output::Text(mut w) => w.flush()?,
+            Output::Figures {
+                mut figures,
+                mut texts,
+                ..
+            } => {
+                figures.flush()?;
+                texts.flush()?;
+            }
             Output::Parquet(file) => file.finish()?,
         }
         Ok(())
     }
+}
+
+/// The texts' side file of the figures' CSV `dir/x.csv`: `dir/x.texts.csv`.
+fn texts_path(figures: &std::path::Path) -> PathBuf {
+    let stem = figures.file_stem().unwrap_or_default().to_string_lossy();
+    let ext = figures.extension().unwrap_or_default().to_string_lossy();
+    figures.with_file_name(format!("{stem}.texts.{ext}"))
 }
 
 impl ExtractArgs {
