@@ -48,6 +48,8 @@ struct RowFields {
     period: String,
     value: String,
     footnotes: String,
+    /// The footnotes `footnotes` was joined from: a table's figures share them.
+    joined: Vec<Arc<str>>,
     dimensions: String,
     /// The last region's code and ISO code: a row's figures come one after another.
     last_region: (String, String),
@@ -66,17 +68,34 @@ impl RowFields {
             self.last_region = (o.region_code.clone(), iso.unwrap_or("").to_string());
         }
         self.period.clear();
-        let _ = write!(self.period, "{}", o.period);
+        match o.period {
+            // Most figures are of a year: its digits without the formatting machinery.
+            regstat_transform::Period::Year(y) => {
+                self.period.push_str(itoa::Buffer::new().format(y))
+            }
+            period => {
+                let _ = write!(self.period, "{period}");
+            }
+        }
         self.value.clear();
         if let Some(v) = o.value {
             write_value(&mut self.value, v);
         }
-        self.footnotes.clear();
-        for (i, f) in o.footnotes.iter().enumerate() {
-            if i > 0 {
-                self.footnotes.push('\n');
+        let same_footnotes = self.joined.len() == o.footnotes.len()
+            && self
+                .joined
+                .iter()
+                .zip(&o.footnotes)
+                .all(|(a, b)| Arc::ptr_eq(a, b));
+        if !same_footnotes {
+            self.footnotes.clear();
+            for (i, f) in o.footnotes.iter().enumerate() {
+                if i > 0 {
+                    self.footnotes.push('\n');
+                }
+                self.footnotes.push_str(f);
             }
-            self.footnotes.push_str(f);
+            self.joined.clone_from(&o.footnotes);
         }
         self.dimensions.clear();
         if let Some(d) = o.dimensions_json() {
@@ -105,16 +124,34 @@ impl RowFields {
     }
 }
 
-/// A figure as `{v}` writes it. A whole number goes through the integer formatting, which skips
-/// the float formatting's search for the shortest digits (most Rosstat figures are whole); -0
-/// keeps its sign through `{v}`.
+/// A figure as `{v}` writes it, without the formatting machinery where `itoa` and `ryu` write
+/// the same text: a whole number as an integer (most Rosstat figures are whole; -0 keeps its
+/// sign through `{v}`), and a fraction of a magnitude that both write in decimal notation through
+/// `ryu`. Both find the shortest digits that read back as the figure; they differ only when two
+/// such digit strings are equally near it (`ryu` takes the even one, `{v}` the greater). That
+/// needs digit strings closer together than the spacing of doubles, 16 significant digits or
+/// more; figures printed with 15 or fewer (every figure read from a table) never meet it.
 fn write_value(out: &mut String, v: f64) {
     use std::fmt::Write as _;
-    if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
-        let _ = write!(out, "{}", v as i64);
-    } else {
-        let _ = write!(out, "{v}");
+    let magnitude = v.abs();
+    if v.fract() == 0.0 && magnitude < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        out.push_str(itoa::Buffer::new().format(v as i64));
+        return;
     }
+    if (1e-5..1e15).contains(&magnitude) {
+        let mut buffer = ryu::Buffer::new();
+        let text = buffer.format_finite(v);
+        let significant = text
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .skip_while(|d| *d == b'0')
+            .count();
+        if significant <= 15 {
+            out.push_str(text);
+            return;
+        }
+    }
+    let _ = write!(out, "{v}");
 }
 
 /// The columns that JSON lines give as `null` when empty (the others are always strings).
@@ -592,10 +629,51 @@ mod tests {
             f64::NEG_INFINITY,
             f64::NAN,
             4503599627370497.0,
+            // Ties between two shortest digit strings, where `ryu` and `{v}` part.
+            99999999999999.125,
+            999999999999999.25,
+            8388608.0009765625,
+            0.1 + 0.2,
         ] {
             let mut ours = String::new();
             write_value(&mut ours, v);
             assert_eq!(ours, format!("{v}"), "{v:?}");
+        }
+    }
+
+    /// Pseudo-random figures over every magnitude the fast paths take and their edges: whole,
+    /// with one or two decimals as Rosstat prints them, and with all the digits a double holds.
+    #[test]
+    fn values_of_every_magnitude_are_written_as_display_writes_them() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut ours = String::new();
+        for exponent in -9..=17 {
+            let scale = 10f64.powi(exponent);
+            for _ in 0..2_000 {
+                let unit = (next() >> 11) as f64 / (1u64 << 53) as f64;
+                let raw = unit * scale * if next() % 2 == 0 { 1.0 } else { -1.0 };
+                for v in [
+                    raw,
+                    raw.round(),
+                    (raw * 10.0).round() / 10.0,
+                    (raw * 100.0).round() / 100.0,
+                    f64::from_bits(raw.to_bits() + 1),
+                    scale,
+                    1e-5 * (1.0 + unit * 1e-9),
+                    1e14 - unit,
+                    1e15 - unit,
+                ] {
+                    ours.clear();
+                    write_value(&mut ours, v);
+                    assert_eq!(ours, format!("{v}"), "{v:?}");
+                }
+            }
         }
     }
 }
