@@ -4,7 +4,7 @@
 //! and EMISS SDMX land on the same keys. Rows that are not regions keep explicit `NR_*` codes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::error::TransformError;
 use crate::municipal::{MunicipalDictionary, MunicipalEntry, MunicipalResolution};
@@ -91,6 +91,56 @@ pub struct RegionDictionary {
     by_label: HashMap<String, usize>,
     /// Municipal labels of one subject, for a regional office's documents.
     municipal: Option<MunicipalScope>,
+    resolved: ResolvedLabels,
+}
+
+/// Printed labels already looked up among the regions, as given: a workbook prints the same
+/// hundred labels on every one of its sheets, and folding a label into its key
+/// ([`normalize_label`]) costs more than the rest of reading its row. Shared by the threads that
+/// parse a workbook's sheets; bounded, since a daemon's dictionary lives for years.
+#[derive(Debug, Default)]
+struct ResolvedLabels(Mutex<HashMap<Box<str>, Option<RegionHit>>>);
+
+/// Labels remembered at most: several editions' worth of spellings.
+const MAX_RESOLVED_LABELS: usize = 4096;
+
+/// What a label is among the regions: an entry (its index) or a structural marker row.
+#[derive(Debug, Clone, Copy)]
+enum RegionHit {
+    Region(usize),
+    Marker,
+}
+
+/// A dictionary made from another (more aliases, a municipal scope) resolves afresh.
+impl Clone for ResolvedLabels {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl ResolvedLabels {
+    fn get_or_insert_with(
+        &self,
+        label: &str,
+        resolve: impl FnOnce() -> Option<RegionHit>,
+    ) -> Option<RegionHit> {
+        // A panic elsewhere while the lock was held leaves nothing half-done in a map of
+        // finished answers.
+        let lock = || {
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        if let Some(hit) = lock().get(label) {
+            return *hit;
+        }
+        let hit = resolve();
+        let mut labels = lock();
+        if labels.len() < MAX_RESOLVED_LABELS {
+            labels.insert(label.into(), hit);
+        }
+        hit
+    }
 }
 
 /// The subject a document is about and the classifier its municipal labels resolve in.
@@ -205,6 +255,7 @@ impl RegionDictionary {
             by_code,
             by_label,
             municipal: None,
+            resolved: ResolvedLabels::default(),
         })
     }
 
@@ -310,12 +361,22 @@ impl RegionDictionary {
     }
 
     fn resolve_region(&self, label: &str) -> Option<Resolution<'_>> {
+        let hit = self
+            .resolved
+            .get_or_insert_with(label, || self.region_hit(label))?;
+        Some(match hit {
+            RegionHit::Region(i) => Resolution::Region(&self.entries[i]),
+            RegionHit::Marker => Resolution::Marker,
+        })
+    }
+
+    fn region_hit(&self, label: &str) -> Option<RegionHit> {
         let key = normalize_label(label);
         if is_marker(&key) {
-            return Some(Resolution::Marker);
+            return Some(RegionHit::Marker);
         }
         if let Some(&i) = self.by_label.get(&key) {
-            return Some(Resolution::Region(&self.entries[i]));
+            return Some(RegionHit::Region(i));
         }
         // «в т.ч. Ненецкий автономный округ»: a sub-row whose label carries the marker itself.
         for prefix in ["в том числе ", "в т.ч. ", "в т.ч."] {
@@ -323,7 +384,7 @@ impl RegionDictionary {
                 return self
                     .by_label
                     .get(rest.trim())
-                    .map(|&i| Resolution::Region(&self.entries[i]));
+                    .map(|&i| RegionHit::Region(i));
             }
         }
         None
@@ -470,6 +531,34 @@ mod tests {
                 >= 85
         );
         assert_eq!(d.get("42000000000").unwrap().iso.as_deref(), Some("RU-LIP"));
+    }
+
+    /// A label looked up once is answered from memory the same way; a dictionary made from it
+    /// with an alias for a label it did not know resolves that label anew.
+    #[test]
+    fn remembered_labels_answer_alike_and_a_taught_dictionary_resolves_afresh() {
+        let d = RegionDictionary::from_tsv(DICTIONARY_TSV).unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                d.resolve("Липецкая обл.").map(|r| format!("{r:?}")),
+                Some(format!(
+                    "{:?}",
+                    Resolution::Region(d.get("42000000000").unwrap())
+                ))
+            );
+            assert!(matches!(
+                d.resolve("в том числе:"),
+                Some(Resolution::Marker)
+            ));
+            assert!(d.resolve("Липецкая обл-ть").is_none());
+        }
+        let taught = d
+            .with_aliases([("Липецкая обл-ть", "42000000000")])
+            .unwrap();
+        assert!(
+            matches!(taught.resolve("Липецкая обл-ть"), Some(Resolution::Region(e)) if e.code == "42000000000")
+        );
+        assert!(d.resolve("Липецкая обл-ть").is_none());
     }
 
     #[test]
