@@ -49,8 +49,9 @@ pub(crate) struct FigureRows {
     text_row: CsvRows<{ TEXT_COLUMNS.len() }>,
     /// Keys whose texts this encoder has given already.
     given: Vec<String>,
-    /// The last row's title, footnotes and key: a table's figures come one after another.
-    last: (String, String, String),
+    /// The last row's texts serial, title, footnotes and key: a table's figures come one after
+    /// another.
+    last: (Option<u64>, String, String, String),
 }
 
 /// What [`FigureRows::take`] hands to the writer.
@@ -70,23 +71,30 @@ impl FigureRows {
         }
     }
 
-    /// Writes a row given in [`COLUMNS`] order.
-    pub(crate) fn write_row(&mut self, row: &[&str; COLUMNS.len()]) {
+    /// Writes a row given in [`COLUMNS`] order. `texts_serial` is the same as the last row's only
+    /// if its title and footnotes are too: the texts are compared only when it changes.
+    pub(crate) fn write_row(&mut self, row: &[&str; COLUMNS.len()], texts_serial: u64) {
         let (title, footnotes) = (row[TITLE], row[FOOTNOTES]);
-        if self.last.0 != title || self.last.1 != footnotes {
+        if self.last.0 != Some(texts_serial) && (self.last.1 != title || self.last.2 != footnotes) {
             let key = texts_key(title, footnotes);
             if !key.is_empty() && !self.given.contains(&key) {
                 self.text_row.write_row(&[&key, title, footnotes]);
                 self.texts.push((key.clone(), self.text_row.take()));
                 self.given.push(key.clone());
             }
-            self.last = (title.to_string(), footnotes.to_string(), key);
+            self.last = (
+                Some(texts_serial),
+                title.to_string(),
+                footnotes.to_string(),
+                key,
+            );
         }
+        self.last.0 = Some(texts_serial);
         let mut fields = [""; FIGURE_COLUMNS.len()];
         let mut k = 0;
         for (i, field) in row.iter().enumerate() {
             match i {
-                TITLE => fields[k] = &self.last.2,
+                TITLE => fields[k] = &self.last.3,
                 FOOTNOTES => continue,
                 _ => fields[k] = field,
             }
@@ -159,12 +167,13 @@ mod tests {
         };
         let title = "ЧИСЛЕННОСТЬ РАБОЧЕЙ СИЛЫ, \"тыс. человек\"";
         let mut rows = FigureRows::new();
-        rows.write_row(&row(title, "1) note, one", "1"));
-        rows.write_row(&row(title, "1) note, one", "2"));
+        rows.write_row(&row(title, "1) note, one", "1"), 1);
+        // Another serial, the same texts (a title read again).
+        rows.write_row(&row(title, "1) note, one", "2"), 2);
         let first = rows.take();
-        rows.write_row(&row(title, "", "3"));
-        rows.write_row(&row(title, "1) note, one", "4"));
-        rows.write_row(&row("", "", "5"));
+        rows.write_row(&row(title, "", "3"), 3);
+        rows.write_row(&row(title, "1) note, one", "4"), 4);
+        rows.write_row(&row("", "", "5"), 5);
         let second = rows.take();
 
         let with_notes = texts_key(title, "1) note, one");

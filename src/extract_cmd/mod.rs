@@ -42,7 +42,8 @@ const COLUMNS: [&str; 17] = [
 
 /// One row's fields as text, in [`COLUMNS`] order, borrowed from the observation or formatted
 /// into buffers reused from row to row; the one place that says what each column holds, for every
-/// output format.
+/// output format. Beside the fields, a serial that changes whenever the title or footnotes may
+/// have.
 #[derive(Default)]
 struct RowFields {
     period: String,
@@ -50,6 +51,11 @@ struct RowFields {
     footnotes: String,
     /// The footnotes `footnotes` was joined from: a table's figures share them.
     joined: Vec<Arc<str>>,
+    /// The last row's title, held so that its address stays its own.
+    title: Option<Arc<str>>,
+    /// Changes whenever the title or the footnotes do (by identity), so that a row's long texts
+    /// are compared only when they may differ from the last row's.
+    texts_serial: u64,
     dimensions: String,
     /// The last region's code and ISO code: a row's figures come one after another.
     last_region: (String, String),
@@ -61,7 +67,7 @@ impl RowFields {
         file: &'a str,
         o: &'a Observation,
         regions: &RegionDictionary,
-    ) -> [&'a str; COLUMNS.len()] {
+    ) -> ([&'a str; COLUMNS.len()], u64) {
         use std::fmt::Write as _;
         if self.last_region.0 != o.region_code {
             let iso = regions.get(&o.region_code).and_then(|r| r.iso.as_deref());
@@ -97,11 +103,19 @@ impl RowFields {
             }
             self.joined.clone_from(&o.footnotes);
         }
+        let title = &o.provenance.table_title;
+        let same_title = self.title.as_ref().is_some_and(|t| Arc::ptr_eq(t, title));
+        if !same_title {
+            self.title = Some(title.clone());
+        }
+        if !same_title || !same_footnotes {
+            self.texts_serial += 1;
+        }
         self.dimensions.clear();
         if let Some(d) = o.dimensions_json() {
             self.dimensions = d;
         }
-        [
+        let row = [
             file,
             &o.provenance.sheet,
             &o.provenance.table_code,
@@ -120,7 +134,8 @@ impl RowFields {
             &self.dimensions,
             // Last, so that readers of the columns by position keep working.
             o.basis.as_deref().unwrap_or(""),
-        ]
+        ];
+        (row, self.texts_serial)
     }
 }
 
@@ -237,10 +252,10 @@ const CHUNK_BYTES: usize = 1 << 16;
 
 impl Encoder {
     fn push(&mut self, file: &str, o: &Observation, regions: &RegionDictionary) {
-        let row = self.fields.of(file, o, regions);
+        let (row, texts_serial) = self.fields.of(file, o, regions);
         match &mut self.rows {
             Rows::Csv(w) => w.write_row(&row),
-            Rows::CsvWithTexts(w) => w.write_row(&row),
+            Rows::CsvWithTexts(w) => w.write_row(&row, texts_serial),
             Rows::Parquet(rows) => rows.push(&row, o.value),
             Rows::Jsonl(out) => {
                 // A Vec takes every byte; JSON of strings and a number cannot fail.

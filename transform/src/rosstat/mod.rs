@@ -817,29 +817,38 @@ impl SheetParser<'_> {
         // Each footnote's text once per sheet, shared by the figures it applies to.
         let mut footnote_texts: std::collections::HashMap<u32, Arc<str>> =
             std::collections::HashMap::new();
-        self.doc.observations.reserve(pending.len());
-        for Pending {
-            mut observation,
-            marks,
-            ..
-        } in pending
-        {
-            let mut seen = Vec::new();
-            for m in marks {
-                if !seen.contains(&m) {
-                    seen.push(m);
-                    let text = footnote_texts.entry(m).or_insert_with(|| {
-                        Arc::from(
-                            footnotes
-                                .get(&m)
-                                .map(|t| format!("{m}) {t}"))
-                                .unwrap_or_else(|| format!("{m})")),
-                        )
-                    });
-                    observation.footnotes.push(text.clone());
-                }
-            }
-            self.doc.observations.push(observation);
+        // Collected in place: the figures take over the pending list's memory rather than
+        // filling fresh pages with a second copy (a big sheet's figures are megabytes).
+        let observations: Vec<Observation> = pending
+            .into_iter()
+            .map(
+                |Pending {
+                     mut observation,
+                     marks,
+                     ..
+                 }| {
+                    for (i, &m) in marks.iter().enumerate() {
+                        if marks[..i].contains(&m) {
+                            continue;
+                        }
+                        let text = footnote_texts.entry(m).or_insert_with(|| {
+                            Arc::from(
+                                footnotes
+                                    .get(&m)
+                                    .map(|t| format!("{m}) {t}"))
+                                    .unwrap_or_else(|| format!("{m})")),
+                            )
+                        });
+                        observation.footnotes.push(text.clone());
+                    }
+                    observation
+                },
+            )
+            .collect();
+        if self.doc.observations.is_empty() {
+            self.doc.observations = observations;
+        } else {
+            self.doc.observations.extend(observations);
         }
         Ok(())
     }
