@@ -339,3 +339,18 @@ fn a_csv_file_and_its_texts_join_back_into_the_full_rows() {
         assert_eq!(differing, 0, "{a}\nEXCEPT ALL\n{b}");
     }
 }
+
+/// A document that cannot be read leaves an existing output as it was: the output is opened only
+/// once the flags, the config and the document are known good.
+#[test]
+fn an_unreadable_document_leaves_the_output_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.csv");
+    std::fs::write(&out, "kept\n").unwrap();
+    let missing = dir.path().join("no such workbook.xlsx");
+    let (code, _, stderr) = extract(&[missing.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no such workbook.xlsx"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept\n");
+    assert!(!dir.path().join("x.texts.csv").exists());
+}

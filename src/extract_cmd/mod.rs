@@ -466,6 +466,14 @@ impl ExtractArgs {
     /// Returns whether the document had problems (unknown labels or codes, unreadable cells).
     pub fn run(&self) -> anyhow::Result<bool> {
         keep_freed_memory();
+        // The shipped region dictionary and indicator catalogue (their labels folded, their TOML
+        // parsed) are built on another core while this thread loads the config, opens the output
+        // (truncating a file written before) and reads the document; the first use below waits
+        // for them. Detached: nothing waits for it at exit.
+        std::thread::spawn(|| {
+            RegionDictionary::builtin();
+            regstat_transform::Catalogue::builtin();
+        });
         let name = self
             .file
             .file_name()
@@ -497,7 +505,7 @@ impl ExtractArgs {
             .as_deref()
             .or_else(|| source.and_then(|s| s.parser.subject.as_deref()));
         let scoped;
-        let regions = match (&config, subject) {
+        let configured = match (&config, subject) {
             (Some(c), Some(subject)) => {
                 scoped = c
                     .regions()
@@ -506,12 +514,11 @@ impl ExtractArgs {
                         Some(_) => format!("--subject {subject}"),
                         None => format!("--source: [sources.parser] subject {subject}"),
                     })?;
-                &scoped
+                Some(&scoped)
             }
-            (Some(c), None) => c.regions(),
-            (None, _) => RegionDictionary::builtin(),
+            (Some(c), None) => Some(c.regions()),
+            (None, _) => None,
         };
-        let mut sink = Sink::open(self.out.as_ref())?;
         let mut head = Vec::with_capacity(512);
         {
             use std::io::Read;
@@ -521,6 +528,12 @@ impl ExtractArgs {
                 .read_to_end(&mut head)
                 .with_context(|| format!("reading {}", self.file.display()))?;
         }
+        // The output is touched only once the flags, the config and the document are known good.
+        let mut sink = Sink::open(self.out.as_ref())?;
+        let regions: &RegionDictionary = match configured {
+            Some(regions) => regions,
+            None => RegionDictionary::builtin(),
+        };
         if regstat_transform::document_kind(&name, &head) == regstat_transform::DocumentKind::Sdmx {
             return self.extract_sdmx(&name, regions, config.as_ref(), sink);
         }
@@ -534,14 +547,17 @@ impl ExtractArgs {
         let sheets = source.map_or(&[][..], |s| s.parser.sheets.as_slice());
         let row_format = sink.row_format.clone();
         let finish = |mut part: regstat_transform::ParsedDocument| {
-            crate::pipeline::name_indicators(config.as_ref(), &mut part.observations);
+            // Each figure named and encoded in one pass, while it is in the cache.
+            let mut namer = crate::pipeline::IndicatorNamer::new(config.as_ref());
             let mut encoder = row_format.encoder();
-            let mut observations = part.observations.iter();
+            let mut observations = part.observations.iter_mut();
             if let Some(first) = observations.next() {
+                namer.name(first);
                 encoder.push(&name, first, regions);
                 encoder.expect_rows(observations.len());
             }
             for o in observations {
+                namer.name(o);
                 encoder.push(&name, o, regions);
             }
             (encoder.take(), part.tables, part.problems)

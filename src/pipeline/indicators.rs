@@ -81,28 +81,47 @@ pub fn name_sdmx_indicator(config: Option<&Config>, o: &mut regstat_transform::O
     }
 }
 
-/// Gives every figure its indicator ([`indicator_for`]), deciding once per table: figures come table by
-/// table, so the last decision is reused while the table stays the same.
+/// Gives every figure its indicator ([`indicator_for`]), deciding once per table
+/// ([`IndicatorNamer`]).
 pub fn name_indicators(
     config: Option<&Config>,
     observations: &mut [regstat_transform::Observation],
 ) {
-    // The table's code and title are shared by its figures: comparing the pointers first is the
-    // cheap test, and the text the sure one.
-    /// A table's code and title, and the indicator decided for it.
-    type Decided = (Arc<str>, Arc<str>, Option<Arc<str>>);
-    let mut last: Option<Decided> = None;
+    let mut namer = IndicatorNamer::new(config);
     for o in observations {
+        namer.name(o);
+    }
+}
+
+/// Names figures one by one, as a caller that goes through them anyway (`extract`'s encoder)
+/// meets them: figures come table by table, so the last table's decision is reused while the
+/// table stays the same.
+pub struct IndicatorNamer<'c> {
+    config: Option<&'c Config>,
+    /// The last table's code and title, and the indicator decided for it.
+    last: Option<(Arc<str>, Arc<str>, Option<Arc<str>>)>,
+}
+
+impl<'c> IndicatorNamer<'c> {
+    pub fn new(config: Option<&'c Config>) -> Self {
+        Self { config, last: None }
+    }
+
+    pub fn name(&mut self, o: &mut regstat_transform::Observation) {
+        // The table's code and title are shared by its figures: comparing the pointers first is
+        // the cheap test, and the text the sure one.
         let (code, title) = (&o.provenance.table_code, &o.provenance.table_title);
-        let same_table = last.as_ref().is_some_and(|(c, t, _)| {
+        let same_table = self.last.as_ref().is_some_and(|(c, t, _)| {
             (Arc::ptr_eq(c, code) || c == code) && (Arc::ptr_eq(t, title) || t == title)
         });
         if !same_table {
-            let id = indicator_for(config, code, title).map(Arc::from);
-            last = Some((code.clone(), title.clone(), id));
+            let id = indicator_for(self.config, code, title).map(Arc::from);
+            self.last = Some((code.clone(), title.clone(), id));
         }
-        if let Some((_, _, Some(id))) = &last {
-            o.indicator = id.clone();
+        if let Some((_, _, Some(id))) = &self.last {
+            if !Arc::ptr_eq(&o.indicator, id) {
+                o.indicator = id.clone();
+            }
         }
     }
 }

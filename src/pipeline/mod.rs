@@ -23,7 +23,7 @@ pub use answers::{choose as choose_design, DesignChoice, DesignSummary};
 use designs::estimate_clusters;
 use documents::{load_document, record_of};
 use indicators::{cluster_rows, indicator_rows};
-pub use indicators::{indicator_for, name_indicators, name_sdmx_indicator};
+pub use indicators::{indicator_for, name_indicators, name_sdmx_indicator, IndicatorNamer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
