@@ -98,9 +98,11 @@ pub fn name_indicators(
 /// table stays the same.
 pub struct IndicatorNamer<'c> {
     config: Option<&'c Config>,
-    /// The last table's code and title, and the indicator decided for it.
-    last: Option<(Arc<str>, Arc<str>, Option<Arc<str>>)>,
+    last: Option<Decided>,
 }
+
+/// A table's code and title, and the indicator decided for it.
+type Decided = (Arc<str>, Arc<str>, Option<Arc<str>>);
 
 impl<'c> IndicatorNamer<'c> {
     pub fn new(config: Option<&'c Config>) -> Self {
