@@ -426,14 +426,21 @@ pub fn normalize_label(label: &str) -> String {
             '–' | '—' | '‑' | '−' | '‒' => s.push('-'),
             '\u{a0}' | '\n' | '\r' | '\t' => s.push(' '),
             'ё' | 'Ё' => s.push('е'),
-            c => s.extend(c.to_lowercase()),
+            c => push_lowercase(&mut s, c),
         }
     }
     // White space collapsed, dashes joined to their neighbours, and every form of «автономный»
     // (автономного, автономных, автономная, авт.) folded to one word, so that «без авт. округа» meets
-    // «без автономного округа».
-    let mut collapsed = s
-        .replace("авт.", "авт ")
+    // «без автономного округа». Each replacement only where its pattern is: most labels have none,
+    // and a replacement copies the whole label.
+    let replaced = |text: String, from: &str, to: &str| {
+        if text.contains(from) {
+            text.replace(from, to)
+        } else {
+            text
+        }
+    };
+    let mut collapsed = replaced(s, "авт.", "авт ")
         .split_whitespace()
         .map(|w| {
             if w.starts_with("автономн") {
@@ -443,9 +450,8 @@ pub fn normalize_label(label: &str) -> String {
             }
         })
         .collect::<Vec<_>>()
-        .join(" ")
-        .replace(" -", "-")
-        .replace("- ", "-");
+        .join(" ");
+    collapsed = replaced(replaced(collapsed, " -", "-"), "- ", "-");
     if let Some(stem) = collapsed
         .strip_suffix(" обл.")
         .or_else(|| collapsed.strip_suffix(" обл"))
@@ -472,7 +478,7 @@ pub fn normalize_label(label: &str) -> String {
         }
     }
     // A hyphen lost: «Ханты Мансийский».
-    collapsed = collapsed.replace("ханты мансийский", "ханты-мансийский");
+    collapsed = replaced(collapsed, "ханты мансийский", "ханты-мансийский");
     let trimmed = collapsed.trim_end_matches([':', '.', ' ']).trim();
     let city = trimmed
         .strip_prefix("г. ")
@@ -480,6 +486,21 @@ pub fn normalize_label(label: &str) -> String {
         .or_else(|| trimmed.strip_prefix("город "))
         .unwrap_or(trimmed);
     city.trim().to_string()
+}
+
+/// Appends `c` lowercased as `char::to_lowercase` does. ASCII and the Cyrillic capitals (most of
+/// what a label holds) by their fixed offsets, without the lookup in Unicode's tables.
+fn push_lowercase(out: &mut String, c: char) {
+    let shifted = match c {
+        _ if c.is_ascii() => Some(c.to_ascii_lowercase()),
+        'А'..='Я' => char::from_u32(c as u32 + 0x20),
+        'Ѐ'..='Џ' => char::from_u32(c as u32 + 0x50),
+        _ => None,
+    };
+    match shifted {
+        Some(lower) => out.push(lower),
+        None => out.extend(c.to_lowercase()),
+    }
 }
 
 fn latin_lookalike_to_cyrillic(c: char) -> char {
@@ -517,6 +538,16 @@ mod tests {
             Resolution::Region(e) => Some(e.code.clone()),
             Resolution::Marker => Some("marker".into()),
             other => panic!("no municipal scope, found {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lowercase_is_what_the_standard_library_gives_for_every_char() {
+        let mut ours = String::new();
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            ours.clear();
+            push_lowercase(&mut ours, c);
+            assert_eq!(ours, c.to_lowercase().collect::<String>(), "{c:?}");
         }
     }
 
