@@ -17,6 +17,15 @@ fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The CSV `extract` writes to standard output for `book` (every column on every row), also
+/// saved as `to` for DuckDB to read.
+fn full_rows(book: &std::path::Path, to: &std::path::Path) -> String {
+    let (code, stdout, stderr) = extract(&[book.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::write(to, &stdout).unwrap();
+    stdout
+}
+
 fn extract(args: &[&str]) -> (i32, String, String) {
     let out = common::regstat(&[&["extract"], args].concat());
     (out.code.unwrap_or(-1), out.stdout, out.stderr)
@@ -220,9 +229,7 @@ fn parquet_holds_the_same_rows_as_csv() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("x.csv");
     let parquet = dir.path().join("x.parquet");
-    let (code, stdout, stderr) = extract(&[book.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stderr}");
-    std::fs::write(&csv, stdout).unwrap();
+    full_rows(&book, &csv);
     let (code, _, stderr) = extract(&[book.to_str().unwrap(), "--out", parquet.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     let conn = duckdb::Connection::open_in_memory().unwrap();
@@ -272,9 +279,7 @@ fn a_csv_file_and_its_texts_join_back_into_the_full_rows() {
     let full = dir.path().join("full.csv");
     let figures = dir.path().join("x.csv");
     let texts = dir.path().join("x.texts.csv");
-    let (code, stdout, stderr) = extract(&[book.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stderr}");
-    std::fs::write(&full, &stdout).unwrap();
+    let stdout = full_rows(&book, &full);
     let (code, _, stderr) = extract(&[book.to_str().unwrap(), "--out", figures.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     let figures_text = std::fs::read_to_string(&figures).unwrap();
