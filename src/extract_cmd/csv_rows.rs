@@ -72,6 +72,13 @@ impl<const N: usize> CsvRows<N> {
         self.out.push(b'\n');
     }
 
+    /// One row on its own: a header, a side file's row.
+    pub(crate) fn line(row: &[&str; N]) -> Vec<u8> {
+        let mut rows = Self::new();
+        rows.write_row(row);
+        rows.take()
+    }
+
     /// The rows written since the last take.
     pub(crate) fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.out)

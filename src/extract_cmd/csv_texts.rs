@@ -46,12 +46,19 @@ pub(crate) struct FigureRows {
     figures: CsvRows<{ FIGURE_COLUMNS.len() }>,
     /// The texts rows not yet taken, with their keys.
     texts: Vec<(String, Vec<u8>)>,
-    text_row: CsvRows<{ TEXT_COLUMNS.len() }>,
     /// Keys whose texts this encoder has given already.
     given: Vec<String>,
-    /// The last row's texts serial, title, footnotes and key: a table's figures come one after
-    /// another.
-    last: (Option<u64>, String, String, String),
+    /// The last row's texts: a table's figures come one after another.
+    last: LastTexts,
+}
+
+/// The texts of the last row written, and their key.
+#[derive(Default)]
+struct LastTexts {
+    serial: Option<u64>,
+    title: String,
+    footnotes: String,
+    key: String,
 }
 
 /// What [`FigureRows::take`] hands to the writer.
@@ -65,7 +72,6 @@ impl FigureRows {
         Self {
             figures: CsvRows::new(),
             texts: Vec::new(),
-            text_row: CsvRows::new(),
             given: Vec::new(),
             last: Default::default(),
         }
@@ -75,26 +81,29 @@ impl FigureRows {
     /// if its title and footnotes are too: the texts are compared only when it changes.
     pub(crate) fn write_row(&mut self, row: &[&str; COLUMNS.len()], texts_serial: u64) {
         let (title, footnotes) = (row[TITLE], row[FOOTNOTES]);
-        if self.last.0 != Some(texts_serial) && (self.last.1 != title || self.last.2 != footnotes) {
-            let key = texts_key(title, footnotes);
-            if !key.is_empty() && !self.given.contains(&key) {
-                self.text_row.write_row(&[&key, title, footnotes]);
-                self.texts.push((key.clone(), self.text_row.take()));
-                self.given.push(key.clone());
+        let last = &mut self.last;
+        if last.serial != Some(texts_serial) {
+            last.serial = Some(texts_serial);
+            if last.title != title || last.footnotes != footnotes {
+                let key = texts_key(title, footnotes);
+                if !key.is_empty() && !self.given.contains(&key) {
+                    let line = CsvRows::line(&[key.as_str(), title, footnotes]);
+                    self.texts.push((key.clone(), line));
+                    self.given.push(key.clone());
+                }
+                *last = LastTexts {
+                    serial: Some(texts_serial),
+                    title: title.to_string(),
+                    footnotes: footnotes.to_string(),
+                    key,
+                };
             }
-            self.last = (
-                Some(texts_serial),
-                title.to_string(),
-                footnotes.to_string(),
-                key,
-            );
         }
-        self.last.0 = Some(texts_serial);
         let mut fields = [""; FIGURE_COLUMNS.len()];
         let mut k = 0;
         for (i, field) in row.iter().enumerate() {
             match i {
-                TITLE => fields[k] = &self.last.3,
+                TITLE => fields[k] = &self.last.key,
                 FOOTNOTES => continue,
                 _ => fields[k] = field,
             }

@@ -368,17 +368,11 @@ impl Sink {
         };
         match &mut sink.output {
             Output::Text(w) if format == Format::Csv => {
-                let mut header = csv_rows::CsvRows::<{ COLUMNS.len() }>::new();
-                header.write_row(&COLUMNS);
-                w.write_all(&header.take())?;
+                w.write_all(&csv_rows::CsvRows::line(&COLUMNS))?;
             }
             Output::Figures { figures, texts, .. } => {
-                let mut header = csv_rows::CsvRows::<{ csv_texts::FIGURE_COLUMNS.len() }>::new();
-                header.write_row(&csv_texts::FIGURE_COLUMNS);
-                figures.write_all(&header.take())?;
-                let mut header = csv_rows::CsvRows::<{ csv_texts::TEXT_COLUMNS.len() }>::new();
-                header.write_row(&csv_texts::TEXT_COLUMNS);
-                texts.write_all(&header.take())?;
+                figures.write_all(&csv_rows::CsvRows::line(&csv_texts::FIGURE_COLUMNS))?;
+                texts.write_all(&csv_rows::CsvRows::line(&csv_texts::TEXT_COLUMNS))?;
             }
             _ => {}
         }
