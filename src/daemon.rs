@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use regstat_config::{CatchUp, Config, SourceConfig};
+use regstat_config::{CatchUp, Config, SourceConfig, Zone};
 
 use crate::locks;
 use crate::metrics::Metrics;
@@ -29,16 +28,16 @@ pub fn next_fires(config: &Config, after: DateTime<Utc>) -> Vec<(String, DateTim
 }
 
 /// The time zone the schedules are read in.
-pub fn timezone(config: &Config) -> Tz {
-    config.daemon.timezone
+pub fn timezone(config: &Config) -> &Zone {
+    &config.daemon.timezone
 }
 
 /// A source's first scheduled time after `after`, its cron expression read in `tz`.
-fn next_fire(source: &SourceConfig, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn next_fire(source: &SourceConfig, tz: &Zone, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let next = source
         .schedule
         .as_ref()?
-        .next_after(&after.with_timezone(&tz))?;
+        .next_after(&after.with_timezone(tz))?;
     Some(next.with_timezone(&Utc))
 }
 
@@ -234,7 +233,7 @@ mod tests {
     #[test]
     fn other_time_zones_and_missed_schedules() {
         let mut c = config();
-        c.daemon.timezone = chrono_tz::Asia::Yekaterinburg; // UTC+5
+        c.daemon.timezone = Zone::named("Asia/Yekaterinburg").unwrap(); // UTC+5
         let after = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
         let daily = next_fires(&c, after)
             .into_iter()

@@ -511,11 +511,7 @@ fn print_status(config: &Config) -> anyhow::Result<()> {
         let next = next
             .iter()
             .find(|(id, _)| *id == s.id)
-            .map(|(_, t)| {
-                t.with_timezone(&tz)
-                    .format("%Y-%m-%d %H:%M %:z")
-                    .to_string()
-            })
+            .map(|(_, t)| t.with_timezone(tz).format("%Y-%m-%d %H:%M %:z").to_string())
             .unwrap_or_else(|| "by hand only (no schedule)".into());
         match fresh {
             Some(f) => println!(

@@ -9,6 +9,7 @@ mod locate;
 mod model;
 mod source;
 pub mod typed;
+mod zone;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ pub use source::{
     DEFAULT_LINK_SELECTOR,
 };
 pub use typed::{LinkSelector, Schedule};
+pub use zone::{Zone, ZoneOffset};
 
 /// One problem in a config file, with the dotted key and the line it is on.
 #[derive(Debug, Clone, PartialEq, Eq)]

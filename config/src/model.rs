@@ -194,7 +194,7 @@ pub enum CatchUp {
 #[derive(Debug, Clone)]
 pub struct DaemonSettings {
     /// The time zone the cron expressions are read in.
-    pub timezone: chrono_tz::Tz,
+    pub timezone: crate::Zone,
     /// Up to this many seconds of random delay before each scheduled run.
     pub jitter_secs: u64,
     pub catch_up: CatchUp,
@@ -233,7 +233,8 @@ impl RawDaemonSettings {
     fn check(self, issues: &mut Vec<(String, String)>) -> DaemonSettings {
         let timezone = crate::typed::time_zone(&self.timezone).unwrap_or_else(|e| {
             issues.push(("daemon.timezone".into(), e));
-            chrono_tz::Europe::Moscow
+            // Never used: the issue fails the load.
+            crate::Zone::utc()
         });
         let metrics_addr = if self.metrics_addr.is_empty() {
             None

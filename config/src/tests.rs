@@ -34,7 +34,7 @@ fn a_good_config_parses() {
     let schedule = c.sources[0].schedule.as_ref().expect("a schedule");
     assert_eq!(schedule.expression(), "0 6 * * Mon");
     assert_eq!(c.sources[0].url.host_str(), Some("rosstat.gov.ru"));
-    assert_eq!(c.daemon.timezone, chrono_tz::Europe::Moscow);
+    assert_eq!(c.daemon.timezone.name(), "Europe/Moscow");
     assert_eq!(
         c.daemon.metrics_addr,
         Some("127.0.0.1:9184".parse().unwrap())
@@ -319,7 +319,7 @@ fn values_are_typed_at_load() {
     };
     assert_eq!(list.link_selector.as_str(), DEFAULT_LINK_SELECTOR);
     assert_eq!(list.extensions, [".xlsx"]);
-    assert_eq!(c.daemon.timezone, chrono_tz::Asia::Yekaterinburg);
+    assert_eq!(c.daemon.timezone.name(), "Asia/Yekaterinburg");
     assert_eq!(c.daemon.metrics_addr, None, "empty disables the endpoint");
     assert_eq!(
         c.http.proxy.as_ref().map(|u| u.as_str()),

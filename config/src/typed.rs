@@ -105,7 +105,6 @@ pub fn http_url(text: &str) -> Result<url::Url, String> {
 }
 
 /// An IANA time zone.
-pub fn time_zone(text: &str) -> Result<chrono_tz::Tz, String> {
-    text.parse()
-        .map_err(|_| format!("not an IANA time zone: {text:?}"))
+pub fn time_zone(text: &str) -> Result<crate::Zone, String> {
+    crate::Zone::named(text)
 }
