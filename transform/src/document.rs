@@ -94,6 +94,7 @@ pub fn parse_document(
         return parse_workbook_sheets(file, bytes, regions, sheets);
     }
     let mut doc = ParsedDocument::default();
+    let (mut members, mut workbooks) = (0, 0);
     for i in 0..archive.len() {
         let mut member = archive.by_index(i).map_err(|e| TransformError::Workbook {
             file: file.into(),
@@ -101,10 +102,15 @@ pub fn parse_document(
         })?;
         // The zip crate reads names without the UTF-8 flag as CP437; Russian Windows wrote CP866.
         let name = member_name_from_bytes(member.name_raw().to_vec());
-        if member.is_dir() || !is_workbook_name(&name) {
+        if member.is_dir() {
+            continue;
+        }
+        members += 1;
+        if !is_workbook_name(&name) {
             tracing::debug!(archive = file, member = %name, "not a workbook; skipped");
             continue;
         }
+        workbooks += 1;
         let path = format!("{file}/{name}");
         let problem = |found: String| ParseProblem {
             location: Location {
@@ -133,7 +139,30 @@ pub fn parse_document(
         }
         add_member(&mut doc, file, &name, &content, regions, sheets);
     }
+    if workbooks == 0 {
+        doc.problems.push(no_workbook_in(file, members));
+    }
     Ok(doc)
+}
+
+/// An archive from which no workbook was taken: a problem naming it, so that it never passes for an
+/// archive read that had no figures. unrar reads garbage after the RAR signature as the end of the
+/// archive, so "no member" is also how a damaged RAR archive shows.
+fn no_workbook_in(archive: &str, members: usize) -> ParseProblem {
+    let found = match members {
+        0 => "no member: an empty or damaged archive".to_string(),
+        1 => "1 member, none a workbook".to_string(),
+        n => format!("{n} members, none a workbook"),
+    };
+    ParseProblem {
+        location: Location {
+            file: archive.into(),
+            sheet: None,
+            cell: None,
+        },
+        expected: "an archive holding a workbook (.xlsx or .xls)".into(),
+        found,
+    }
 }
 
 fn is_workbook_name(name: &str) -> bool {
@@ -261,6 +290,7 @@ fn parse_rar(
         .map_err(|e| fail(format!("temporary file: {e}")))?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(|e| fail(format!("temporary file: {e}")))?;
     let mut doc = ParsedDocument::default();
+    let (mut members, mut workbooks) = (0, 0);
     let mut cursor = unrar::Archive::new(tmp.path())
         .open_for_processing()
         .map_err(|e| fail(format!("not a readable RAR archive: {e}")))?;
@@ -270,12 +300,14 @@ fn parse_rar(
     {
         let entry = header.entry();
         let name = rar_member_name(&entry.filename.to_string_lossy()).replace('\\', "/");
+        members += usize::from(entry.is_file());
         if !entry.is_file() || !is_workbook_name(&name) {
             cursor = header
                 .skip()
                 .map_err(|e| fail(format!("RAR member {name}: {e}")))?;
             continue;
         }
+        workbooks += 1;
         if entry.unpacked_size > MAX_MEMBER_BYTES {
             doc.problems.push(ParseProblem {
                 location: Location {
@@ -299,6 +331,9 @@ fn parse_rar(
             .map_err(|e| fail(format!("RAR member {name}: {e}")))?;
         add_member(&mut doc, file, &name, &content, regions, sheets);
         cursor = rest;
+    }
+    if workbooks == 0 {
+        doc.problems.push(no_workbook_in(file, members));
     }
     Ok(doc)
 }

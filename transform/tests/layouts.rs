@@ -234,6 +234,45 @@ fn rar_archives_of_workbooks_are_read_member_by_member() {
     assert!(err.to_string().contains("bad.rar"), "{err}");
 }
 
+/// An archive that yields no workbook, because it holds none or because its headers are garbage
+/// after the RAR signature (which unrar reads as the end of the archive), is a problem naming the
+/// archive: never an empty document that passes for a read one.
+#[test]
+fn an_archive_without_a_workbook_is_a_problem_naming_it() {
+    use std::io::Write;
+    let mut zip_bytes = Vec::new();
+    {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut zip_bytes));
+        z.start_file("readme.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(b"not a workbook").unwrap();
+        z.finish().unwrap();
+    }
+    let rar = rar4(&[("readme.txt", b"not a workbook")]);
+    let mut garbage = b"Rar!\x1a\x07\x01\x00".to_vec();
+    garbage.extend(b"not the headers of any archive".repeat(4));
+    for (name, bytes, found) in [
+        ("only_text.zip", &zip_bytes, "1 member, none a workbook"),
+        ("only_text.rar", &rar, "1 member, none a workbook"),
+        (
+            "garbage.rar",
+            &garbage,
+            "no member: an empty or damaged archive",
+        ),
+    ] {
+        let doc = parse_archive(name, bytes);
+        assert!(doc.observations.is_empty(), "{name}");
+        assert_eq!(doc.problems.len(), 1, "{name}: {:?}", doc.problems);
+        let problem = &doc.problems[0];
+        assert_eq!(problem.location.file, name);
+        assert_eq!(
+            problem.expected,
+            "an archive holding a workbook (.xlsx or .xls)"
+        );
+        assert_eq!(problem.found, found, "{name}");
+    }
+}
+
 /// Member names outside ASCII, stored without RAR's Unicode flag: as UTF-8 (a Linux `rar`) or in the
 /// OEM code page CP866 (WinRAR on Russian Windows). Both keep their Cyrillic in provenance.
 #[test]
