@@ -359,3 +359,77 @@ fn an_unreadable_document_leaves_the_output_alone() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept\n");
     assert!(!dir.path().join("x.texts.csv").exists());
 }
+
+/// A document that fails once the output is open (here a ZIP whose directory is cut off) leaves
+/// every earlier output as it was, in each format, and no partial file beside it: the output is
+/// written beside its place and put there only when complete.
+#[test]
+fn a_failed_extract_leaves_the_earlier_output_and_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = corpus("t4.xlsx");
+    let good = std::fs::read(&book).unwrap();
+    let broken = dir.path().join("broken.xlsx");
+    std::fs::write(&broken, &good[..good.len() / 2]).unwrap();
+    for name in ["x.csv", "x.jsonl", "x.parquet"] {
+        let out = dir.path().join(name);
+        let (code, _, stderr) = extract(&[book.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        let before = std::fs::read(&out).unwrap();
+        let (code, _, stderr) =
+            extract(&[broken.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("broken.xlsx"), "{stderr}");
+        let after = std::fs::read(&out).unwrap();
+        assert!(
+            after == before,
+            "{name}: {} bytes before, {} after",
+            before.len(),
+            after.len()
+        );
+    }
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "broken.xlsx",
+            "x.csv",
+            "x.jsonl",
+            "x.parquet",
+            "x.texts.csv"
+        ]
+    );
+}
+
+/// Writing over an earlier output keeps what the earlier file was: its permissions, and a symbolic
+/// link stays a link whose target gets the new figures.
+#[cfg(unix)]
+#[test]
+fn an_output_written_again_keeps_its_permissions_and_its_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let book = corpus("t4.xlsx");
+    let real = dir.path().join("real.csv");
+    std::fs::write(&real, "old\n").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let (code, _, stderr) = extract(&[book.to_str().unwrap(), "--out", link.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let written = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        written.starts_with("source_file,sheet,table_code,texts,"),
+        "{written:.80}"
+    );
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    // The side file sits beside the link, as its name says.
+    assert!(dir.path().join("link.texts.csv").exists());
+}

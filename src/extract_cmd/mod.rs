@@ -12,6 +12,7 @@ use regstat_transform::{parse_document_each, read_sdmx, Observation, RegionDicti
 mod csv_rows;
 mod csv_texts;
 mod parquet_rows;
+mod replaced;
 
 #[derive(clap::Args, Debug)]
 pub struct ExtractArgs {
@@ -316,14 +317,20 @@ struct Sink {
     row_format: RowFormat,
     output: Output,
     encoder: Encoder,
+    /// Where the output's files go once complete, the first file first.
+    placements: Vec<replaced::Placement>,
 }
 
 impl Sink {
     fn open(out: Option<&PathBuf>) -> anyhow::Result<Sink> {
-        let create = |p: &PathBuf| -> anyhow::Result<Box<dyn Write>> {
-            let f =
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)))
+        let mut placements = Vec::new();
+        let mut create_file = |p: &PathBuf| -> anyhow::Result<std::fs::File> {
+            let (file, placement) = replaced::create(p)?;
+            placements.push(placement);
+            Ok(file)
+        };
+        let buffered = |file: std::fs::File| -> Box<dyn Write> {
+            Box::new(std::io::BufWriter::with_capacity(1 << 16, file))
         };
         let ext = out
             .and_then(|p| p.extension())
@@ -340,15 +347,16 @@ impl Sink {
             (Some(p), Some("csv")) => (
                 Format::CsvWithTexts,
                 Output::Figures {
-                    figures: create(p)?,
-                    texts: create(&texts_path(p))?,
+                    figures: buffered(create_file(p)?),
+                    texts: buffered(create_file(&texts_path(p))?),
                     written: Default::default(),
                 },
             ),
-            (Some(p), Some("jsonl")) => (Format::Jsonl, Output::Text(create(p)?)),
+            (Some(p), Some("jsonl")) => (Format::Jsonl, Output::Text(buffered(create_file(p)?))),
             (Some(p), Some("parquet")) => (
                 Format::Parquet,
                 Output::Parquet(Box::new(parquet_rows::ParquetFile::create(
+                    create_file(p)?,
                     p,
                     schema.clone(),
                 )?)),
@@ -365,6 +373,7 @@ impl Sink {
             encoder: row_format.encoder(),
             row_format,
             output,
+            placements,
         };
         match &mut sink.output {
             Output::Text(w) if format == Format::Csv => {
@@ -417,6 +426,8 @@ impl Sink {
         Ok(())
     }
 
+    /// Writes what is left, closes the files and puts them in place: the texts before the figures
+    /// that name them.
     fn finish(mut self) -> anyhow::Result<()> {
         let chunk = self.encoder.take();
         self.write(chunk)?;
@@ -431,6 +442,9 @@ impl Sink {
                 texts.flush()?;
             }
             Output::Parquet(file) => file.finish()?,
+        }
+        for placement in self.placements.into_iter().rev() {
+            placement.put_in_place()?;
         }
         Ok(())
     }
@@ -462,8 +476,8 @@ impl ExtractArgs {
         keep_freed_memory();
         // The shipped region dictionary and indicator catalogue (their labels folded, their TOML
         // parsed) are built on another core while this thread loads the config, opens the output
-        // (truncating a file written before) and reads the document; the first use below waits
-        // for them. Detached: nothing waits for it at exit.
+        // and reads the document; the first use below waits for them. Detached: nothing waits for
+        // it at exit.
         std::thread::spawn(|| {
             RegionDictionary::builtin();
             regstat_transform::Catalogue::builtin();

@@ -119,15 +119,17 @@ impl ParquetBatches {
 pub(super) struct ParquetFile {
     /// None once finished.
     writer: Option<ArrowWriter<std::fs::File>>,
-    partial: PathBuf,
+    /// The output's name, for messages.
     out: PathBuf,
 }
 
 impl ParquetFile {
-    pub(super) fn create(out: &Path, schema: Arc<Schema>) -> anyhow::Result<Self> {
-        let partial = out.with_extension("parquet.partial");
-        let file = std::fs::File::create(&partial)
-            .with_context(|| format!("creating {}", partial.display()))?;
+    /// Writes to `file`, which becomes `out` once finished (see `replaced`).
+    pub(super) fn create(
+        file: std::fs::File,
+        out: &Path,
+        schema: Arc<Schema>,
+    ) -> anyhow::Result<Self> {
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .build();
@@ -137,10 +139,9 @@ impl ParquetFile {
             .with_properties(properties)
             .with_skip_arrow_metadata(true);
         let writer = ArrowWriter::try_new_with_options(file, schema, options)
-            .with_context(|| format!("writing {}", partial.display()))?;
+            .with_context(|| format!("writing {}", out.display()))?;
         Ok(Self {
             writer: Some(writer),
-            partial,
             out: out.to_path_buf(),
         })
     }
@@ -150,19 +151,17 @@ impl ParquetFile {
         for batch in batches {
             writer
                 .write(&batch)
-                .with_context(|| format!("writing {}", self.partial.display()))?;
+                .with_context(|| format!("writing {}", self.out.display()))?;
         }
         Ok(())
     }
 
-    /// Writes the footer, then puts the file in place.
+    /// Writes the footer and closes the file.
     pub(super) fn finish(mut self) -> anyhow::Result<()> {
         let writer = self.writer.take().context("finished twice")?;
         writer
             .close()
-            .with_context(|| format!("writing {}", self.partial.display()))?;
-        std::fs::rename(&self.partial, &self.out)
-            .with_context(|| format!("renaming {} into place", self.partial.display()))?;
+            .with_context(|| format!("writing {}", self.out.display()))?;
         Ok(())
     }
 }
@@ -197,14 +196,5 @@ impl RunColumn {
         let keys = self.keys.finish();
         let values = Arc::new(self.values.finish());
         DictionaryArray::try_new(keys, values).expect("every key is a run's index")
-    }
-}
-
-impl Drop for ParquetFile {
-    /// Unfinished (an error stopped the extraction): no half-written file is left behind.
-    fn drop(&mut self) {
-        if self.writer.is_some() {
-            let _ = std::fs::remove_file(&self.partial);
-        }
     }
 }
