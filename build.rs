@@ -42,6 +42,7 @@ fn main() {
 /// partial copy instead. Where the compiler has no libstdc++.a, the shared runtime stays.
 fn link_cxx_runtime_statically() {
     use std::path::PathBuf;
+    println!("cargo:rerun-if-env-changed=CXX");
     let compiler = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
     let printed = std::process::Command::new(&compiler)
         .arg("-print-file-name=libstdc++.a")
@@ -67,7 +68,12 @@ fn link_cxx_runtime_statically() {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         })
-        .and_then(|()| std::os::unix::fs::symlink(&archive, &link));
+        .and_then(|()| {
+            #[cfg(unix)]
+            return std::os::unix::fs::symlink(&archive, &link);
+            #[cfg(not(unix))]
+            return std::fs::copy(&archive, &link).map(|_| ());
+        });
     match linked {
         Ok(()) => println!("cargo:rustc-link-search=native={}", dir.display()),
         Err(e) => println!(

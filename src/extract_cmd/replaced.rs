@@ -1,14 +1,15 @@
 //! Output files written beside their place and put there once complete, so that an extract that
 //! fails half way leaves the earlier output as it was, and no partial file.
 //!
-//! The new file is a hidden sibling (`.x.csv.XXXXXX.partial`), made with the earlier file's
-//! permissions. When it is complete, the earlier file is removed and the new one renamed to the
-//! name. It is not renamed over the earlier file, nor was the earlier file truncated in place as
-//! before: on ext4 (`auto_da_alloc`) both of those start writing the new file to disk at once, and
-//! writing a 9.5 MB output over an earlier one took 5.4 ms by truncation against 2.9 ms so
-//! (a Python loop on this VM's ext4, medians of 25). For that, the name is absent for the moment
-//! between the two steps. A target that is a symbolic link is followed: the link stays and its
-//! target is replaced. A target that is not a regular file (a FIFO, a device) is written in place.
+//! The new file is a hidden sibling (`.x.csv.XXXXXX.partial`) with the earlier file's permissions
+//! (not its owner: it is the writer's). When it is complete, the earlier file is removed and the new
+//! one renamed to the name. It is neither renamed over the earlier file nor written into it
+//! truncated, as extract did before: on ext4 (`auto_da_alloc`) both start writing the new file to
+//! disk at once, and writing a 9.5 MB output over an earlier one took 5.4 ms by truncation against
+//! 2.9 ms so (a Python loop on this VM's ext4, medians of 25). For that, the name is absent for the
+//! moment between the two steps. A target that is a symbolic link is followed: the link stays and
+//! its target is replaced. A target that is not a regular file (a FIFO, a device), or a writable
+//! file in a directory this user cannot write to, is written in place.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -57,10 +58,17 @@ pub(super) fn create(target: &Path) -> anyhow::Result<(File, Placement)> {
     // What `File::create` gives (less the umask), rather than tempfile's private 0600.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let (file, partial) = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a file beside {}", target.display()))?
-        .into_parts();
+    let (file, partial) = match builder.tempfile_in(dir) {
+        Ok(created) => created.into_parts(),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && earlier.is_some() => {
+            let file =
+                File::create(&target).with_context(|| format!("creating {}", target.display()))?;
+            return Ok((file, Placement::InPlace));
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("creating a file beside {}", target.display()))
+        }
+    };
     if let Some(permissions) = earlier {
         file.set_permissions(permissions).with_context(|| {
             format!(
@@ -85,15 +93,16 @@ impl Placement {
             }
             _ => {}
         }
-        // A file made at the name meanwhile is replaced all the same.
+        // Renamed over whatever is there after all when that fails: a file made at the name
+        // meanwhile, or a file system without a no-replace rename (the earlier file is gone, so
+        // the new one must land).
         match partial.persist_noclobber(&target) {
             Ok(()) => Ok(()),
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => e
+            Err(e) => e
                 .path
                 .persist(&target)
                 .map_err(|e| e.error)
                 .with_context(|| format!("renaming into {}", target.display())),
-            Err(e) => Err(e.error).with_context(|| format!("renaming into {}", target.display())),
         }
     }
 }
