@@ -39,7 +39,8 @@ fn main() {
 /// `-static-libstdc++` would. Only with the lazy DuckDB: libduckdb.so, when it is loaded, brings its
 /// own libstdc++.so and binds to it, since an executable exports no symbols of an archive to a library
 /// it was not linked with; linked directly (`shared`), the library would bind to the executable's
-/// partial copy instead. Where the compiler has no libstdc++.a, the shared runtime stays.
+/// partial copy instead. Where the compiler has no libstdc++.a, or a PIE program does not link with
+/// it, the shared runtime stays.
 fn link_cxx_runtime_statically() {
     use std::path::PathBuf;
     println!("cargo:rerun-if-env-changed=CXX");
@@ -61,7 +62,36 @@ fn link_cxx_runtime_statically() {
     let Some(out_dir) = std::env::var_os("OUT_DIR") else {
         return;
     };
-    let dir = PathBuf::from(out_dir).join("static-cxx");
+    let out_dir = PathBuf::from(out_dir);
+    // Some toolchains ship a libstdc++.a that a position-independent executable cannot take: a
+    // small program that throws and catches is linked with it first, and a failure keeps the
+    // shared runtime rather than failing the build.
+    let probe = out_dir.join("static-cxx-probe.cc");
+    let probed = std::fs::write(
+        &probe,
+        "#include <stdexcept>\n#include <string>\nint main() { try { throw std::runtime_error(std::string(\"x\")); } catch (const std::exception &) {} }\n",
+    )
+    .and_then(|()| {
+        std::process::Command::new(&compiler)
+            .arg(&probe)
+            .args(["-fPIE", "-pie", "-static-libstdc++", "-o"])
+            .arg(out_dir.join("static-cxx-probe"))
+            .output()
+    });
+    match probed {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            let why = String::from_utf8_lossy(&out.stderr);
+            let why = why.lines().next().unwrap_or("");
+            println!("cargo:warning=a PIE program does not link with {}: {why}; the C++ runtime is linked as libstdc++.so", archive.display());
+            return;
+        }
+        Err(e) => {
+            println!("cargo:warning=cannot try linking with {}: {e}; the C++ runtime is linked as libstdc++.so", archive.display());
+            return;
+        }
+    }
+    let dir = out_dir.join("static-cxx");
     let link = dir.join("libstdc++.a");
     let linked = std::fs::create_dir_all(&dir)
         .and_then(|()| match std::fs::remove_file(&link) {
