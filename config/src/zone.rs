@@ -11,14 +11,15 @@
 //! jiff zone to chrono's trait, which the `cron` crate needs.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{FixedOffset, MappedLocalTime, NaiveDate, NaiveDateTime, Offset, TimeZone};
 use jiff::tz::AmbiguousOffset;
 
-/// An IANA time zone, such as Europe/Moscow.
+/// An IANA time zone, such as Europe/Moscow. Cheap to clone: each offset carries its zone.
 #[derive(Clone)]
 pub struct Zone {
-    name: String,
+    name: Arc<str>,
     rules: jiff::tz::TimeZone,
 }
 
@@ -29,14 +30,14 @@ impl Zone {
             .get(name)
             .map_err(|_| format!("not an IANA time zone: {name:?}"))?;
         // The database's spelling: its lookup ignores case.
-        let name = rules.iana_name().unwrap_or(name).to_string();
+        let name = Arc::from(rules.iana_name().unwrap_or(name));
         Ok(Self { name, rules })
     }
 
     /// Coordinated Universal Time.
     pub fn utc() -> Self {
         Self {
-            name: "UTC".into(),
+            name: Arc::from("UTC"),
             rules: jiff::tz::TimeZone::UTC,
         }
     }
