@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use std::sync::Arc;
 
-use regstat_transform::{parse_document_each, read_sdmx, Observation, RegionDictionary};
+use regstat_transform::{parse_document_each, read_sdmx, Observation, RegionDictionary, Regions};
 
 mod csv_rows;
 mod csv_texts;
@@ -476,8 +476,8 @@ impl ExtractArgs {
         keep_freed_memory();
         // The shipped region dictionary and indicator catalogue (their labels folded, their TOML
         // parsed) are built on another core while this thread loads the config, opens the output
-        // and reads the document; the first use below waits for them. Detached: nothing waits for
-        // it at exit.
+        // and reads the document, and a workbook's first sheets are read; the first use waits for
+        // them (see `Regions`). Detached: nothing waits for it at exit.
         std::thread::spawn(|| {
             RegionDictionary::builtin();
             regstat_transform::Catalogue::builtin();
@@ -538,12 +538,12 @@ impl ExtractArgs {
         }
         // The output is touched only once the flags, the config and the document are known good.
         let mut sink = Sink::open(self.out.as_ref())?;
-        let regions: &RegionDictionary = match configured {
-            Some(regions) => regions,
-            None => RegionDictionary::builtin(),
+        let lazy_regions = match configured {
+            Some(regions) => Regions::Given(regions),
+            None => Regions::Builtin,
         };
         if regstat_transform::document_kind(&name, &head) == regstat_transform::DocumentKind::Sdmx {
-            return self.extract_sdmx(&name, regions, config.as_ref(), sink);
+            return self.extract_sdmx(&name, lazy_regions.get(), config.as_ref(), sink);
         }
         let bytes = std::fs::read(&self.file)
             .with_context(|| format!("reading {}", self.file.display()))?;
@@ -555,6 +555,8 @@ impl ExtractArgs {
         let sheets = source.map_or(&[][..], |s| s.parser.sheets.as_slice());
         let row_format = sink.row_format.clone();
         let finish = |mut part: regstat_transform::ParsedDocument| {
+            // Taken by the parse already: built by now.
+            let regions = lazy_regions.get();
             // Each figure named and encoded in one pass, while it is in the cache.
             let mut namer = crate::pipeline::IndicatorNamer::new(config.as_ref());
             let mut encoder = row_format.encoder();
@@ -581,6 +583,7 @@ impl ExtractArgs {
             // An analyst's table through its declared mapping, as a run reads it (its own
             // indicator ids, never renamed by the catalogue).
             Some(regstat_config::SourceKind::File(mapping)) => {
+                let regions = lazy_regions.get();
                 let part = regstat_transform::table_file::read_table_file(
                     &name, &bytes, mapping, regions,
                 )?;
@@ -590,7 +593,7 @@ impl ExtractArgs {
                 doc.tables = part.tables;
                 doc.problems = part.problems;
             }
-            _ => parse_document_each(&name, &bytes, regions, sheets, &finish, &mut each)?,
+            _ => parse_document_each(&name, &bytes, lazy_regions, sheets, &finish, &mut each)?,
         }
         if let Some(e) = write_error {
             return Err(e);

@@ -5,7 +5,7 @@
 use std::io::{Cursor, Read};
 
 use crate::error::{Location, ParseProblem, TransformError};
-use crate::region::RegionDictionary;
+use crate::region::{RegionDictionary, Regions};
 use crate::rosstat::{parse_workbook_sheets, ParsedDocument};
 
 /// Largest archive member read, uncompressed: a guard against archive bombs.
@@ -41,11 +41,11 @@ pub fn document_kind(file_name: &str, head: &[u8]) -> DocumentKind {
 /// sheet order, parsed in parallel), anything else in one part. A caller writes while the rest is
 /// parsed and never holds a big workbook's figures whole. `finish` runs on the thread that parsed
 /// the part (see [`crate::rosstat::parse_workbook_each_with`]); `&|part| part` hands parts on as
-/// they are.
+/// they are. A workbook takes `regions` only once its first sheet is read (see [`Regions`]).
 pub fn parse_document_each<T: Send>(
     file: &str,
     bytes: &[u8],
-    regions: &RegionDictionary,
+    regions: Regions<'_>,
     sheets: &[String],
     finish: &(dyn Fn(ParsedDocument) -> T + Sync),
     emit: &mut dyn FnMut(T),
@@ -60,7 +60,7 @@ pub fn parse_document_each<T: Send>(
             file, bytes, regions, sheets, finish, emit,
         );
     }
-    emit(finish(parse_document(file, bytes, regions, sheets)?));
+    emit(finish(parse_document(file, bytes, regions.get(), sheets)?));
     Ok(())
 }
 

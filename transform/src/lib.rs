@@ -28,7 +28,7 @@ pub use document::{document_kind, parse_document, parse_document_each, DocumentK
 pub use error::{Location, ParseProblem, TransformError};
 pub use observation::{Observation, Provenance, Status};
 pub use period::{Period, PeriodType, SubPeriod};
-pub use region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
+pub use region::{RegionDictionary, RegionEntry, RegionKind, Regions, Resolution};
 pub use rosstat::{
     parse_workbook, parse_workbook_each, parse_workbook_each_with, parse_workbook_sheets,
     ParsedDocument, TableSummary,

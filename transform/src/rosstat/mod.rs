@@ -17,7 +17,7 @@ use crate::cell::parse_cell_text;
 use crate::error::{Location, ParseProblem, TransformError};
 use crate::observation::{Observation, Provenance, Status};
 use crate::period::{strip_footnote_mark, Period};
-use crate::region::{RegionDictionary, RegionEntry, RegionKind, Resolution};
+use crate::region::{RegionDictionary, RegionEntry, RegionKind, Regions, Resolution};
 use crate::xlsx::{SheetReader, XlsxBook};
 
 mod header;
@@ -100,7 +100,14 @@ pub fn parse_workbook_each(
     sheets: &[String],
     emit: &mut dyn FnMut(ParsedDocument),
 ) -> Result<(), TransformError> {
-    parse_workbook_each_with(file, bytes, regions, sheets, &|part| part, emit)
+    parse_workbook_each_with(
+        file,
+        bytes,
+        Regions::Given(regions),
+        sheets,
+        &|part| part,
+        emit,
+    )
 }
 
 /// [`parse_workbook_each`] with `finish` applied to each sheet's result on the thread that parsed
@@ -110,7 +117,7 @@ pub fn parse_workbook_each(
 pub fn parse_workbook_each_with<T: Send>(
     file: &str,
     bytes: &[u8],
-    regions: &RegionDictionary,
+    regions: Regions<'_>,
     sheets: &[String],
     finish: &(dyn Fn(ParsedDocument) -> T + Sync),
     emit: &mut dyn FnMut(T),
@@ -131,7 +138,12 @@ pub fn parse_workbook_each_with<T: Send>(
     let Some(book) = book else {
         let mut workbook = open_workbook(file, bytes)?;
         for name in wanted(workbook.sheet_names()) {
-            emit(finish(parse_sheet(&mut workbook, file, &name, regions)?));
+            emit(finish(parse_sheet(
+                &mut workbook,
+                file,
+                &name,
+                regions.get(),
+            )?));
         }
         return Ok(());
     };
@@ -205,13 +217,14 @@ impl<'a, 'b> SheetSource<'a, 'b> {
         }
     }
 
+    /// The sheet read first, then its labels resolved: `regions` is taken only then.
     fn parse(
         &mut self,
         name: &str,
-        regions: &RegionDictionary,
+        regions: Regions<'_>,
     ) -> Result<ParsedDocument, TransformError> {
         match self.reader.sheet(name) {
-            Ok((range, merges)) => parse_range(self.file, name, range, &merges, regions),
+            Ok((range, merges)) => parse_range(self.file, name, range, &merges, regions.get()),
             Err(step) => {
                 tracing::debug!(
                     file = self.file,
@@ -223,7 +236,7 @@ impl<'a, 'b> SheetSource<'a, 'b> {
                     Some(workbook) => workbook,
                     None => self.fallback.insert(open_workbook(self.file, self.bytes)?),
                 };
-                parse_sheet(workbook, self.file, name, regions)
+                parse_sheet(workbook, self.file, name, regions.get())
             }
         }
     }
