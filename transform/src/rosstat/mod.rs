@@ -397,9 +397,11 @@ struct TableText {
     basis: Option<Arc<str>>,
 }
 
-/// An observation waiting for the sheet's footnotes, which come last.
-struct Pending {
-    observation: Observation,
+/// Where a figure of the sheet was read, kept beside it (same index) until the sheet's footnotes,
+/// which come last, are known. Apart from the figures so that these are written once, where they
+/// stay: moving every figure out of a wrapper was a few percent of reading a section.
+struct Placed {
+    /// The footnote marks that apply to the figure.
     marks: Vec<u32>,
     /// The table (index into the document's summaries) and sheet row the figure was read from.
     table: usize,
@@ -444,7 +446,8 @@ impl SheetParser<'_> {
         let mut block = Block::default();
         // At most a figure a non-empty cell: sized once, so that the figures are never copied
         // into a doubled vector, whose fresh pages were a fifth of reading a big section.
-        let mut pending: Vec<Pending> = Vec::with_capacity(range.used_cells().count());
+        let mut figures: Vec<Observation> = Vec::with_capacity(range.used_cells().count());
+        let mut placed: Vec<Placed> = Vec::with_capacity(figures.capacity());
         // The place of the last data row (its region and, in a regional office's table, its
         // municipal formation's series): a category row under it («в том числе: сельское
         // население») holds that place's figures.
@@ -751,42 +754,42 @@ impl SheetParser<'_> {
                     &cell_marks,
                 ]
                 .concat();
-                pending.push(Pending {
-                    observation: Observation {
-                        indicator: text.indicator.clone(),
-                        region_code: region.code.clone(),
-                        region_label: region_label.clone(),
-                        period,
-                        value,
-                        unit: row_unit.clone().unwrap_or_else(|| text.unit.clone()),
-                        basis: text.basis.clone(),
-                        status,
-                        footnotes: Vec::new(),
-                        dimensions: place_dimensions
-                            .iter()
-                            .cloned()
-                            .chain(
-                                block
-                                    .categories
-                                    .get(&col)
-                                    .map(|c| ("category".to_string(), c.clone())),
-                            )
-                            .collect(),
-                        provenance: Provenance {
-                            document_sha256: Arc::from(""),
-                            sheet: self.sheet_name.clone(),
-                            cell: a1(row, col),
-                            table_code: text.code.clone(),
-                            table_title: text.title.clone(),
-                        },
-                    },
+                placed.push(Placed {
                     marks,
                     table: summary,
                     row,
                 });
+                figures.push(Observation {
+                    indicator: text.indicator.clone(),
+                    region_code: region.code.clone(),
+                    region_label: region_label.clone(),
+                    period,
+                    value,
+                    unit: row_unit.clone().unwrap_or_else(|| text.unit.clone()),
+                    basis: text.basis.clone(),
+                    status,
+                    footnotes: Vec::new(),
+                    dimensions: place_dimensions
+                        .iter()
+                        .cloned()
+                        .chain(
+                            block
+                                .categories
+                                .get(&col)
+                                .map(|c| ("category".to_string(), c.clone())),
+                        )
+                        .collect(),
+                    provenance: Provenance {
+                        document_sha256: Arc::from(""),
+                        sheet: self.sheet_name.clone(),
+                        cell: a1(row, col),
+                        table_code: text.code.clone(),
+                        table_title: text.title.clone(),
+                    },
+                });
             }
         }
-        settle_district_versions(&mut pending, self.regions);
+        settle_district_versions(&mut figures, &placed, self.regions);
 
         if block.header.is_empty()
             && block.summary.is_none()
@@ -809,7 +812,7 @@ impl SheetParser<'_> {
             .iter()
             .filter(|p| p.location.sheet.as_deref() == Some(self.sheet))
             .count();
-        if pending.is_empty() && sheet_problems == 0 && looks_like_table_sheet(self.sheet) {
+        if figures.is_empty() && sheet_problems == 0 && looks_like_table_sheet(self.sheet) {
             let numbers = range
                 .used_cells()
                 .filter(|(r, c, v)| {
@@ -830,38 +833,26 @@ impl SheetParser<'_> {
         // Each footnote's text once per sheet, shared by the figures it applies to.
         let mut footnote_texts: std::collections::HashMap<u32, Arc<str>> =
             std::collections::HashMap::new();
-        // Collected in place: the figures take over the pending list's memory rather than
-        // filling fresh pages with a second copy (a big sheet's figures are megabytes).
-        let observations: Vec<Observation> = pending
-            .into_iter()
-            .map(
-                |Pending {
-                     mut observation,
-                     marks,
-                     ..
-                 }| {
-                    for (i, &m) in marks.iter().enumerate() {
-                        if marks[..i].contains(&m) {
-                            continue;
-                        }
-                        let text = footnote_texts.entry(m).or_insert_with(|| {
-                            Arc::from(
-                                footnotes
-                                    .get(&m)
-                                    .map(|t| format!("{m}) {t}"))
-                                    .unwrap_or_else(|| format!("{m})")),
-                            )
-                        });
-                        observation.footnotes.push(text.clone());
-                    }
-                    observation
-                },
-            )
-            .collect();
+        for (observation, Placed { marks, .. }) in figures.iter_mut().zip(&placed) {
+            for (i, &m) in marks.iter().enumerate() {
+                if marks[..i].contains(&m) {
+                    continue;
+                }
+                let text = footnote_texts.entry(m).or_insert_with(|| {
+                    Arc::from(
+                        footnotes
+                            .get(&m)
+                            .map(|t| format!("{m}) {t}"))
+                            .unwrap_or_else(|| format!("{m})")),
+                    )
+                });
+                observation.footnotes.push(text.clone());
+            }
+        }
         if self.doc.observations.is_empty() {
-            self.doc.observations = observations;
+            self.doc.observations = figures;
         } else {
-            self.doc.observations.extend(observations);
+            self.doc.observations.extend(figures);
         }
         Ok(())
     }
@@ -1061,35 +1052,41 @@ fn only_markers(cells: &[Data], col0: u32) -> bool {
     any
 }
 
-fn settle_district_versions(pending: &mut [Pending], regions: &RegionDictionary) {
+/// `figures[i]` was read where `placed[i]` says.
+fn settle_district_versions(
+    figures: &mut [Observation],
+    placed: &[Placed],
+    regions: &RegionDictionary,
+) {
     let subject = |code: &str| {
         regions
             .get(code)
             .filter(|e| matches!(e.kind, RegionKind::Subject | RegionKind::SubjectPart))
     };
     let mut i = 0;
-    while i < pending.len() {
-        let (table, row) = (pending[i].table, pending[i].row);
-        let row_end = i + pending[i..]
+    while i < figures.len() {
+        let (table, row) = (placed[i].table, placed[i].row);
+        let row_end = i + placed[i..]
             .iter()
             .take_while(|p| p.table == table && p.row == row)
             .count();
         // Only a district of several versions looks at the rows under it (collecting them for
         // every row of a table was a seventh of reading a big section).
-        if !crate::district::has_versions(&pending[i].observation.region_code) {
+        if !crate::district::has_versions(&figures[i].region_code) {
             i = row_end;
             continue;
         }
-        let code = pending[i].observation.region_code.clone();
-        let members: Vec<(&str, Option<&str>)> = pending[row_end..]
+        let code = figures[i].region_code.clone();
+        let members: Vec<(&str, Option<&str>)> = figures[row_end..]
             .iter()
-            .take_while(|p| p.table == table)
-            .map_while(|p| subject(&p.observation.region_code))
+            .zip(&placed[row_end..])
+            .take_while(|(_, p)| p.table == table)
+            .map_while(|(o, _)| subject(&o.region_code))
             .map(|e| (e.code.as_str(), e.parent.as_deref()))
             .collect();
         if let Some(version) = crate::district::district_version(&code, &members) {
-            for p in &mut pending[i..row_end] {
-                p.observation.region_code = version.to_string();
+            for o in &mut figures[i..row_end] {
+                o.region_code = version.to_string();
             }
         }
         i = row_end;
