@@ -72,7 +72,7 @@ impl RowFields {
         use std::fmt::Write as _;
         if self.last_region.0 != o.region_code {
             let iso = regions.get(&o.region_code).and_then(|r| r.iso.as_deref());
-            self.last_region = (o.region_code.clone(), iso.unwrap_or("").to_string());
+            self.last_region = (o.region_code.to_string(), iso.unwrap_or("").to_string());
         }
         self.period.clear();
         match o.period {

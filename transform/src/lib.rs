@@ -37,6 +37,20 @@ pub use sdmx::{read_sdmx, SdmxSummary};
 
 /// A1-style reference for a zero-based (row, column) pair, e.g. `(7, 1)` -> `B8`.
 pub fn a1(row: u32, col: u32) -> String {
+    let (buf, at) = a1_bytes(row, col);
+    // ASCII letters and digits only.
+    String::from_utf8_lossy(&buf[at..]).into_owned()
+}
+
+/// [`a1`] as a figure's cell, kept inline: no allocation a figure.
+pub fn a1_cell(row: u32, col: u32) -> compact_str::CompactString {
+    let (buf, at) = a1_bytes(row, col);
+    // ASCII letters and digits only.
+    compact_str::CompactString::from_utf8_lossy(&buf[at..])
+}
+
+/// The reference's bytes, at the end of a stack buffer from the returned index on.
+fn a1_bytes(row: u32, col: u32) -> ([u8; 20], usize) {
     // Written right to left into one stack buffer: every figure carries its cell, and the
     // formatting machinery with its intermediate strings was a few percent of a section's read.
     let mut buf = [0u8; 20];
@@ -56,8 +70,7 @@ pub fn a1(row: u32, col: u32) -> String {
         buf[at] = b'A' + ((c - 1) % 26) as u8;
         c = (c - 1) / 26;
     }
-    // ASCII letters and digits only.
-    String::from_utf8_lossy(&buf[at..]).into_owned()
+    (buf, at)
 }
 
 #[cfg(test)]

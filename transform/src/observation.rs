@@ -41,7 +41,7 @@ pub struct Provenance {
     pub document_sha256: Arc<str>,
     pub sheet: Arc<str>,
     /// A1 reference of the value cell.
-    pub cell: String,
+    pub cell: compact_str::CompactString,
     pub table_code: Arc<str>,
     pub table_title: Arc<str>,
 }
@@ -52,7 +52,7 @@ pub struct Observation {
     /// Stable indicator id. The parser sets a table-derived id (`rosstat:10.2`); the pipeline maps it
     /// to the configured indicator.
     pub indicator: Arc<str>,
-    pub region_code: String,
+    pub region_code: compact_str::CompactString,
     /// The label as printed, for audits of the resolver.
     pub region_label: Arc<str>,
     pub period: Period,

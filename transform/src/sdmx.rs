@@ -162,7 +162,7 @@ pub fn read_sdmx<R: BufRead>(
                             &summary,
                         ) {
                             Ok(mut o) => {
-                                o.provenance.cell = cell.clone();
+                                o.provenance.cell = cell.as_str().into();
                                 summary.observations += 1;
                                 if o.value.is_none() {
                                     summary.missing += 1;
@@ -310,7 +310,7 @@ fn observation(
         .unwrap_or_else(|| summary.dataset_id.clone().unwrap_or_default());
     Ok(Observation {
         indicator: format!("emiss:{indicator_id}").into(),
-        region_code: region.code.clone(),
+        region_code: region.code.as_str().into(),
         region_label: description
             .cloned()
             .unwrap_or_else(|| region.name.clone())
@@ -329,7 +329,7 @@ fn observation(
         provenance: Provenance {
             document_sha256: "".into(),
             sheet: "DataSet".into(),
-            cell: String::new(),
+            cell: Default::default(),
             table_code: indicator_id.into(),
             table_title: summary.indicator_name.clone().unwrap_or_default().into(),
         },

@@ -311,7 +311,7 @@ pub fn read_table_file(
             }
             doc.observations.push(Observation {
                 indicator: indicator.clone(),
-                region_code: region.code.clone(),
+                region_code: region.code.as_str().into(),
                 region_label: Arc::from(region.name.as_str()),
                 period,
                 value: parsed.value,
@@ -323,7 +323,7 @@ pub fn read_table_file(
                 provenance: Provenance {
                     document_sha256: empty.clone(),
                     sheet: sheet_name.clone(),
-                    cell: crate::a1(r as u32, c as u32),
+                    cell: crate::a1_cell(r as u32, c as u32),
                     table_code: code.clone(),
                     table_title: title.clone(),
                 },

@@ -126,7 +126,7 @@ impl Warehouse {
                 let appended = app
                     .append_row(params![
                         o.indicator,
-                        o.region_code,
+                        o.region_code.as_str(),
                         o.period.to_string(),
                         o.period.period_type().as_str(),
                         o.period.year(),
@@ -137,7 +137,7 @@ impl Warehouse {
                         o.region_label,
                         doc.sha256,
                         o.provenance.sheet,
-                        o.provenance.cell,
+                        o.provenance.cell.as_str(),
                         o.provenance.table_code,
                         o.provenance.table_title,
                         vintage,

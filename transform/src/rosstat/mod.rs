@@ -761,7 +761,7 @@ impl SheetParser<'_> {
                 });
                 figures.push(Observation {
                     indicator: text.indicator.clone(),
-                    region_code: region.code.clone(),
+                    region_code: region.code.as_str().into(),
                     region_label: region_label.clone(),
                     period,
                     value,
@@ -782,7 +782,7 @@ impl SheetParser<'_> {
                     provenance: Provenance {
                         document_sha256: Arc::from(""),
                         sheet: self.sheet_name.clone(),
-                        cell: a1(row, col),
+                        cell: crate::a1_cell(row, col),
                         table_code: text.code.clone(),
                         table_title: text.title.clone(),
                     },
@@ -1086,7 +1086,7 @@ fn settle_district_versions(
             .collect();
         if let Some(version) = crate::district::district_version(&code, &members) {
             for o in &mut figures[i..row_end] {
-                o.region_code = version.to_string();
+                o.region_code = version.into();
             }
         }
         i = row_end;
