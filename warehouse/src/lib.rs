@@ -40,6 +40,9 @@ impl Warehouse {
                 source,
             })?;
         }
+        if !path.exists() {
+            create(path)?;
+        }
         let conn = duckdb::Connection::open(path)
             .map_err(|e| WarehouseError::db(format!("opening {}", path.display()), e))?;
         let mut warehouse = Self {
@@ -63,4 +66,40 @@ impl Warehouse {
     pub fn connection(&self) -> &duckdb::Connection {
         &self.conn
     }
+}
+
+/// Makes a new warehouse whole or not at all: built at a hidden sibling with its schema, closed
+/// (DuckDB checkpoints on close) and only then renamed to `path`. DuckDB writes a new file's
+/// header before the rest, and a process killed in between (the tests' SIGKILL at 31 ms into a
+/// first run) left a file that no later run could open. A sibling left by a killed attempt is
+/// made again.
+fn create(path: &Path) -> Result<(), WarehouseError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let building = path.with_file_name(format!(".{name}.new"));
+    let wal = building.with_file_name(format!(".{name}.new.wal"));
+    for leftover in [&building, &wal] {
+        match std::fs::remove_file(leftover) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(WarehouseError::Io {
+                    path: leftover.clone(),
+                    source: e,
+                })
+            }
+            _ => {}
+        }
+    }
+    {
+        let mut conn = duckdb::Connection::open(&building)
+            .map_err(|e| WarehouseError::db(format!("creating {}", building.display()), e))?;
+        migrate::migrate(&mut conn)?;
+        conn.close()
+            .map_err(|(_, e)| WarehouseError::db(format!("closing {}", building.display()), e))?;
+    }
+    std::fs::rename(&building, path).map_err(|source| WarehouseError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -184,3 +184,27 @@ fn a_yearly_panel_takes_one_series_of_a_table_split_by_category() {
     assert_eq!(sets.len(), 3);
     assert!(sets[0].1.is_empty());
 }
+
+/// A new warehouse appears whole or not at all: it is built beside its path and renamed there, so a
+/// process killed while DuckDB writes the new file leaves no file that later runs cannot open, and
+/// what such an attempt left beside it is built again.
+#[test]
+fn a_new_warehouse_is_made_whole_beside_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("warehouse.duckdb");
+    // What a first run killed mid-creation leaves: a header and nothing more.
+    std::fs::write(dir.path().join(".warehouse.duckdb.new"), vec![0u8; 4096]).unwrap();
+    std::fs::write(dir.path().join(".warehouse.duckdb.new.wal"), b"torn").unwrap();
+    let w = Warehouse::open(&path).unwrap();
+    assert!(w.schema_version().unwrap() > 0);
+    assert_eq!(count(&w, "SELECT count(*) FROM observation"), 0);
+    drop(w);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["warehouse.duckdb"]);
+    // And it opens again as it is.
+    Warehouse::open(&path).unwrap();
+}
